@@ -1,0 +1,3 @@
+# newsmill: `make` lists the targets.
+.DEFAULT_GOAL := help
+include $(wildcard mk/*.mk)

@@ -1,0 +1,7 @@
+//! The one integration-test binary: every module below drives the real `newsmill` binary or
+//! the library on small inputs.
+
+mod entities;
+mod overlap;
+mod quotes;
+mod util;
