@@ -1,1 +1,105 @@
-fn main(){}
+//! The thin binary: parse the command line, set up logging and threads, call the library,
+//! map errors to exit codes (0 success, 1 failure, 2 usage or config error).
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use newsmill::cli::{Cli, Command, EvalCommand, Level, LogFormat, SummaryFormat};
+use newsmill::config::PipelineConfig;
+use newsmill::overlap::EvalLevel;
+use newsmill::run::{self, RunOptions};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match real_main(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("newsmill: {e:#}");
+            let usage = e.downcast_ref::<newsmill::error::Error>().is_some_and(|e| e.is_usage());
+            ExitCode::from(if usage { 2 } else { 1 })
+        }
+    }
+}
+
+fn init_logging(format: Option<LogFormat>) {
+    let json = match format {
+        Some(LogFormat::Json) => true,
+        Some(LogFormat::Human) => false,
+        None => !std::io::stderr().is_terminal(),
+    };
+    let filter = tracing_subscriber::filter::LevelFilter::INFO;
+    if json {
+        tracing_subscriber::fmt().json().with_max_level(filter).with_writer(std::io::stderr).with_current_span(false).init();
+    } else {
+        tracing_subscriber::fmt().with_max_level(filter).with_writer(std::io::stderr).with_target(false).init();
+    }
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => {
+            init_logging(args.log_format);
+            let threads = args.threads.map(|n| n.get()).unwrap_or(0);
+            rayon::ThreadPoolBuilder::new().num_threads(threads).build_global()?;
+            let cfg = PipelineConfig::from_path(&args.pipeline)?;
+            let opts = RunOptions {
+                inputs: (!args.inputs.is_empty()).then_some(args.inputs),
+                output: args.output,
+                format: args.format,
+                progress: args.progress,
+            };
+            let summary = run::run(&cfg, &opts)?;
+            if std::io::stderr().is_terminal() {
+                eprint!("{}", summary.human());
+            } else {
+                tracing::info!(
+                    run_id = %summary.run_id,
+                    documents = summary.documents,
+                    rejected = summary.rejected,
+                    rejected_by_reason = %serde_json::to_string(&summary.rejected_by_reason)?,
+                    tables = %serde_json::to_string(&summary.tables)?,
+                    "run committed"
+                );
+            }
+            match args.summary {
+                Some(SummaryFormat::Json) => println!("{}", serde_json::to_string_pretty(&summary)?),
+                Some(SummaryFormat::Human) => print!("{}", summary.human()),
+                None => {}
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate { pipelines } => {
+            let mut bad = 0;
+            for p in &pipelines {
+                match PipelineConfig::from_path(p) {
+                    Ok(c) => println!("{}: ok ({} stages)", p.display(), c.stages.len()),
+                    Err(e) => {
+                        bad += 1;
+                        eprintln!("newsmill: {e}");
+                    }
+                }
+            }
+            Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
+        }
+        Command::Schema => {
+            print!("{}", newsmill::schema::describe());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Eval(e) => {
+            let report = match e {
+                EvalCommand::Ner { conll, models, json } => newsmill::entities::eval_conll(&models, &conll, json)?,
+                EvalCommand::Quotes { polnear, models, json } => newsmill::quotes::eval_polnear(&models, &polnear, json)?,
+                EvalCommand::Dedup { input, text_field, gold_field, id_field, level, json } => {
+                    let level = match level {
+                        Level::Copies => EvalLevel::Copies,
+                        Level::Stories => EvalLevel::Stories,
+                    };
+                    newsmill::overlap::eval_dedup(&input, &text_field, &gold_field, id_field.as_deref(), level, json)?
+                }
+            };
+            println!("{}", report.trim_end());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

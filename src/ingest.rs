@@ -1,0 +1,514 @@
+//! The source: discovering input files (files, folders, globs; sorted) and reading them into
+//! raw records. `.txt`/`.text` hold one report per file, `.jsonl`/`.ndjson` one per line,
+//! `.csv` one per row; any may be gzip or zstd compressed, detected by content. A bad record
+//! becomes a `Reject` and never stops the run.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use globset::Glob;
+use serde_json::Value as Json;
+
+use crate::config::InputConfig;
+use crate::error::{Error, Reject, RejectReason};
+
+/// One report as read, before normalization.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRecord {
+    /// Input file, as discovered.
+    pub source_file: String,
+    /// Line, data row, or 1 for one-report files.
+    pub source_record: u64,
+    /// The record's own id, if any.
+    pub source_id: Option<String>,
+    /// The body, decoded.
+    pub text: String,
+    /// Headline from the record.
+    pub title: Option<String>,
+    /// URL from the record.
+    pub url: Option<String>,
+    /// Publication time as written in the record.
+    pub published_at: Option<String>,
+    /// Publisher from the record.
+    pub outlet: Option<String>,
+    /// How the bytes were decoded.
+    pub encoding: &'static str,
+}
+
+/// The container format of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// One report per file.
+    Text,
+    /// One JSON object per line.
+    Jsonl,
+    /// Header row, then one report per row.
+    Csv,
+}
+
+/// Finds every input file named by `specs` (files, folders, globs), sorted, each once.
+/// Hidden files and folders (starting with '.') inside folders are skipped.
+pub fn discover(specs: &[String]) -> Result<Vec<PathBuf>, Error> {
+    let mut out = Vec::new();
+    for spec in specs {
+        let is_glob = spec.contains(['*', '?', '[', '{']);
+        if is_glob {
+            let glob = Glob::new(spec)
+                .map_err(|e| Error::InvalidPipeline { path: PathBuf::from(spec), problems: vec![format!("bad glob: {e}")] })?
+                .compile_matcher();
+            // Walk from the longest literal prefix folder.
+            let literal: Vec<&str> =
+                spec.split('/').take_while(|part| !part.contains(['*', '?', '[', '{'])).collect();
+            let root = if literal.is_empty() { ".".to_string() } else { literal.join("/") };
+            let root = if root.is_empty() { "/".to_string() } else { root };
+            for p in walk(Path::new(&root)) {
+                let rel = p.strip_prefix("./").unwrap_or(&p);
+                if glob.is_match(rel) || glob.is_match(&p) {
+                    out.push(p);
+                }
+            }
+        } else {
+            let p = PathBuf::from(spec);
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else if p.is_file() {
+                out.push(p);
+            } else {
+                return Err(Error::io(&p, std::io::Error::new(std::io::ErrorKind::NotFound, "input path does not exist")));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn walk(root: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(root)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect()
+}
+
+/// Compression detected from the first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+fn sniff_compression(head: &[u8]) -> Compression {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Compression::Gzip
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Compression::Zstd
+    } else {
+        Compression::None
+    }
+}
+
+/// The format named by the file name, compression suffixes stripped.
+pub fn format_from_name(path: &Path) -> Option<FileFormat> {
+    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+    let base = name
+        .strip_suffix(".gz")
+        .or_else(|| name.strip_suffix(".zst"))
+        .or_else(|| name.strip_suffix(".zstd"))
+        .unwrap_or(&name);
+    let ext = base.rsplit_once('.')?.1;
+    match ext {
+        "txt" | "text" => Some(FileFormat::Text),
+        "jsonl" | "ndjson" => Some(FileFormat::Jsonl),
+        "csv" => Some(FileFormat::Csv),
+        _ => None,
+    }
+}
+
+/// Decodes bytes: UTF-8 (BOM stripped), UTF-16 with a BOM, otherwise Windows-1252.
+pub fn decode(bytes: &[u8]) -> (String, &'static str) {
+    if let Some(rest) = bytes.strip_prefix(&[0xef, 0xbb, 0xbf]) {
+        return decode(rest);
+    }
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        let enc = if bytes[0] == 0xff { encoding_rs::UTF_16LE } else { encoding_rs::UTF_16BE };
+        let (s, _, _) = enc.decode(bytes);
+        return (s.into_owned(), "utf-16");
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (s.to_string(), "utf-8"),
+        Err(_) => {
+            let (s, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
+            (s.into_owned(), "windows-1252")
+        }
+    }
+}
+
+/// True for bytes that are not text: NULs (outside UTF-16) or many control bytes.
+pub fn looks_binary(head: &[u8]) -> bool {
+    if head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff]) {
+        return false;
+    }
+    let nul = memchr::memchr_iter(0, head).count();
+    if nul > 0 {
+        return true;
+    }
+    let ctrl = head.iter().filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c)).count();
+    ctrl * 10 > head.len().max(1)
+}
+
+/// Reads one file into records and rejects. Never fails: every problem is a reject.
+pub fn read_file(path: &Path, input: &InputConfig) -> (Vec<RawRecord>, Vec<Reject>) {
+    let name = path.to_string_lossy().into_owned();
+    let mut recs = Vec::new();
+    let mut rejects = Vec::new();
+    let reject = |record: u64, reason: RejectReason, detail: String| Reject {
+        source_file: name.clone(),
+        source_record: record,
+        reason,
+        detail,
+    };
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            rejects.push(reject(0, RejectReason::Unreadable, e.to_string()));
+            return (recs, rejects);
+        }
+    };
+    let mut magic = [0u8; 4];
+    let n = read_up_to(&mut file, &mut magic);
+    let comp = sniff_compression(&magic[..n]);
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            rejects.push(reject(0, RejectReason::Unreadable, e.to_string()));
+            return (recs, rejects);
+        }
+    };
+    let raw: Box<dyn Read> = match comp {
+        Compression::None => Box::new(file),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(file)),
+        Compression::Zstd => match zstd::stream::read::Decoder::new(file) {
+            Ok(d) => Box::new(d),
+            Err(e) => {
+                rejects.push(reject(0, RejectReason::BadCompression, e.to_string()));
+                return (recs, rejects);
+            }
+        },
+    };
+    let mut reader = BufReader::with_capacity(1 << 16, raw);
+    // Look at the first (decompressed) bytes to refuse binaries and to sniff unknown formats.
+    let head = match reader.fill_buf() {
+        Ok(h) => h.to_vec(),
+        Err(e) => {
+            let reason = if comp == Compression::None { RejectReason::Unreadable } else { RejectReason::BadCompression };
+            rejects.push(reject(0, reason, e.to_string()));
+            return (recs, rejects);
+        }
+    };
+    if looks_binary(&head[..head.len().min(8192)]) {
+        rejects.push(reject(0, RejectReason::Binary, "NUL or control bytes in the first 8 KiB: not a text file".into()));
+        return (recs, rejects);
+    }
+    let format = format_from_name(path).unwrap_or_else(|| {
+        if head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+            FileFormat::Jsonl
+        } else {
+            FileFormat::Text
+        }
+    });
+    let cap = input.max_doc_bytes.get();
+    match format {
+        FileFormat::Text => {
+            let mut buf = Vec::new();
+            match reader.by_ref().take(cap as u64 + 1).read_to_end(&mut buf) {
+                Ok(_) if buf.len() > cap => {
+                    rejects.push(reject(1, RejectReason::TooLarge, format!("more than {cap} bytes")));
+                }
+                Ok(_) => {
+                    let (text, encoding) = decode(&buf);
+                    recs.push(RawRecord {
+                        source_file: name.clone(),
+                        source_record: 1,
+                        source_id: None,
+                        text,
+                        title: None,
+                        url: None,
+                        published_at: None,
+                        outlet: None,
+                        encoding,
+                    });
+                }
+                Err(e) => rejects.push(reject(1, RejectReason::BadCompression, e.to_string())),
+            }
+        }
+        FileFormat::Jsonl => read_jsonl(reader, &name, input, &mut recs, &mut rejects),
+        FileFormat::Csv => read_csv(reader, &name, input, &mut recs, &mut rejects),
+    }
+    (recs, rejects)
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> usize {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => n += k,
+        }
+    }
+    n
+}
+
+fn read_jsonl(
+    mut reader: impl BufRead,
+    name: &str,
+    input: &InputConfig,
+    recs: &mut Vec<RawRecord>,
+    rejects: &mut Vec<Reject>,
+) {
+    let cap = input.max_doc_bytes.get();
+    let mut line = Vec::new();
+    let mut lineno = 0u64;
+    loop {
+        line.clear();
+        lineno += 1;
+        // Read at most cap+1 bytes of the line; the rest of an oversized line is skipped.
+        let n = match reader.by_ref().take(cap as u64 + 1).read_until(b'\n', &mut line) {
+            Ok(n) => n,
+            Err(e) => {
+                rejects.push(Reject {
+                    source_file: name.into(),
+                    source_record: lineno,
+                    reason: RejectReason::BadCompression,
+                    detail: format!("reading stopped: {e}"),
+                });
+                return;
+            }
+        };
+        if n == 0 {
+            return;
+        }
+        if line.len() > cap && line.last() != Some(&b'\n') {
+            // Skip to the end of the line.
+            let mut sink = Vec::new();
+            let _ = reader.read_until(b'\n', &mut sink);
+            rejects.push(Reject {
+                source_file: name.into(),
+                source_record: lineno,
+                reason: RejectReason::TooLarge,
+                detail: format!("line longer than {cap} bytes"),
+            });
+            continue;
+        }
+        if line.iter().all(|b| b.is_ascii_whitespace()) {
+            continue;
+        }
+        let (s, encoding) = decode(&line);
+        let rej = |reason, detail: String| Reject { source_file: name.into(), source_record: lineno, reason, detail };
+        let obj = match serde_json::from_str::<Json>(s.trim()) {
+            Ok(Json::Object(m)) => m,
+            Ok(other) => {
+                rejects.push(rej(RejectReason::MalformedJson, format!("expected a JSON object, got {}", json_kind(&other))));
+                continue;
+            }
+            Err(e) => {
+                rejects.push(rej(RejectReason::MalformedJson, e.to_string()));
+                continue;
+            }
+        };
+        let get = |k: &str| obj.get(k).and_then(json_scalar);
+        let f = &input.fields;
+        match get(&f.text) {
+            Some(text) => recs.push(RawRecord {
+                source_file: name.into(),
+                source_record: lineno,
+                source_id: get(&f.id),
+                text,
+                title: get(&f.title),
+                url: get(&f.url),
+                published_at: get(&f.published_at),
+                outlet: get(&f.outlet),
+                encoding,
+            }),
+            None => rejects.push(rej(
+                RejectReason::MissingTextField,
+                format!("no string field \"{}\" (fields: {})", f.text, obj.keys().cloned().collect::<Vec<_>>().join(", ")),
+            )),
+        }
+    }
+}
+
+fn json_kind(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
+    }
+}
+
+fn json_scalar(v: &Json) -> Option<String> {
+    match v {
+        Json::String(s) => Some(s.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        Json::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn read_csv(reader: impl Read, name: &str, input: &InputConfig, recs: &mut Vec<RawRecord>, rejects: &mut Vec<Reject>) {
+    let cap = input.max_doc_bytes.get();
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(reader);
+    let headers: Vec<String> = match rdr.byte_headers() {
+        Ok(h) => h.iter().map(|f| decode(f).0.trim().to_string()).collect(),
+        Err(e) => {
+            rejects.push(Reject {
+                source_file: name.into(),
+                source_record: 0,
+                reason: RejectReason::MalformedCsv,
+                detail: format!("no readable header row: {e}"),
+            });
+            return;
+        }
+    };
+    let col = |k: &str| headers.iter().position(|h| h == k);
+    let f = &input.fields;
+    let text_col = col(&f.text);
+    let (title_col, url_col, pub_col, outlet_col, id_col) =
+        (col(&f.title), col(&f.url), col(&f.published_at), col(&f.outlet), col(&f.id));
+    let mut row = csv::ByteRecord::new();
+    let mut rowno = 0u64;
+    loop {
+        rowno += 1;
+        match rdr.read_byte_record(&mut row) {
+            Ok(false) => return,
+            Ok(true) => {}
+            Err(e) => {
+                rejects.push(Reject {
+                    source_file: name.into(),
+                    source_record: rowno,
+                    reason: RejectReason::MalformedCsv,
+                    detail: e.to_string(),
+                });
+                if e.is_io_error() {
+                    return;
+                }
+                continue;
+            }
+        }
+        let rej = |reason, detail: String| Reject { source_file: name.into(), source_record: rowno, reason, detail };
+        let Some(tc) = text_col else {
+            rejects.push(rej(
+                RejectReason::MissingTextField,
+                format!("no column \"{}\" in the header ({})", f.text, headers.join(", ")),
+            ));
+            continue;
+        };
+        if row.as_slice().len() > cap {
+            rejects.push(rej(RejectReason::TooLarge, format!("row longer than {cap} bytes")));
+            continue;
+        }
+        let mut encoding = "utf-8";
+        let mut get = |c: Option<usize>| -> Option<String> {
+            let (s, enc) = decode(row.get(c?)?);
+            if enc != "utf-8" {
+                encoding = enc;
+            }
+            if s.trim().is_empty() {
+                None
+            } else {
+                Some(s)
+            }
+        };
+        let text = get(Some(tc));
+        let (title, url, published_at, outlet, source_id) =
+            (get(title_col), get(url_col), get(pub_col), get(outlet_col), get(id_col));
+        match text {
+            Some(text) => recs.push(RawRecord {
+                source_file: name.into(),
+                source_record: rowno,
+                source_id,
+                text,
+                title,
+                url,
+                published_at,
+                outlet,
+                encoding,
+            }),
+            None => rejects.push(rej(RejectReason::Empty, format!("column \"{}\" is empty", f.text))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn input() -> InputConfig {
+        toml::from_str("paths=['x']").unwrap()
+    }
+
+    #[test]
+    fn decode_falls_back_to_windows_1252() {
+        assert_eq!(decode(b"caf\xe9"), ("café".to_string(), "windows-1252"));
+        assert_eq!(decode("\u{feff}café".as_bytes()), ("café".to_string(), "utf-8"));
+    }
+
+    #[test]
+    fn jsonl_keeps_good_lines_and_refuses_bad_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.jsonl");
+        std::fs::write(&p, "{\"text\":\"one\"}\n{bad\n\n[1]\n{\"body\":\"x\"}\n{\"text\":\"two\",\"id\":7}").unwrap();
+        let (recs, rej) = read_file(&p, &input());
+        assert_eq!(recs.iter().map(|r| (r.source_record, r.text.as_str())).collect::<Vec<_>>(), [(1, "one"), (6, "two")]);
+        assert_eq!(recs[1].source_id.as_deref(), Some("7"));
+        let reasons: Vec<_> = rej.iter().map(|r| (r.source_record, r.reason)).collect();
+        assert_eq!(
+            reasons,
+            [(2, RejectReason::MalformedJson), (4, RejectReason::MalformedJson), (5, RejectReason::MissingTextField)]
+        );
+    }
+
+    #[test]
+    fn gzip_is_detected_by_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.jsonl"); // no .gz suffix on purpose
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(b"{\"text\":\"hello\"}\n").unwrap();
+        std::fs::write(&p, gz.finish().unwrap()).unwrap();
+        let (recs, rej) = read_file(&p, &input());
+        assert!(rej.is_empty());
+        assert_eq!(recs[0].text, "hello");
+    }
+
+    #[test]
+    fn binary_and_oversized_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("b.txt");
+        std::fs::write(&p, b"\x00\x01\x02abc\x00\x00").unwrap();
+        assert_eq!(read_file(&p, &input()).1[0].reason, RejectReason::Binary);
+        let p = dir.path().join("big.txt");
+        std::fs::write(&p, "x".repeat(20)).unwrap();
+        let small: InputConfig = toml::from_str("paths=['x']\nmax_doc_bytes=10").unwrap();
+        assert_eq!(read_file(&p, &small).1[0].reason, RejectReason::TooLarge);
+    }
+
+    #[test]
+    fn csv_without_text_column_refuses_each_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.csv");
+        std::fs::write(&p, "title,body\na,b\nc,d\n").unwrap();
+        let (recs, rej) = read_file(&p, &input());
+        assert!(recs.is_empty());
+        assert_eq!(rej.len(), 2);
+        assert!(rej.iter().all(|r| r.reason == RejectReason::MissingTextField));
+    }
+}

@@ -1,0 +1,403 @@
+//! The sinks: tables built column by column against the declared schema, written as Parquet
+//! (arrow + parquet, zstd) and as a CSV mirror, into a staging folder that is then swapped into
+//! place so readers never see a half-written table.
+//!
+//! Also home of `CharIndex`, the one place byte offsets become code-point offsets.
+
+use std::fs::{self, File};
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::builder::{ListBuilder, StringBuilder};
+use arrow_array::{
+    ArrayRef, BooleanArray, Float32Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use crate::error::Error;
+use crate::schema::{ColType, TableDef};
+
+/// Converts byte offsets of one text into Unicode code-point offsets.
+pub struct CharIndex {
+    /// Byte offset of every char start, or None when the text is ASCII (identity map).
+    starts: Option<Vec<u32>>,
+    len_bytes: usize,
+}
+
+impl CharIndex {
+    /// Indexes `text`.
+    pub fn new(text: &str) -> CharIndex {
+        let starts = if text.is_ascii() {
+            None
+        } else {
+            Some(text.char_indices().map(|(i, _)| i as u32).collect())
+        };
+        CharIndex { starts, len_bytes: text.len() }
+    }
+
+    /// Code-point offset of byte offset `b` (a char boundary, or the text's end).
+    pub fn char_of(&self, b: usize) -> usize {
+        match &self.starts {
+            None => b,
+            Some(s) => {
+                if b >= self.len_bytes {
+                    return s.len();
+                }
+                match s.binary_search(&(b as u32)) {
+                    Ok(i) => i,
+                    // Not on a boundary: round down to the char that holds it.
+                    Err(i) => i.saturating_sub(1),
+                }
+            }
+        }
+    }
+}
+
+/// One cell value, as handed to a `TableBuilder`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// Null.
+    Null,
+    /// Text.
+    Str(String),
+    /// Integer (also timestamps, in microseconds).
+    I64(i64),
+    /// Float.
+    F32(f32),
+    /// Boolean.
+    Bool(bool),
+    /// List of strings.
+    List(Vec<String>),
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::Str(s)
+    }
+}
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::Str(s.to_string())
+    }
+}
+impl From<i64> for Value {
+    fn from(v: i64) -> Value {
+        Value::I64(v)
+    }
+}
+impl From<usize> for Value {
+    fn from(v: usize) -> Value {
+        Value::I64(v as i64)
+    }
+}
+impl From<u64> for Value {
+    fn from(v: u64) -> Value {
+        Value::I64(v as i64)
+    }
+}
+impl From<f32> for Value {
+    fn from(v: f32) -> Value {
+        Value::F32(v)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Value {
+        Value::Bool(v)
+    }
+}
+impl From<Vec<String>> for Value {
+    fn from(v: Vec<String>) -> Value {
+        Value::List(v)
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Value {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// A table being filled row by row; the rows are checked against the declared schema.
+pub struct TableBuilder {
+    def: &'static TableDef,
+    rows: Vec<Vec<Value>>,
+}
+
+impl TableBuilder {
+    /// An empty table of the given kind.
+    pub fn new(def: &'static TableDef) -> TableBuilder {
+        TableBuilder { def, rows: Vec::new() }
+    }
+
+    /// The table's declaration.
+    pub fn def(&self) -> &'static TableDef {
+        self.def
+    }
+
+    /// Adds a row; the values follow the declared column order.
+    pub fn push(&mut self, row: Vec<Value>) -> Result<(), Error> {
+        let def = self.def;
+        if row.len() != def.columns.len() {
+            return Err(Error::Schema(format!(
+                "{}: row has {} values, the table has {} columns",
+                def.name,
+                row.len(),
+                def.columns.len()
+            )));
+        }
+        for (v, c) in row.iter().zip(def.columns) {
+            let ok = match (v, c.ty) {
+                (Value::Null, _) => c.nullable,
+                (Value::Str(_), ColType::Str)
+                | (Value::I64(_), ColType::I64 | ColType::Timestamp)
+                | (Value::F32(_), ColType::F32)
+                | (Value::Bool(_), ColType::Bool)
+                | (Value::List(_), ColType::StrList) => true,
+                _ => false,
+            };
+            if !ok {
+                return Err(Error::Schema(format!("{}.{}: value {v:?} does not fit {:?}", def.name, c.name, c.ty)));
+            }
+        }
+        self.rows.push(row);
+        Ok(())
+    }
+
+    /// Number of rows so far.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True when no row was added.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The rows (for tests and summaries).
+    pub fn rows(&self) -> &[Vec<Value>] {
+        &self.rows
+    }
+
+    /// The rows as one Arrow record batch.
+    pub fn to_batch(&self) -> Result<RecordBatch, Error> {
+        let schema = Arc::new(self.def.arrow_schema());
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.def.columns.len());
+        for (i, c) in self.def.columns.iter().enumerate() {
+            let cells = self.rows.iter().map(|r| &r[i]);
+            let array: ArrayRef = match c.ty {
+                ColType::Str => Arc::new(
+                    cells
+                        .map(|v| match v {
+                            Value::Str(s) => Some(s.as_str()),
+                            _ => None,
+                        })
+                        .collect::<StringArray>(),
+                ),
+                ColType::I64 => Arc::new(cells.map(as_i64).collect::<Int64Array>()),
+                ColType::Timestamp => Arc::new(
+                    cells.map(as_i64).collect::<TimestampMicrosecondArray>().with_timezone("UTC"),
+                ),
+                ColType::F32 => Arc::new(
+                    cells
+                        .map(|v| match v {
+                            Value::F32(x) => Some(*x),
+                            _ => None,
+                        })
+                        .collect::<Float32Array>(),
+                ),
+                ColType::Bool => Arc::new(
+                    cells
+                        .map(|v| match v {
+                            Value::Bool(x) => Some(*x),
+                            _ => None,
+                        })
+                        .collect::<BooleanArray>(),
+                ),
+                ColType::StrList => {
+                    let mut b = ListBuilder::new(StringBuilder::new());
+                    for v in cells {
+                        match v {
+                            Value::List(items) => {
+                                for s in items {
+                                    b.values().append_value(s);
+                                }
+                                b.append(true);
+                            }
+                            _ => b.append(false),
+                        }
+                    }
+                    Arc::new(b.finish())
+                }
+            };
+            arrays.push(array);
+        }
+        RecordBatch::try_new(schema, arrays).map_err(|e| Error::Schema(format!("{}: {e}", self.def.name)))
+    }
+}
+
+fn as_i64(v: &Value) -> Option<i64> {
+    match v {
+        Value::I64(x) => Some(*x),
+        _ => None,
+    }
+}
+
+/// Which files a run writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Parquet only.
+    Parquet,
+    /// CSV only.
+    Csv,
+    /// Parquet and the CSV mirror.
+    Both,
+}
+
+impl Format {
+    fn parquet(self) -> bool {
+        matches!(self, Format::Parquet | Format::Both)
+    }
+    fn csv(self) -> bool {
+        matches!(self, Format::Csv | Format::Both)
+    }
+}
+
+/// Writes `table` as `<dir>/<name>/part-00000.parquet`.
+pub fn write_parquet(table: &TableBuilder, dir: &Path) -> Result<PathBuf, Error> {
+    let folder = dir.join(table.def.name);
+    fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
+    let path = folder.join("part-00000.parquet");
+    let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
+        .set_created_by(format!("newsmill {}", env!("CARGO_PKG_VERSION")))
+        .build();
+    let batch = table.to_batch()?;
+    let mut w = ArrowWriter::try_new(BufWriter::new(file), batch.schema(), Some(props))
+        .map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
+    const CHUNK: usize = 65_536;
+    let mut off = 0;
+    while off < batch.num_rows() || off == 0 {
+        let n = CHUNK.min(batch.num_rows() - off);
+        w.write(&batch.slice(off, n)).map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
+        off += n;
+        if n == 0 {
+            break;
+        }
+    }
+    w.close().map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
+    Ok(path)
+}
+
+/// Writes `table` as `<dir>/csv/<name>.csv` (RFC 4180, header row; lists as JSON arrays,
+/// timestamps as RFC 3339).
+pub fn write_csv(table: &TableBuilder, dir: &Path) -> Result<PathBuf, Error> {
+    let folder = dir.join("csv");
+    fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
+    let path = folder.join(format!("{}.csv", table.def.name));
+    let mut w = csv::Writer::from_path(&path).map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
+    let err = |e: csv::Error| Error::Write { path: path.clone(), detail: e.to_string() };
+    w.write_record(table.def.columns.iter().map(|c| c.name)).map_err(err)?;
+    for row in &table.rows {
+        let cells: Vec<String> = row.iter().zip(table.def.columns).map(|(v, c)| csv_cell(v, c.ty)).collect();
+        w.write_record(&cells).map_err(err)?;
+    }
+    w.flush().map_err(|e| Error::io(&path, e))?;
+    Ok(path)
+}
+
+/// The CSV form of one cell.
+pub fn csv_cell(v: &Value, ty: ColType) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::Str(s) => s.clone(),
+        Value::I64(x) if ty == ColType::Timestamp => {
+            chrono::DateTime::from_timestamp_micros(*x).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)).unwrap_or_default()
+        }
+        Value::I64(x) => x.to_string(),
+        Value::F32(x) => format!("{x}"),
+        Value::Bool(b) => b.to_string(),
+        Value::List(items) => serde_json::to_string(items).unwrap_or_default(),
+    }
+}
+
+/// Writes every table into `staging` in the chosen formats.
+pub fn write_tables(tables: &[TableBuilder], staging: &Path, format: Format) -> Result<(), Error> {
+    for t in tables {
+        if format.parquet() {
+            write_parquet(t, staging)?;
+        }
+        if format.csv() {
+            write_csv(t, staging)?;
+        }
+    }
+    Ok(())
+}
+
+/// Moves each table folder (and `csv/`) of `staging` into `output`, replacing what was there,
+/// then removes `staging`. Each swap is two renames, so a reader sees the old or the new
+/// table, never a half-written one.
+pub fn commit_staging(staging: &Path, output: &Path) -> Result<(), Error> {
+    let entries = fs::read_dir(staging).map_err(|e| Error::io(staging, e))?;
+    let mut names: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    names.sort();
+    for name in names {
+        let from = staging.join(&name);
+        let to = output.join(&name);
+        if to.exists() {
+            let old = output.join(format!(".old-{}", name.to_string_lossy()));
+            if old.exists() {
+                fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+            }
+            fs::rename(&to, &old).map_err(|e| Error::io(&to, e))?;
+            fs::rename(&from, &to).map_err(|e| Error::io(&from, e))?;
+            fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+        } else {
+            fs::rename(&from, &to).map_err(|e| Error::io(&from, e))?;
+        }
+    }
+    fs::remove_dir_all(staging).map_err(|e| Error::io(staging, e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{ENTITIES, REJECTS};
+
+    #[test]
+    fn char_index_maps_multibyte_text() {
+        let t = "a’b “c”";
+        let ix = CharIndex::new(t);
+        let b = t.find('b').unwrap();
+        assert_eq!(ix.char_of(b), 2);
+        assert_eq!(ix.char_of(t.len()), t.chars().count());
+        assert_eq!(CharIndex::new("abc").char_of(2), 2);
+    }
+
+    #[test]
+    fn builder_refuses_wrong_types_and_nulls() {
+        let mut t = TableBuilder::new(&REJECTS);
+        assert!(t.push(vec!["f".into(), 1i64.into(), "empty".into(), "d".into(), "r".into()]).is_ok());
+        assert!(t.push(vec![Value::Null, 1i64.into(), "empty".into(), "d".into(), "r".into()]).is_err());
+        assert!(t.push(vec!["f".into(), "x".into(), "empty".into(), "d".into(), "r".into()]).is_err());
+        assert!(t.push(vec!["f".into()]).is_err());
+    }
+
+    #[test]
+    fn parquet_and_csv_round_trip_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = TableBuilder::new(&ENTITIES);
+        t.push(vec!["e1".into(), "PERSON".into(), "Donald Trump".into(), vec!["Trump".to_string()].into(), 3i64.into(), 2i64.into()]).unwrap();
+        write_tables(&[t], dir.path(), Format::Both).unwrap();
+        let csv = fs::read_to_string(dir.path().join("csv/entities.csv")).unwrap();
+        assert!(csv.contains("\"[\"\"Trump\"\"]\""), "{csv}");
+        let f = File::open(dir.path().join("entities/part-00000.parquet")).unwrap();
+        let r = parquet::file::reader::SerializedFileReader::new(f).unwrap();
+        use parquet::file::reader::FileReader;
+        assert_eq!(r.metadata().file_metadata().num_rows(), 1);
+    }
+}
