@@ -121,7 +121,7 @@ pub fn normalize(raw: RawRecord, cfg: &NormalizeConfig) -> Result<Document, Reje
         }
         if let Some(i) = lines.iter().position(|l| !l.trim().is_empty()) {
             if let Some(m) = DATELINE.captures(&lines[i]) {
-                let whole = m.get(0).expect("match").end();
+                let whole = m.get(2).expect("separator group").end();
                 dateline = Some(m[1].trim().to_string());
                 lines[i] = lines[i][whole..].to_string();
             }
@@ -270,7 +270,7 @@ static BY_LINE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static DATELINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^((?:[A-Z][A-Z.'’-]+)(?:[ ,]+(?:[A-Z][A-Za-z.'’-]*))*(?:\s*\([A-Za-z][^)]{0,40}\))?)\s*(?:—|–|--|-)\s+\S")
+    Regex::new(r"^((?:[A-Z][A-Z.'’-]+)(?:[ ,]+(?:[A-Z][A-Za-z.'’-]*))*(?:\s*\([A-Za-z][^)]{0,40}\))?)(\s*(?:—|–|--|-)\s+)\S")
         .expect("valid regex")
 });
 
