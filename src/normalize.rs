@@ -306,9 +306,9 @@ pub fn parse_time(s: &str) -> Option<i64> {
 
 /// "en" when English function words make up a plausible share of the words, else None.
 pub fn guess_language(text: &str) -> Option<String> {
-    const EN: [&str; 24] = [
-        "the", "of", "and", "to", "in", "a", "is", "that", "for", "on", "with", "was", "as", "it", "by", "he", "at",
-        "said", "be", "are", "from", "has", "have", "his",
+    const EN: [&str; 26] = [
+        "the", "of", "and", "to", "in", "is", "that", "for", "on", "with", "was", "as", "it", "by", "he", "at",
+        "said", "be", "are", "from", "has", "have", "his", "an", "this", "will",
     ];
     let mut total = 0usize;
     let mut hits = 0usize;
@@ -319,7 +319,7 @@ pub fn guess_language(text: &str) -> Option<String> {
             hits += 1;
         }
     }
-    (total >= 5 && hits * 100 >= total * 12).then(|| "en".to_string())
+    (total >= 5 && hits * 100 >= total * 15).then(|| "en".to_string())
 }
 
 #[cfg(test)]
@@ -387,6 +387,12 @@ mod tests {
     fn empty_after_cleaning_is_refused() {
         let e = normalize(raw(" \u{200b}\n\t "), &NormalizeConfig::default()).unwrap_err();
         assert_eq!(e.reason, RejectReason::Empty);
+    }
+
+    #[test]
+    fn language_guess() {
+        assert_eq!(guess_language("The president said on Tuesday that the talks will go on.").as_deref(), Some("en"));
+        assert_eq!(guess_language("Le café de la place a fermé ses portes, a dit le maire."), None);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! the library on small inputs.
 
 mod entities;
+mod golden;
 mod overlap;
 mod quotes;
+mod spine;
 mod util;

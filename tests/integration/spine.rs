@@ -1,0 +1,105 @@
+//! The spine end to end: every record lands in documents or rejects, thread count does not
+//! change a byte, every shipped pipeline validates, and bad pipelines report every problem.
+
+use std::fs;
+use std::process::Command;
+
+use crate::golden::run_case;
+use crate::util::{bin, repo_root};
+
+fn csv_rows(path: &std::path::Path) -> Vec<csv::StringRecord> {
+    csv::Reader::from_path(path).unwrap().records().map(|r| r.unwrap()).collect()
+}
+
+#[test]
+fn bad_inputs_are_refused_with_reasons_and_nothing_is_lost() {
+    let tmp = run_case("bad_inputs", &[]);
+    let docs = csv_rows(&tmp.path().join("out/csv/documents.csv"));
+    let rejects = csv_rows(&tmp.path().join("out/csv/rejects.csv"));
+    let reasons: Vec<(String, String)> = rejects.iter().map(|r| (r[0].to_string(), r[2].to_string())).collect();
+    for (file, reason) in [
+        ("input/empty.txt", "empty"),
+        ("input/binary.dat", "binary"),
+        ("input/mixed.jsonl", "malformed_json"),
+        ("input/mixed.jsonl", "missing_text_field"),
+        ("input/mixed.jsonl", "empty"),
+        ("input/no_text_column.csv", "missing_text_field"),
+    ] {
+        assert!(reasons.contains(&(file.to_string(), reason.to_string())), "no {reason} reject for {file}: {reasons:?}");
+    }
+    // mixed.jsonl has 5 lines: 2 documents + 3 rejects; no_text_column.csv 2 rows; gz 2 docs.
+    let count = |f: &str, rows: &[csv::StringRecord], col: usize| rows.iter().filter(|r| &r[col] == f).count();
+    assert_eq!(count("input/mixed.jsonl", &docs, 1) + count("input/mixed.jsonl", &rejects, 0), 5);
+    assert_eq!(count("input/no_text_column.csv", &rejects, 0), 2);
+    assert_eq!(count("input/compressed.jsonl.gz", &docs, 1), 2);
+    let latin = docs.iter().find(|r| &r[1] == "input/latin1.txt").expect("latin1 document");
+    assert_eq!(&latin[12], "windows-1252");
+    assert!(latin[13].contains("café"));
+    let manifest = fs::read_dir(tmp.path().join("out/_runs")).unwrap().next().unwrap().unwrap().path();
+    let m: serde_json::Value = serde_json::from_str(&fs::read_to_string(manifest).unwrap()).unwrap();
+    assert_eq!(m["documents"].as_u64().unwrap() as usize, docs.len());
+    assert_eq!(m["rejected"].as_u64().unwrap() as usize, rejects.len());
+}
+
+#[test]
+fn one_and_two_threads_give_identical_tables() {
+    let a = run_case("seeds", &["--threads", "1", "--format", "both"]);
+    let b = run_case("seeds", &["--threads", "2", "--format", "both"]);
+    let mut compared = 0;
+    for sub in ["csv"].into_iter().chain(newsmill::schema::TABLES.iter().map(|t| t.name)) {
+        let da = a.path().join("out").join(sub);
+        for e in fs::read_dir(&da).unwrap() {
+            let name = e.unwrap().file_name();
+            let x = fs::read(da.join(&name)).unwrap();
+            let y = fs::read(b.path().join("out").join(sub).join(&name)).unwrap();
+            assert!(x == y, "{sub}/{} differs between 1 and 2 threads", name.to_string_lossy());
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 16);
+}
+
+#[test]
+fn every_shipped_pipeline_validates() {
+    let mut files: Vec<_> = fs::read_dir(repo_root().join("pipelines"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    let out = Command::new(bin()).current_dir(repo_root()).arg("validate").args(&files).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn invalid_pipeline_reports_every_problem_and_exits_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("bad.toml");
+    fs::write(&p, "name = ''\n[input]\npaths = []\n[[stage]]\ntype = 'overlap'\n[[stage]]\ntype = 'normalize'\n[output]\ndir = ''\n").unwrap();
+    let out = Command::new(bin()).args(["validate"]).arg(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for needle in ["name:", "input.paths", "output.dir", "stage 1 (normalize)"] {
+        assert!(err.contains(needle), "missing {needle:?} in {err}");
+    }
+    let typo = tmp.path().join("typo.toml");
+    fs::write(&typo, "name = 'x'\n[input]\npaths = ['a']\n[[stage]]\ntype = 'normalize'\nlift_headr = true\n[output]\ndir = 'o'\n").unwrap();
+    let out = Command::new(bin()).args(["run"]).arg(&typo).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lift_headr"));
+}
+
+#[test]
+fn missing_input_fails_with_exit_1_and_schema_prints_every_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("p.toml");
+    fs::write(&p, "name = 'x'\n[input]\npaths = ['nope']\n[output]\ndir = 'o'\n").unwrap();
+    let out = Command::new(bin()).current_dir(tmp.path()).args(["run", "p.toml", "--progress", "never"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let out = Command::new(bin()).arg("schema").output().unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    for t in newsmill::schema::TABLES {
+        assert!(s.contains(t.name));
+    }
+}
