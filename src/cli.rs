@@ -59,6 +59,12 @@ pub struct RunArgs {
     /// Log format on stderr (default: human on a terminal, JSON lines otherwise).
     #[arg(long, value_enum)]
     pub log_format: Option<LogFormat>,
+    /// Reprocess every input, even when nothing changed since the last run.
+    #[arg(long)]
+    pub full: bool,
+    /// Exit 3 (after committing) when more than N records, or P% of them, were refused.
+    #[arg(long, value_name = "N|P%")]
+    pub max_rejects: Option<crate::run::MaxRejects>,
     /// Print the run summary on stdout.
     #[arg(long, value_enum)]
     pub summary: Option<SummaryFormat>,

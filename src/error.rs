@@ -43,6 +43,14 @@ pub enum Error {
         /// What went wrong.
         detail: String,
     },
+    /// Another run holds the output folder's lock (exit code 75).
+    #[error("output folder {path} is locked by another run ({holder}); try again when it finishes")]
+    Locked {
+        /// The output folder.
+        path: PathBuf,
+        /// What the lock file says about its holder.
+        holder: String,
+    },
     /// A model or resource could not be loaded.
     #[error("could not load {what}: {detail}")]
     Load {
@@ -57,6 +65,15 @@ impl Error {
     /// An I/O error on `path`.
     pub fn io(path: &Path, source: std::io::Error) -> Error {
         Error::Io { path: path.to_path_buf(), source }
+    }
+
+    /// The process exit code for this error: 2 usage, 75 lock held, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::ParsePipeline { .. } | Error::InvalidPipeline { .. } => 2,
+            Error::Locked { .. } => 75,
+            _ => 1,
+        }
     }
 
     /// True for errors the user caused through the command line or config (exit code 2).

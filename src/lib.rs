@@ -11,6 +11,7 @@ pub mod config;
 pub mod entities;
 pub mod error;
 pub mod ingest;
+pub mod lock;
 pub mod normalize;
 pub mod overlap;
 pub mod quotes;

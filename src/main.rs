@@ -1,5 +1,6 @@
 //! The thin binary: parse the command line, set up logging and threads, call the library,
-//! map errors to exit codes (0 success, 1 failure, 2 usage or config error).
+//! map errors to exit codes (0 success, 1 failure, 2 usage or config error, 3 more refusals
+//! than --max-rejects allows, 75 another run holds the output folder).
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -16,8 +17,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("newsmill: {e:#}");
-            let usage = e.downcast_ref::<newsmill::error::Error>().is_some_and(|e| e.is_usage());
-            ExitCode::from(if usage { 2 } else { 1 })
+            let code = e.downcast_ref::<newsmill::error::Error>().map_or(1, |e| e.exit_code());
+            ExitCode::from(code)
         }
     }
 }
@@ -48,6 +49,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 output: args.output,
                 format: args.format,
                 progress: args.progress,
+                full: args.full,
             };
             let summary = run::run(&cfg, &opts)?;
             if std::io::stderr().is_terminal() {
@@ -66,6 +68,10 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(SummaryFormat::Json) => println!("{}", serde_json::to_string_pretty(&summary)?),
                 Some(SummaryFormat::Human) => print!("{}", summary.human()),
                 None => {}
+            }
+            if args.max_rejects.is_some_and(|m| m.exceeded(&summary)) {
+                tracing::warn!(rejected = summary.rejected, records = summary.records, "more refusals than --max-rejects allows");
+                return Ok(ExitCode::from(3));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -50,10 +50,81 @@ pub struct RunOptions {
     pub format: Option<Format>,
     /// Progress bars.
     pub progress: ProgressMode,
+    /// Reprocess everything even when the state says the inputs are unchanged.
+    pub full: bool,
+}
+
+/// `--max-rejects N|P%`: how many refusals a run may have before it exits 3 (after committing).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxRejects {
+    /// At most this many refused records.
+    Count(u64),
+    /// At most this share of records, in percent.
+    Percent(f64),
+}
+
+impl std::str::FromStr for MaxRejects {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if let Some(p) = s.strip_suffix('%') {
+            let v: f64 = p.trim().parse().map_err(|_| format!("not a percentage: {s}"))?;
+            if !(0.0..=100.0).contains(&v) {
+                return Err(format!("percentage must be in 0..=100, got {v}"));
+            }
+            Ok(MaxRejects::Percent(v))
+        } else {
+            s.parse().map(MaxRejects::Count).map_err(|_| format!("expected a count or a percentage (N or P%), got {s}"))
+        }
+    }
+}
+
+impl MaxRejects {
+    /// True when the run refused more than allowed.
+    pub fn exceeded(&self, summary: &RunSummary) -> bool {
+        match *self {
+            MaxRejects::Count(n) => summary.rejected > n,
+            MaxRejects::Percent(p) => summary.records > 0 && (summary.rejected as f64) * 100.0 > p * summary.records as f64,
+        }
+    }
+}
+
+/// What the state file remembers of one input, to tell whether a rerun has anything new.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+struct StateEntry {
+    path: String,
+    size: u64,
+    mtime_ns: i128,
+}
+
+/// `<output>/_state.json`: what the last committed run processed.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+struct State {
+    version: String,
+    config_hash: String,
+    run_id: String,
+    inputs: Vec<StateEntry>,
+    /// The committed run's summary, returned again when nothing changed.
+    summary_file: String,
+}
+
+fn stat_inputs(files: &[PathBuf]) -> Vec<StateEntry> {
+    files
+        .iter()
+        .map(|p| {
+            let md = fs::metadata(p).ok();
+            let mtime_ns = md
+                .as_ref()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as i128);
+            StateEntry { path: p.to_string_lossy().into_owned(), size: md.map_or(0, |m| m.len()), mtime_ns }
+        })
+        .collect()
 }
 
 /// One input file as the run saw it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct InputFile {
     /// Path as discovered.
     pub path: String,
@@ -64,7 +135,7 @@ pub struct InputFile {
 }
 
 /// What a run did: printed at the end and written to `_runs/<run_id>.json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct RunSummary {
     /// Content-derived id of the run (inputs, config and version).
     pub run_id: String,
@@ -96,6 +167,12 @@ pub struct RunSummary {
     pub output: String,
     /// The pipeline as run.
     pub config: PipelineConfig,
+    /// Documents that went through extraction in this run (0 when nothing was new).
+    #[serde(default)]
+    pub extracted_documents: u64,
+    /// True when the run found nothing new and left the tables as they were.
+    #[serde(default)]
+    pub nothing_new: bool,
 }
 
 impl RunSummary {
@@ -130,12 +207,31 @@ impl RunSummary {
 
 struct Progress {
     enabled: bool,
+    /// Without bars, log a progress line this often (non-terminal runs).
+    log_every: Option<std::time::Duration>,
 }
 
 impl Progress {
     fn bar(&self, stage: &str, total: u64) -> ProgressBar {
         if !self.enabled {
-            return ProgressBar::hidden();
+            let pb = ProgressBar::hidden();
+            pb.set_length(total);
+            if let Some(every) = self.log_every {
+                let watch = pb.clone();
+                let stage = stage.to_string();
+                std::thread::spawn(move || {
+                    let started = Instant::now();
+                    let mut last = Instant::now();
+                    while !watch.is_finished() {
+                        std::thread::sleep(std::time::Duration::from_millis(200));
+                        if last.elapsed() >= every && !watch.is_finished() {
+                            last = Instant::now();
+                            tracing::info!(stage = %stage, done = watch.position(), total, seconds = started.elapsed().as_secs_f64(), "progress");
+                        }
+                    }
+                });
+            }
+            return pb;
         }
         let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         pb.set_style(
@@ -207,18 +303,41 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     if let Some(f) = opts.format {
         cfg.output.format = f;
     }
+    let enabled = match opts.progress {
+        ProgressMode::Always => true,
+        ProgressMode::Never => false,
+        ProgressMode::Auto => std::io::stderr().is_terminal(),
+    };
     let progress = Progress {
-        enabled: match opts.progress {
-            ProgressMode::Always => true,
-            ProgressMode::Never => false,
-            ProgressMode::Auto => std::io::stderr().is_terminal(),
-        },
+        enabled,
+        log_every: (!enabled && opts.progress != ProgressMode::Never).then(|| std::time::Duration::from_secs(5)),
     };
     let mut timer = Timer { stages: Vec::new(), at: Instant::now() };
+    let out_dir = cfg.output_dir();
+    let _lock = crate::lock::acquire(&out_dir)?;
+    crate::lock::clean_leftovers(&out_dir)?;
 
-    // discover + read
+    // discover; stop here when the state says nothing changed since the last committed run
     let files = ingest::discover(&cfg.input.paths)?;
     tracing::info!(files = files.len(), "discovered inputs");
+    let config_hash = hex_id(xxh3_64(serde_json::to_string(&cfg).unwrap_or_default().as_bytes()));
+    let stats = stat_inputs(&files);
+    let state_path = out_dir.join("_state.json");
+    if !opts.full {
+        if let Some(prev) = fs::read_to_string(&state_path).ok().and_then(|s| serde_json::from_str::<State>(&s).ok()) {
+            if prev.version == env!("CARGO_PKG_VERSION") && prev.config_hash == config_hash && prev.inputs == stats {
+                let manifest = out_dir.join("_runs").join(&prev.summary_file);
+                if let Some(mut summary) =
+                    fs::read_to_string(&manifest).ok().and_then(|s| serde_json::from_str::<RunSummary>(&s).ok())
+                {
+                    tracing::info!(run_id = %prev.run_id, "nothing new since the last run; tables unchanged");
+                    summary.nothing_new = true;
+                    summary.extracted_documents = 0;
+                    return Ok(summary);
+                }
+            }
+        }
+    }
     let pb = progress.bar("read", files.len() as u64);
     let read: Vec<(InputFile, Vec<RawRecord>, Vec<Reject>)> = files
         .par_iter()
@@ -272,14 +391,14 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     timer.lap("normalize");
 
     let extracted = extract_all(&cfg, &docs, &progress, &mut timer)?;
+    crate::lock::fault_point("extract");
     let tables = build_tables(&docs, &rejects, &extracted, &run_id)?;
-    let out_dir = cfg.output_dir();
-    fs::create_dir_all(&out_dir).map_err(|e| Error::io(&out_dir, e))?;
     let staging = out_dir.join(format!(".staging-{run_id}"));
     if staging.exists() {
         fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
     }
     write::write_tables(&tables, &staging, cfg.output.format)?;
+    crate::lock::fault_point("write");
     // A CSV-only or Parquet-only run removes the other format's stale mirror of older runs.
     match cfg.output.format {
         Format::Parquet => remove_if_exists(&out_dir.join("csv"))?,
@@ -313,6 +432,8 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         inputs,
         output: out_dir.to_string_lossy().into_owned(),
         config: cfg,
+        extracted_documents: docs.len() as u64,
+        nothing_new: false,
     };
     let runs = out_dir.join("_runs");
     fs::create_dir_all(&runs).map_err(|e| Error::io(&runs, e))?;
@@ -321,6 +442,18 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     let tmp = runs.join(format!(".{run_id}.json.tmp"));
     fs::write(&tmp, json).map_err(|e| Error::io(&tmp, e))?;
     fs::rename(&tmp, &manifest).map_err(|e| Error::io(&manifest, e))?;
+    // The state is written last: a run killed before this point is simply redone next time.
+    let state = State {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        config_hash,
+        run_id: run_id.clone(),
+        inputs: stats,
+        summary_file: format!("{run_id}.json"),
+    };
+    let tmp = out_dir.join("._state.json.tmp");
+    fs::write(&tmp, serde_json::to_string_pretty(&state).map_err(|e| Error::Schema(e.to_string()))?)
+        .map_err(|e| Error::io(&tmp, e))?;
+    fs::rename(&tmp, &state_path).map_err(|e| Error::io(&state_path, e))?;
     Ok(summary)
 }
 

@@ -353,6 +353,7 @@ pub fn commit_staging(staging: &Path, output: &Path) -> Result<(), Error> {
                 fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
             }
             fs::rename(&to, &old).map_err(|e| Error::io(&to, e))?;
+            crate::lock::fault_point("commit");
             fs::rename(&from, &to).map_err(|e| Error::io(&from, e))?;
             fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
         } else {

@@ -6,4 +6,5 @@ mod golden;
 mod overlap;
 mod quotes;
 mod spine;
+mod unattended;
 mod util;
