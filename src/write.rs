@@ -338,8 +338,10 @@ pub fn write_tables(tables: &[TableBuilder], staging: &Path, format: Format) -> 
 }
 
 /// Moves each table folder (and `csv/`) of `staging` into `output`, replacing what was there,
-/// then removes `staging`. Each swap is two renames, so a reader sees the old or the new
-/// table, never a half-written one.
+/// then removes `staging`. Where the OS can, each replacement is one atomic exchange of the two
+/// folders (Linux `renameat2(RENAME_EXCHANGE)`), so a reader sees the old or the new table and
+/// never a missing one; elsewhere it falls back to moving the old table aside first, and a
+/// run killed between those two renames is repaired by the next run (`lock::clean_leftovers`).
 pub fn commit_staging(staging: &Path, output: &Path) -> Result<(), Error> {
     let entries = fs::read_dir(staging).map_err(|e| Error::io(staging, e))?;
     let mut names: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
@@ -347,21 +349,40 @@ pub fn commit_staging(staging: &Path, output: &Path) -> Result<(), Error> {
     for name in names {
         let from = staging.join(&name);
         let to = output.join(&name);
-        if to.exists() {
-            let old = output.join(format!(".old-{}", name.to_string_lossy()));
-            if old.exists() {
-                fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
-            }
-            fs::rename(&to, &old).map_err(|e| Error::io(&to, e))?;
-            crate::lock::fault_point("commit");
+        if !to.exists() {
             fs::rename(&from, &to).map_err(|e| Error::io(&from, e))?;
-            fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
-        } else {
-            fs::rename(&from, &to).map_err(|e| Error::io(&from, e))?;
+            continue;
         }
+        if exchange(&from, &to).is_ok() {
+            crate::lock::fault_point("commit");
+            continue;
+        }
+        let old = output.join(format!(".old-{}", name.to_string_lossy()));
+        if old.exists() {
+            fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+        }
+        fs::rename(&to, &old).map_err(|e| Error::io(&to, e))?;
+        crate::lock::fault_point("commit");
+        fs::rename(&from, &to).map_err(|e| Error::io(&from, e))?;
+        fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
     }
     fs::remove_dir_all(staging).map_err(|e| Error::io(staging, e))?;
     Ok(())
+}
+
+/// Atomically swaps two paths (both must exist).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    if std::env::var_os("NEWSMILL_NO_EXCHANGE").is_some() {
+        return Err(std::io::Error::other("exchange disabled"));
+    }
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(std::io::Error::from)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_a: &Path, _b: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::other("atomic exchange is not available on this platform"))
 }
 
 #[cfg(test)]

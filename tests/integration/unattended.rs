@@ -89,24 +89,32 @@ fn a_second_run_on_a_locked_output_exits_75() {
 fn kill_9_at_any_point_leaves_the_committed_tables_and_a_rerun_completes() {
     let tmp = setup();
     let out = tmp.path().join("out");
-    assert!(newsmill(tmp.path(), &[]).status().unwrap().success());
+    assert!(newsmill(tmp.path(), &[]).output().unwrap().status.success());
     let committed = tables(&out);
     // A fresh reference run over the grown input.
     let reference = setup();
     fs::write(reference.path().join("input/extra.txt"), "Officials said on Friday that talks would resume next week.").unwrap();
-    assert!(newsmill(reference.path(), &[]).status().unwrap().success());
+    assert!(newsmill(reference.path(), &[]).output().unwrap().status.success());
     let want = tables(&reference.path().join("out"));
     fs::write(tmp.path().join("input/extra.txt"), "Officials said on Friday that talks would resume next week.").unwrap();
     for point in ["extract", "write", "commit"] {
         let mut child = start_stalled(tmp.path(), point);
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        if point != "commit" {
+        if point == "commit" {
+            // Killed right after the first table was swapped: every table folder is still
+            // there and readable, each either the old or the new version.
+            for t in newsmill::schema::TABLES {
+                let f = out.join(t.name).join("part-00000.parquet");
+                let r = parquet::file::reader::SerializedFileReader::new(fs::File::open(&f).unwrap());
+                assert!(r.is_ok(), "{} unreadable after kill -9 during commit", t.name);
+            }
+        } else {
             assert_eq!(tables(&out), committed, "committed tables changed after kill -9 at {point}");
         }
     }
     // The rerun cleans up and completes; its tables equal an uninterrupted run's.
-    assert!(newsmill(tmp.path(), &[]).status().unwrap().success());
+    assert!(newsmill(tmp.path(), &[]).output().unwrap().status.success());
     assert_eq!(tables(&out), want);
     let leftovers: Vec<_> = fs::read_dir(&out)
         .unwrap()
@@ -114,6 +122,28 @@ fn kill_9_at_any_point_leaves_the_committed_tables_and_a_rerun_completes() {
         .filter(|n| n.starts_with(".staging") || n.starts_with(".old"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn kill_9_between_the_renames_of_the_fallback_swap_is_repaired_by_the_next_run() {
+    let tmp = setup();
+    let out = tmp.path().join("out");
+    assert!(newsmill(tmp.path(), &[]).output().unwrap().status.success());
+    fs::write(tmp.path().join("input/extra.txt"), "Officials said on Friday that talks would resume next week.").unwrap();
+    let mut child = newsmill(tmp.path(), &[])
+        .env("NEWSMILL_FAULT", "commit")
+        .env("NEWSMILL_NO_EXCHANGE", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = child.stderr.take().unwrap();
+    assert!(BufReader::new(err).lines().any(|l| l.unwrap().contains("fault point commit reached")));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(out.join(".old-csv").exists());
+    assert!(newsmill(tmp.path(), &[]).output().unwrap().status.success());
+    assert!(!out.join(".old-csv").exists());
+    assert_eq!(tables(&out).len(), 2 * newsmill::schema::TABLES.len());
 }
 
 #[test]
