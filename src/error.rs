@@ -83,7 +83,7 @@ impl Error {
 }
 
 /// Why an input record was refused (the `reason` column of `rejects`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {
     /// The file could not be read.
@@ -121,7 +121,7 @@ impl RejectReason {
 }
 
 /// One refused record.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Reject {
     /// Input file.
     pub source_file: String,

@@ -14,7 +14,7 @@ use crate::error::{Reject, RejectReason};
 use crate::ingest::RawRecord;
 
 /// One normalized report: a row of `documents`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Document {
     /// Stable id: hash of source identity and normalized text.
     pub doc_id: String,
@@ -41,7 +41,7 @@ pub struct Document {
     /// Language code when recognised.
     pub language: Option<String>,
     /// How the bytes were decoded.
-    pub encoding: &'static str,
+    pub encoding: String,
     /// Normalized body.
     pub text: String,
     /// Code points in text.
@@ -151,7 +151,7 @@ pub fn normalize(raw: RawRecord, cfg: &NormalizeConfig) -> Result<Document, Reje
         dateline,
         published_at: raw.published_at.as_deref().and_then(parse_time),
         language: guess_language(&text),
-        encoding: raw.encoding,
+        encoding: raw.encoding.to_string(),
         n_chars: text.chars().count() as u64,
         n_words: text.split_whitespace().count() as u64,
         content_hash: hex_id(xxh3_64(text.as_bytes())),

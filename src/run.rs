@@ -275,6 +275,87 @@ fn hash_file(path: &Path) -> (u64, String) {
     (size, hex_id(h.digest()))
 }
 
+/// What one input file yielded: its documents with their extractions, and its refusals.
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
+struct CacheEntry {
+    docs: Vec<Document>,
+    mentions: Vec<Vec<Mention>>,
+    quotes: Vec<Vec<Quote>>,
+    rejects: Vec<Reject>,
+    text_bytes: u64,
+}
+
+/// `<output>/_state/cache/`: per input file, what the per-document stages produced, keyed by
+/// the file's path and content, the extraction settings, the version and the model files. A
+/// rerun after new files arrive extracts only the new ones; the whole-run stages (linking,
+/// overlap) still see every document.
+struct ExtractCache {
+    dir: PathBuf,
+    salt: String,
+}
+
+impl ExtractCache {
+    fn new(out_dir: &Path, cfg: &PipelineConfig) -> ExtractCache {
+        let mut salt = format!(
+            "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            env!("CARGO_PKG_VERSION"),
+            serde_json::to_string(&cfg.input.fields).unwrap_or_default(),
+            cfg.input.max_doc_bytes,
+            serde_json::to_string(&cfg.normalize()).unwrap_or_default(),
+            serde_json::to_string(&(cfg.entities(), cfg.quotes())).unwrap_or_default(),
+        );
+        let mut model_dirs: Vec<&str> = cfg.entities().map(|e| e.models.as_str()).into_iter().collect();
+        model_dirs.extend(cfg.quotes().map(|q| q.models.as_str()));
+        for d in model_dirs {
+            for e in walkdir::WalkDir::new(d).sort_by_file_name().into_iter().filter_map(|e| e.ok()) {
+                if let Ok(md) = e.metadata() {
+                    let mtime = md.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+                    salt.push_str(&format!("\u{1f}{}:{}:{:?}", e.path().display(), md.len(), mtime));
+                }
+            }
+        }
+        ExtractCache { dir: out_dir.join("_state").join("cache"), salt }
+    }
+
+    fn key(&self, path: &str, content_hash: &str) -> String {
+        hex_id(xxh3_64(format!("{}\u{1f}{path}\u{1f}{content_hash}", self.salt).as_bytes()))
+    }
+
+    fn load(&self, key: &str) -> Option<CacheEntry> {
+        let f = fs::File::open(self.dir.join(format!("{key}.json.zst"))).ok()?;
+        let r = zstd::stream::read::Decoder::new(f).ok()?;
+        serde_json::from_reader(std::io::BufReader::new(r)).ok()
+    }
+
+    /// Best effort: a cache that cannot be written only costs the next run some work.
+    fn store(&self, key: &str, e: &CacheEntry) {
+        let write = || -> std::io::Result<()> {
+            fs::create_dir_all(&self.dir)?;
+            let tmp = self.dir.join(format!(".{key}.tmp"));
+            let f = fs::File::create(&tmp)?;
+            let mut z = zstd::stream::write::Encoder::new(std::io::BufWriter::new(f), 3)?;
+            serde_json::to_writer(&mut z, e)?;
+            z.finish()?;
+            fs::rename(&tmp, self.dir.join(format!("{key}.json.zst")))
+        };
+        if let Err(err) = write() {
+            tracing::warn!(error = %err, "could not write the extraction cache");
+        }
+    }
+
+    /// Drops entries no longer used by the committed run (inputs removed or changed).
+    fn retain(&self, keys: &[String]) {
+        let Ok(entries) = fs::read_dir(&self.dir) else { return };
+        for e in entries.filter_map(|e| e.ok()) {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let key = name.strip_suffix(".json.zst").unwrap_or(&name);
+            if !keys.iter().any(|k| k == key) {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
 /// Everything extracted from a run's documents, before it becomes tables.
 pub struct Extracted {
     /// Per document, its mentions.
@@ -338,59 +419,115 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
             }
         }
     }
-    let pb = progress.bar("read", files.len() as u64);
-    let read: Vec<(InputFile, Vec<RawRecord>, Vec<Reject>)> = files
+    // Per input file: reuse what an earlier run extracted from the same bytes with the same
+    // extraction settings and models, or read, normalize and extract it now.
+    let cache = ExtractCache::new(&out_dir, &cfg);
+    let pb = progress.bar("hash", files.len() as u64);
+    let hashed: Vec<(InputFile, String, Option<CacheEntry>)> = files
         .par_iter()
         .map(|p| {
             let (size, content_hash) = hash_file(p);
-            let (recs, rej) = ingest::read_file(p, &cfg.input);
+            let path = p.to_string_lossy().into_owned();
+            let key = cache.key(&path, &content_hash);
+            let hit = if opts.full { None } else { cache.load(&key) };
             pb.inc(1);
-            (InputFile { path: p.to_string_lossy().into_owned(), size, content_hash }, recs, rej)
+            (InputFile { path, size, content_hash }, key, hit)
         })
         .collect();
     pb.finish_and_clear();
-    let mut inputs = Vec::with_capacity(read.len());
-    let mut raws = Vec::new();
-    let mut rejects = Vec::new();
-    for (f, recs, rej) in read {
-        inputs.push(f);
-        raws.extend(recs);
-        rejects.extend(rej);
-    }
-    let input_text_bytes: u64 = raws.iter().map(|r| r.text.len() as u64).sum();
     let run_id = {
         let mut key = format!("{}\n{}\n", env!("CARGO_PKG_VERSION"), serde_json::to_string(&cfg).unwrap_or_default());
-        for f in &inputs {
+        for (f, _, _) in &hashed {
             key.push_str(&format!("{}\t{}\n", f.path, f.content_hash));
         }
         hex_id(xxh3_64(key.as_bytes()))
     };
-    timer.lap("read");
+    let fresh: Vec<usize> = (0..hashed.len()).filter(|&i| hashed[i].2.is_none()).collect();
+    tracing::info!(files = hashed.len(), cached = hashed.len() - fresh.len(), "inputs hashed");
+    timer.lap("hash");
 
-    // normalize
-    let default_norm = NormalizeConfig { lift_header: false, lift_boilerplate: false };
-    let norm_cfg = cfg.normalize().unwrap_or(&default_norm);
-    let pb = progress.bar("normalize", raws.len() as u64);
-    let normalized: Vec<Result<Document, Reject>> = raws
-        .into_par_iter()
-        .map(|r| {
-            let d = normalize::normalize(r, norm_cfg);
+    let pb = progress.bar("read", fresh.len() as u64);
+    let read: Vec<(Vec<RawRecord>, Vec<Reject>)> = fresh
+        .par_iter()
+        .map(|&i| {
+            let r = ingest::read_file(&files[i], &cfg.input);
             pb.inc(1);
-            d
+            r
         })
         .collect();
     pb.finish_and_clear();
-    let mut docs = Vec::with_capacity(normalized.len());
-    for d in normalized {
+    // Every fresh record remembers which input it came from.
+    let mut raws: Vec<(usize, RawRecord)> = Vec::new();
+    let mut fresh_entries: BTreeMap<usize, CacheEntry> = BTreeMap::new();
+    for (&i, (recs, rej)) in fresh.iter().zip(read) {
+        let e = fresh_entries.entry(i).or_default();
+        e.text_bytes = recs.iter().map(|r| r.text.len() as u64).sum();
+        e.rejects = rej;
+        raws.extend(recs.into_iter().map(|r| (i, r)));
+    }
+    timer.lap("read");
+
+    let default_norm = NormalizeConfig { lift_header: false, lift_boilerplate: false };
+    let norm_cfg = cfg.normalize().unwrap_or(&default_norm);
+    let pb = progress.bar("normalize", raws.len() as u64);
+    let normalized: Vec<(usize, Result<Document, Reject>)> = raws
+        .into_par_iter()
+        .map(|(i, r)| {
+            let d = normalize::normalize(r, norm_cfg);
+            pb.inc(1);
+            (i, d)
+        })
+        .collect();
+    pb.finish_and_clear();
+    let mut new_docs = Vec::with_capacity(normalized.len());
+    let mut new_doc_file = Vec::with_capacity(normalized.len());
+    for (i, d) in normalized {
         match d {
-            Ok(d) => docs.push(d),
-            Err(r) => rejects.push(r),
+            Ok(d) => {
+                new_docs.push(d);
+                new_doc_file.push(i);
+            }
+            Err(r) => fresh_entries.entry(i).or_default().rejects.push(r),
         }
     }
-    rejects.sort_by(|a, b| (&a.source_file, a.source_record).cmp(&(&b.source_file, b.source_record)));
     timer.lap("normalize");
 
-    let extracted = extract_all(&cfg, &docs, &progress, &mut timer)?;
+    let (new_mentions, new_quotes) = extract_docs(&cfg, &new_docs, &progress, &mut timer)?;
+    for ((d, m), (q, i)) in new_docs.into_iter().zip(new_mentions).zip(new_quotes.into_iter().zip(new_doc_file)) {
+        let e = fresh_entries.entry(i).or_default();
+        e.docs.push(d);
+        e.mentions.push(m);
+        e.quotes.push(q);
+    }
+    let extracted_documents: u64 = fresh_entries.values().map(|e| e.docs.len() as u64).sum();
+    for (&i, e) in &fresh_entries {
+        cache.store(&hashed[i].1, e);
+    }
+
+    // Assemble the whole run in input order.
+    let mut inputs = Vec::with_capacity(hashed.len());
+    let mut docs = Vec::new();
+    let mut mentions = Vec::new();
+    let mut quotes = Vec::new();
+    let mut rejects = Vec::new();
+    let mut input_text_bytes = 0;
+    let mut used_keys = Vec::with_capacity(hashed.len());
+    for (i, (f, key, hit)) in hashed.into_iter().enumerate() {
+        let e = match hit {
+            Some(e) => e,
+            None => fresh_entries.remove(&i).unwrap_or_default(),
+        };
+        inputs.push(f);
+        used_keys.push(key);
+        input_text_bytes += e.text_bytes;
+        docs.extend(e.docs);
+        mentions.extend(e.mentions);
+        quotes.extend(e.quotes);
+        rejects.extend(e.rejects);
+    }
+    rejects.sort_by(|a, b| (&a.source_file, a.source_record).cmp(&(&b.source_file, b.source_record)));
+
+    let extracted = link_and_overlap(&cfg, &docs, mentions, quotes, &mut timer);
     crate::lock::fault_point("extract");
     let tables = build_tables(&docs, &rejects, &extracted, &run_id)?;
     let staging = out_dir.join(format!(".staging-{run_id}"));
@@ -432,7 +569,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         inputs,
         output: out_dir.to_string_lossy().into_owned(),
         config: cfg,
-        extracted_documents: docs.len() as u64,
+        extracted_documents,
         nothing_new: false,
     };
     let runs = out_dir.join("_runs");
@@ -454,6 +591,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     fs::write(&tmp, serde_json::to_string_pretty(&state).map_err(|e| Error::Schema(e.to_string()))?)
         .map_err(|e| Error::io(&tmp, e))?;
     fs::rename(&tmp, &state_path).map_err(|e| Error::io(&state_path, e))?;
+    cache.retain(&used_keys);
     Ok(summary)
 }
 
@@ -464,8 +602,14 @@ fn remove_if_exists(p: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// Runs the extraction, linking and overlap stages the pipeline names.
-fn extract_all(cfg: &PipelineConfig, docs: &[Document], progress: &Progress, timer: &mut Timer) -> Result<Extracted, Error> {
+/// Per-document extraction (entities, then quotes) over `docs`, in parallel.
+#[allow(clippy::type_complexity)]
+fn extract_docs(
+    cfg: &PipelineConfig,
+    docs: &[Document],
+    progress: &Progress,
+    timer: &mut Timer,
+) -> Result<(Vec<Vec<Mention>>, Vec<Vec<Quote>>), Error> {
     let mentions: Vec<Vec<Mention>> = match cfg.entities() {
         Some(ec) => {
             let rec = Recognizer::load(Path::new(&ec.models))
@@ -505,6 +649,17 @@ fn extract_all(cfg: &PipelineConfig, docs: &[Document], progress: &Progress, tim
         }
         None => vec![Vec::new(); docs.len()],
     };
+    Ok((mentions, quotes))
+}
+
+/// The whole-run stages: linking mentions into entities, then overlap across documents.
+fn link_and_overlap(
+    cfg: &PipelineConfig,
+    docs: &[Document],
+    mentions: Vec<Vec<Mention>>,
+    quotes: Vec<Vec<Quote>>,
+    timer: &mut Timer,
+) -> Extracted {
     let linked = if cfg.entities().is_some() {
         let input: Vec<(&str, &[Mention])> = docs.iter().zip(&mentions).map(|(d, m)| (d.text.as_str(), m.as_slice())).collect();
         let l = entities::link(&input);
@@ -548,7 +703,7 @@ fn extract_all(cfg: &PipelineConfig, docs: &[Document], progress: &Progress, tim
         }
         None => overlap::OverlapOutput::default(),
     };
-    Ok(Extracted { mentions, quotes, linked, overlap, overlap_quotes })
+    Extracted { mentions, quotes, linked, overlap, overlap_quotes }
 }
 
 /// Turns documents, rejects and extraction results into the eight tables.
@@ -583,7 +738,7 @@ pub fn build_tables(docs: &[Document], rejects: &[Reject], x: &Extracted, run_id
             d.dateline.clone().into(),
             d.published_at.into(),
             d.language.clone().into(),
-            d.encoding.into(),
+            d.encoding.clone().into(),
             d.text.clone().into(),
             d.n_chars.into(),
             d.n_words.into(),

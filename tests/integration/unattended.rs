@@ -162,9 +162,11 @@ fn rerun_on_unchanged_input_does_nothing_and_added_files_match_a_full_run() {
     fs::write(tmp.path().join("input/extra.txt"), "A new report came in overnight, officials said.").unwrap();
     let grown = summary(&newsmill(tmp.path(), &["--summary", "json"]).output().unwrap());
     assert_eq!(grown["documents"], 6);
+    assert_eq!(grown["extracted_documents"], 1, "only the new file is extracted");
     let full = setup();
     fs::write(full.path().join("input/extra.txt"), "A new report came in overnight, officials said.").unwrap();
-    summary(&newsmill(full.path(), &["--full", "--summary", "json"]).output().unwrap());
+    let f = summary(&newsmill(full.path(), &["--full", "--summary", "json"]).output().unwrap());
+    assert_eq!(f["extracted_documents"], 6);
     assert_eq!(tables(&out), tables(&full.path().join("out")));
 }
 
