@@ -503,6 +503,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     for (&i, e) in &fresh_entries {
         cache.store(&hashed[i].1, e);
     }
+    timer.lap("cache");
 
     // Assemble the whole run in input order.
     let mut inputs = Vec::with_capacity(hashed.len());
@@ -529,7 +530,9 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
 
     let extracted = link_and_overlap(&cfg, &docs, mentions, quotes, &mut timer);
     crate::lock::fault_point("extract");
-    let tables = build_tables(&docs, &rejects, &extracted, &run_id)?;
+    let n_docs = docs.len();
+    let tables = build_tables(&mut docs, &rejects, &extracted, &run_id)?;
+    drop(docs);
     let staging = out_dir.join(format!(".staging-{run_id}"));
     if staging.exists() {
         fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
@@ -559,8 +562,8 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         schema_version: schema::SCHEMA_VERSION,
         pipeline: cfg.name.clone(),
         started_at,
-        records: (docs.len() + rejects.len()) as u64,
-        documents: docs.len() as u64,
+        records: (n_docs + rejects.len()) as u64,
+        documents: n_docs as u64,
         rejected: rejects.len() as u64,
         rejected_by_reason,
         tables: tables.iter().map(|t| (t.def().name.to_string(), t.len() as u64)).collect(),
@@ -707,7 +710,8 @@ fn link_and_overlap(
 }
 
 /// Turns documents, rejects and extraction results into the eight tables.
-pub fn build_tables(docs: &[Document], rejects: &[Reject], x: &Extracted, run_id: &str) -> Result<Vec<TableBuilder>, Error> {
+/// Each document's text is moved into its row (not copied): `docs` keep empty texts afterwards.
+pub fn build_tables(docs: &mut [Document], rejects: &[Reject], x: &Extracted, run_id: &str) -> Result<Vec<TableBuilder>, Error> {
     let mut documents = TableBuilder::new(&schema::DOCUMENTS);
     let mut mentions = TableBuilder::new(&schema::MENTIONS);
     let mut entities = TableBuilder::new(&schema::ENTITIES);
@@ -724,27 +728,7 @@ pub fn build_tables(docs: &[Document], rejects: &[Reject], x: &Extracted, run_id
             cluster_of.insert(*pos, c.as_str());
         }
     }
-    for (di, d) in docs.iter().enumerate() {
-        documents.push(vec![
-            d.doc_id.clone().into(),
-            d.source_file.clone().into(),
-            (d.source_record as i64).into(),
-            d.source_id.clone().into(),
-            d.url.clone().into(),
-            d.outlet.clone().into(),
-            d.section.clone().into(),
-            d.title.clone().into(),
-            d.byline.clone().into(),
-            d.dateline.clone().into(),
-            d.published_at.into(),
-            d.language.clone().into(),
-            d.encoding.clone().into(),
-            d.text.clone().into(),
-            d.n_chars.into(),
-            d.n_words.into(),
-            d.content_hash.clone().into(),
-            run_id.into(),
-        ])?;
+    for (di, d) in docs.iter_mut().enumerate() {
         let ix = CharIndex::new(&d.text);
         let ents = x.linked.mention_entity.get(di);
         for (mi, m) in x.mentions[di].iter().enumerate() {
@@ -800,6 +784,26 @@ pub fn build_tables(docs: &[Document], rejects: &[Reject], x: &Extracted, run_id
                 q.confidence.into(),
             ])?;
         }
+        documents.push(vec![
+            d.doc_id.clone().into(),
+            d.source_file.clone().into(),
+            (d.source_record as i64).into(),
+            d.source_id.clone().into(),
+            d.url.clone().into(),
+            d.outlet.clone().into(),
+            d.section.clone().into(),
+            d.title.clone().into(),
+            d.byline.clone().into(),
+            d.dateline.clone().into(),
+            d.published_at.into(),
+            d.language.clone().into(),
+            d.encoding.clone().into(),
+            std::mem::take(&mut d.text).into(),
+            d.n_chars.into(),
+            d.n_words.into(),
+            d.content_hash.clone().into(),
+            run_id.into(),
+        ])?;
     }
     for e in &x.linked.entities {
         entities.push(vec![

@@ -180,12 +180,18 @@ impl TableBuilder {
         &self.rows
     }
 
-    /// The rows as one Arrow record batch.
+    /// All rows as one Arrow record batch.
     pub fn to_batch(&self) -> Result<RecordBatch, Error> {
+        self.batch_of(0..self.rows.len())
+    }
+
+    /// Some rows as an Arrow record batch (the writer converts a chunk at a time, so memory
+    /// holds one chunk in Arrow form rather than a second copy of the whole table).
+    pub fn batch_of(&self, range: std::ops::Range<usize>) -> Result<RecordBatch, Error> {
         let schema = Arc::new(self.def.arrow_schema());
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.def.columns.len());
         for (i, c) in self.def.columns.iter().enumerate() {
-            let cells = self.rows.iter().map(|r| &r[i]);
+            let cells = self.rows[range.clone()].iter().map(|r| &r[i]);
             let array: ArrayRef = match c.ty {
                 ColType::Str => Arc::new(
                     cells
@@ -275,18 +281,13 @@ pub fn write_parquet(table: &TableBuilder, dir: &Path) -> Result<PathBuf, Error>
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
         .set_created_by(format!("newsmill {}", env!("CARGO_PKG_VERSION")))
         .build();
-    let batch = table.to_batch()?;
-    let mut w = ArrowWriter::try_new(BufWriter::new(file), batch.schema(), Some(props))
+    let schema = Arc::new(table.def.arrow_schema());
+    let mut w = ArrowWriter::try_new(BufWriter::new(file), schema, Some(props))
         .map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
-    const CHUNK: usize = 65_536;
-    let mut off = 0;
-    while off < batch.num_rows() || off == 0 {
-        let n = CHUNK.min(batch.num_rows() - off);
-        w.write(&batch.slice(off, n)).map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
-        off += n;
-        if n == 0 {
-            break;
-        }
+    const CHUNK: usize = 16_384;
+    for start in (0..table.rows.len()).step_by(CHUNK) {
+        let batch = table.batch_of(start..(start + CHUNK).min(table.rows.len()))?;
+        w.write(&batch).map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
     }
     w.close().map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
     Ok(path)
