@@ -162,9 +162,13 @@ pub fn normalize(raw: RawRecord, cfg: &NormalizeConfig) -> Result<Document, Reje
 /// NFC, unified line endings, spaces for exotic whitespace, invisible characters dropped,
 /// each line trimmed with inner runs collapsed, and at most one blank line in a row.
 pub fn clean_text(s: &str) -> String {
+    use unicode_normalization::{is_nfc_quick, IsNormalized};
     let mut out = String::with_capacity(s.len());
     let mut prev_space = false;
-    let mut chars = s.nfc().peekable();
+    // Most text is already NFC; the quick check avoids the composing iterator for it.
+    let nfc: Box<dyn Iterator<Item = char>> =
+        if is_nfc_quick(s.chars()) == IsNormalized::Yes { Box::new(s.chars()) } else { Box::new(s.nfc()) };
+    let mut chars = nfc.peekable();
     while let Some(c) = chars.next() {
         let c = match c {
             '\r' => {
@@ -247,7 +251,8 @@ static COPYRIGHT: LazyLock<Regex> = LazyLock::new(|| {
 
 fn copyright_outlet(line: &str) -> Option<String> {
     let line = line.trim();
-    if line.len() > 200 {
+    let maybe = line.starts_with('©') || line.starts_with('(') || line.get(..9).is_some_and(|p| p.eq_ignore_ascii_case("copyright"));
+    if line.len() > 200 || !maybe {
         return None;
     }
     let c = COPYRIGHT.captures(line)?;
@@ -261,7 +266,11 @@ static CONTACT: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 fn contact_line(line: &str) -> Option<(String, Option<String>)> {
-    let c = CONTACT.captures(line.trim())?;
+    let line = line.trim();
+    if line.len() > 200 || !line.contains('@') {
+        return None;
+    }
+    let c = CONTACT.captures(line)?;
     Some((c["who"].to_string(), c.name("domain").map(|d| d.as_str().to_ascii_lowercase())))
 }
 
@@ -304,18 +313,26 @@ pub fn parse_time(s: &str) -> Option<i64> {
     None
 }
 
-/// "en" when English function words make up a plausible share of the words, else None.
+/// "en" when English function words make up a plausible share of the first words, else None.
 pub fn guess_language(text: &str) -> Option<String> {
-    const EN: [&str; 26] = [
-        "the", "of", "and", "to", "in", "is", "that", "for", "on", "with", "was", "as", "it", "by", "he", "at",
-        "said", "be", "are", "from", "has", "have", "his", "an", "this", "will",
-    ];
     let mut total = 0usize;
     let mut hits = 0usize;
-    for w in text.split_whitespace().take(2000) {
+    let mut buf = [0u8; 5];
+    for w in text.split_whitespace().take(400) {
         total += 1;
         let w = w.trim_matches(|c: char| !c.is_alphanumeric());
-        if EN.iter().any(|e| e.eq_ignore_ascii_case(w)) {
+        if w.len() > 5 || !w.is_ascii() {
+            continue;
+        }
+        let lower = &mut buf[..w.len()];
+        lower.copy_from_slice(w.as_bytes());
+        lower.make_ascii_lowercase();
+        if matches!(
+            &*lower,
+            b"the" | b"of" | b"and" | b"to" | b"in" | b"is" | b"that" | b"for" | b"on" | b"with" | b"was" | b"as"
+                | b"it" | b"by" | b"he" | b"at" | b"said" | b"be" | b"are" | b"from" | b"has" | b"have" | b"his"
+                | b"an" | b"this" | b"will"
+        ) {
             hits += 1;
         }
     }

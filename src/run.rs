@@ -333,7 +333,7 @@ impl ExtractCache {
             fs::create_dir_all(&self.dir)?;
             let tmp = self.dir.join(format!(".{key}.tmp"));
             let f = fs::File::create(&tmp)?;
-            let mut z = zstd::stream::write::Encoder::new(std::io::BufWriter::new(f), 3)?;
+            let mut z = zstd::stream::write::Encoder::new(std::io::BufWriter::new(f), 1)?;
             serde_json::to_writer(&mut z, e)?;
             z.finish()?;
             fs::rename(&tmp, self.dir.join(format!("{key}.json.zst")))
