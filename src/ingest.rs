@@ -511,4 +511,72 @@ mod tests {
         assert_eq!(rej.len(), 2);
         assert!(rej.iter().all(|r| r.reason == RejectReason::MissingTextField));
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn arbitrary_file(bytes: &[u8], name: &str, gzip: bool) -> (tempfile::TempDir, std::path::PathBuf) {
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join(name);
+            if gzip {
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                gz.write_all(bytes).unwrap();
+                std::fs::write(&p, gz.finish().unwrap()).unwrap();
+            } else {
+                std::fs::write(&p, bytes).unwrap();
+            }
+            (dir, p)
+        }
+
+        fn text_like() -> impl Strategy<Value = Vec<u8>> {
+            prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..400),
+                "[ -~\n“”‘’é\u{0}\r\t{}\",:]{0,300}".prop_map(|s| s.into_bytes()),
+                proptest::collection::vec(
+                    prop_oneof![
+                        Just("{\"text\": \"a report\"}".to_string()),
+                        Just("{\"text\": 5}".to_string()),
+                        Just("{bad".to_string()),
+                        Just("".to_string()),
+                        "[ -~]{0,40}",
+                    ],
+                    0..20
+                )
+                .prop_map(|lines| lines.join("\n").into_bytes()),
+            ]
+        }
+
+        proptest! {
+
+            #[test]
+            fn txt_gives_exactly_one_document_or_reject(bytes in text_like(), gz in any::<bool>()) {
+                let (_d, p) = arbitrary_file(&bytes, "x.txt", gz);
+                let (recs, rej) = read_file(&p, &input());
+                prop_assert_eq!(recs.len() + rej.len(), 1);
+            }
+
+            #[test]
+            fn jsonl_accounts_for_every_line(bytes in text_like(), gz in any::<bool>()) {
+                let (_d, p) = arbitrary_file(&bytes, "x.jsonl", gz);
+                let (recs, rej) = read_file(&p, &input());
+                if rej.iter().any(|r| r.source_record == 0) {
+                    // The whole file was refused (binary): one row stands for it.
+                    prop_assert!(recs.is_empty());
+                    prop_assert_eq!(rej.len(), 1);
+                } else {
+                    let lines = bytes.split(|&b| b == b'\n').filter(|l| !l.iter().all(|b| b.is_ascii_whitespace())).count();
+                    prop_assert_eq!(recs.len() + rej.len(), lines);
+                }
+            }
+
+            #[test]
+            fn csv_never_panics(bytes in text_like(), gz in any::<bool>()) {
+                let mut with_header = b"id,text\n".to_vec();
+                with_header.extend_from_slice(&bytes);
+                let (_d, p) = arbitrary_file(&with_header, "x.csv", gz);
+                let _ = read_file(&p, &input());
+            }
+        }
+    }
 }

@@ -427,4 +427,34 @@ mod tests {
         assert_eq!(a.doc_id, b.doc_id);
         assert_eq!(a.doc_id.len(), 16);
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+
+            #[test]
+            fn normalize_never_panics_and_text_is_clean(text in "(?s).{0,400}", title in proptest::option::of(".{0,40}")) {
+                let mut r = raw(&text);
+                r.title = title;
+                match normalize(r, &NormalizeConfig::default()) {
+                    Ok(d) => {
+                        prop_assert!(!d.text.is_empty());
+                        prop_assert!(!d.text.contains('\r'));
+                        prop_assert!(!d.text.contains("\n\n\n"));
+                        prop_assert_eq!(d.n_chars as usize, d.text.chars().count());
+                        prop_assert_eq!(d.text.trim(), d.text.as_str());
+                    }
+                    Err(e) => prop_assert_eq!(e.reason, RejectReason::Empty),
+                }
+            }
+
+            #[test]
+            fn cleaning_is_idempotent(text in "(?s).{0,300}") {
+                let once = clean_text(&text);
+                prop_assert_eq!(clean_text(&once), once);
+            }
+        }
+    }
 }
