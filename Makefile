@@ -34,6 +34,7 @@ interop: build $(PY) ## Run the default pipeline and open every table with polar
 	rm -rf $(INTEROP_OUT)
 	$(BIN) run pipelines/default.toml --output $(INTEROP_OUT) --progress never --log-format json 2> target/interop-run.log
 	$(PY) tests/interop/check_tables.py $(INTEROP_OUT)
+	$(PY) tests/interop/run_notebook.py notebooks/explore.ipynb $(INTEROP_OUT)
 
 clean: ## Remove build output, the local venv and output/
 	$(CARGO) clean
