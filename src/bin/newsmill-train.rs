@@ -1,0 +1,58 @@
+//! `newsmill-train`: trains the entity tagger (what `make model` runs).
+//!
+//! Usage: `newsmill-train --train FILE [--dev FILE] [--models DIR] [--epochs N] [--bits B] [--seed S]`,
+//! or `newsmill-train --eval FILE [--json]` to score the model in `--models`.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use newsmill::entities::tagger::TrainConfig;
+use newsmill::entities::train::{train, TrainArgs};
+
+#[derive(Parser)]
+#[command(about = "Train the newsmill entity tagger from a CoNLL file")]
+struct Opts {
+    /// CoNLL training file.
+    #[arg(long, required_unless_present = "eval")]
+    train: Option<PathBuf>,
+    /// Instead of training: score the shipped model on this CoNLL file (as `newsmill eval ner`).
+    #[arg(long)]
+    eval: Option<PathBuf>,
+    /// With --eval: print JSON.
+    #[arg(long)]
+    json: bool,
+    /// CoNLL dev file scored after each epoch (progress only).
+    #[arg(long)]
+    dev: Option<PathBuf>,
+    /// Models folder: gazetteers are read from it, ner.model is written to it.
+    #[arg(long, default_value = "models")]
+    models: PathBuf,
+    /// Passes over the training data.
+    #[arg(long, default_value_t = TrainConfig::default().epochs)]
+    epochs: usize,
+    /// log2 of the number of weight-table rows.
+    #[arg(long, default_value_t = TrainConfig::default().bits)]
+    bits: u32,
+    /// Shuffle seed.
+    #[arg(long, default_value_t = TrainConfig::default().seed)]
+    seed: u64,
+}
+
+fn main() {
+    let o = Opts::parse();
+    if let Some(conll) = &o.eval {
+        match newsmill::entities::eval_conll(&o.models, conll, o.json) {
+            Ok(r) => print!("{r}"),
+            Err(e) => {
+                eprintln!("newsmill-train: {e:#}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
+    let args = TrainArgs { train: o.train.unwrap_or_default(), dev: o.dev, models: o.models, config: TrainConfig { epochs: o.epochs, bits: o.bits, seed: o.seed } };
+    if let Err(e) = train(&args) {
+        eprintln!("newsmill-train: {e:#}");
+        std::process::exit(1);
+    }
+}
