@@ -21,6 +21,9 @@ struct Opts {
     /// With --eval: print JSON.
     #[arg(long)]
     json: bool,
+    /// With --eval: document-level corrections to turn off (majority, propagate, surnames).
+    #[arg(long, value_delimiter = ',')]
+    no_post: Vec<String>,
     /// CoNLL dev file scored after each epoch (progress only).
     #[arg(long)]
     dev: Option<PathBuf>,
@@ -41,7 +44,20 @@ struct Opts {
 fn main() {
     let o = Opts::parse();
     if let Some(conll) = &o.eval {
-        match newsmill::entities::eval_conll(&o.models, conll, o.json) {
+        let run = || -> anyhow::Result<String> {
+            let mut rec = newsmill::entities::Recognizer::load(&o.models)?;
+            for p in &o.no_post {
+                match p.as_str() {
+                    "majority" => rec.post.majority = false,
+                    "propagate" => rec.post.propagate = false,
+                    "surnames" => rec.post.surnames = false,
+                    other => anyhow::bail!("unknown correction {other}"),
+                }
+            }
+            let s = newsmill::entities::eval_conll_score(&rec, conll)?;
+            Ok(if o.json { s.to_json() } else { s.to_text() })
+        };
+        match run() {
             Ok(r) => print!("{r}"),
             Err(e) => {
                 eprintln!("newsmill-train: {e:#}");

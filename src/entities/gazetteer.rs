@@ -102,6 +102,19 @@ pub struct Gazetteer {
     max_len: usize,
     /// Canonical spellings of country aliases ("u.s." -> "United States"), by phrase hash.
     canonical: HashMap<u64, String>,
+    /// Word clusters (three granularities) by FNV hash of the exact word.
+    clusters: HashMap<u64, [u16; 3]>,
+}
+
+/// FNV-1a hash of the exact bytes (the tagger's `exact` hash; equals [`hash_lower`] of an
+/// already lower-case ASCII word).
+pub fn hash_exact(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in s.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
 }
 
 impl Gazetteer {
@@ -118,6 +131,34 @@ impl Gazetteer {
             g.add_lines(bit, &text);
         }
         Ok(g)
+    }
+
+    /// Loads word clusters from a gzip-compressed `word<TAB>c1<TAB>c2<TAB>c3` file.
+    pub fn load_clusters(&mut self, path: &Path) -> anyhow::Result<()> {
+        use std::io::Read;
+        let f = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("opening {}: {e}", path.display()))?;
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(f).read_to_string(&mut text).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+        self.clusters.reserve(text.len() / 16);
+        for line in text.lines() {
+            if line.starts_with('#') {
+                continue;
+            }
+            let mut it = line.split('\t');
+            let (Some(w), Some(a), Some(b), Some(c)) = (it.next(), it.next(), it.next(), it.next()) else { continue };
+            let p = |x: &str| x.parse::<u16>().unwrap_or(u16::MAX);
+            self.clusters.insert(hash_exact(w), [p(a), p(b), p(c)]);
+        }
+        Ok(())
+    }
+
+    /// The clusters of a word by its exact hash, else by its lower-case hash.
+    #[inline]
+    pub fn clusters_of(&self, exact: u64, lower: u64) -> Option<[u16; 3]> {
+        if self.clusters.is_empty() {
+            return None;
+        }
+        self.clusters.get(&exact).or_else(|| self.clusters.get(&lower)).copied()
     }
 
     /// Adds the entries of one list (the file format of [`Gazetteer::load`]).

@@ -63,7 +63,7 @@ pub struct PostConfig {
 
 impl Default for PostConfig {
     fn default() -> Self {
-        PostConfig { majority: true, propagate: true, surnames: true }
+        PostConfig { majority: false, propagate: true, surnames: true }
     }
 }
 
@@ -125,7 +125,7 @@ impl Recognizer {
             anyhow::bail!("entity model {} not found (build it with `make model`)", model_path.display());
         }
         let model = Model::load(&model_path)?;
-        let gaz = Gazetteer::load(&models_dir.join(GAZETTEER_DIR))?;
+        let gaz = load_lexicon(models_dir)?;
         Ok(Recognizer::from_parts(model, gaz))
     }
 
@@ -417,6 +417,19 @@ impl Recognizer {
             }
         }
     }
+}
+
+/// File name of the word-cluster table inside the models folder.
+pub const CLUSTERS_FILE: &str = "clusters.tsv.gz";
+
+/// Loads the gazetteers and, when present, the word clusters of a models folder.
+pub fn load_lexicon(models_dir: &Path) -> anyhow::Result<Gazetteer> {
+    let mut gaz = Gazetteer::load(&models_dir.join(GAZETTEER_DIR))?;
+    let cl = models_dir.join(CLUSTERS_FILE);
+    if cl.exists() && std::env::var_os("NEWSMILL_NER_NO_CLUSTERS").is_none() {
+        gaz.load_clusters(&cl)?;
+    }
+    Ok(gaz)
 }
 
 /// Tags every document of a CoNLL file and scores the names against its gold annotation.

@@ -168,6 +168,7 @@ struct Tok {
     flags: u16,
     gaz: u16,
     doc: u8,
+    cl: [u16; 3],
 }
 
 #[inline]
@@ -337,7 +338,11 @@ const DOC_CAP_SEEN: u8 = 4;
 impl DocState {
     fn prepare(&mut self, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer) {
         self.toks.clear();
-        self.toks.extend(tokens.iter().map(|s| analyze(s)));
+        self.toks.extend(tokens.iter().map(|s| {
+            let mut t = analyze(s);
+            t.cl = gaz.clusters_of(t.exact, t.lower).unwrap_or([u16::MAX; 3]);
+            t
+        }));
         self.casing.clear();
         self.history.clear();
         for r in sents {
@@ -457,6 +462,20 @@ fn static_features(toks: &[Tok], r: &Range<usize>, i: usize, fs: &mut Feats) {
     if t.gaz == 0 && t.flags & F_INIT_CAP != 0 {
         fs.push(44, case_flags);
     }
+    // word clusters of this token and its neighbours
+    if t.cl[0] != u16::MAX {
+        for k in 0..3 {
+            fs.push(70 + k as u64, t.cl[k] as u64);
+        }
+        fs.push(79, combine(t.cl[1] as u64, case_flags));
+    } else {
+        fs.push(78, case_flags);
+    }
+    let cl = |o: Option<&Tok>, k: usize| o.map(|t| t.cl[k] as u64).unwrap_or(BOUNDARY);
+    fs.push(73, cl(p1, 1));
+    fs.push(74, cl(n1, 1));
+    fs.push(75, cl(p1, 2));
+    fs.push(76, cl(n1, 2));
     // document-level casing: does this word appear lower-case, or capitalised mid-sentence,
     // elsewhere in the document?
     if t.flags & F_NO_LETTER == 0 && t.flags & F_LOWER == 0 {

@@ -9,9 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use super::conll::read_conll;
-use super::gazetteer::Gazetteer;
 use super::tagger::{self, Model, TrainConfig};
-use super::{eval_conll_score, Recognizer, GAZETTEER_DIR, MODEL_FILE};
+use super::{eval_conll_score, Recognizer, MODEL_FILE};
 
 /// What to train on and where to write.
 #[derive(Debug, Clone)]
@@ -30,7 +29,7 @@ pub struct TrainArgs {
 /// Trains and writes the model; returns the path written. Progress goes to stderr.
 pub fn train(args: &TrainArgs) -> anyhow::Result<PathBuf> {
     let docs = read_conll(&args.train).with_context(|| format!("reading training data {}", args.train.display()))?;
-    let gaz = Gazetteer::load(&args.models.join(GAZETTEER_DIR))?;
+    let gaz = super::load_lexicon(&args.models)?;
     let train_docs: Vec<tagger::TrainDoc> = docs
         .iter()
         .map(|d| {
@@ -67,7 +66,7 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<PathBuf> {
 /// as they would be saved.
 pub fn train_to_bytes(train: &Path, models: &Path, config: &TrainConfig, max_docs: usize) -> anyhow::Result<Vec<u8>> {
     let docs = read_conll(train)?;
-    let gaz = Gazetteer::load(&models.join(GAZETTEER_DIR))?;
+    let gaz = super::load_lexicon(models)?;
     let train_docs: Vec<tagger::TrainDoc> = docs.iter().take(max_docs).map(|d| d.to_train()).collect();
     let model = tagger::train(&train_docs, &gaz, config, |_, _| {});
     let dir = std::env::temp_dir().join(format!("newsmill-train-{}", std::process::id()));
