@@ -13,7 +13,7 @@ use newsmill::entities::train::{train, TrainArgs};
 #[command(about = "Train the newsmill entity tagger from a CoNLL file")]
 struct Opts {
     /// CoNLL training file.
-    #[arg(long, required_unless_present = "eval")]
+    #[arg(long, required_unless_present_any = ["eval", "show"])]
     train: Option<PathBuf>,
     /// Instead of training: score the shipped model on this CoNLL file (as `newsmill eval ner`).
     #[arg(long)]
@@ -21,6 +21,9 @@ struct Opts {
     /// With --eval: print JSON.
     #[arg(long)]
     json: bool,
+    /// Instead of training: print the mentions and linked entities of these text files.
+    #[arg(long, num_args = 1..)]
+    show: Vec<PathBuf>,
     /// With --eval: document-level corrections to turn off (majority, propagate, surnames).
     #[arg(long, value_delimiter = ',')]
     no_post: Vec<String>,
@@ -43,6 +46,13 @@ struct Opts {
 
 fn main() {
     let o = Opts::parse();
+    if !o.show.is_empty() {
+        if let Err(e) = show(&o.models, &o.show) {
+            eprintln!("newsmill-train: {e:#}");
+            std::process::exit(1);
+        }
+        return;
+    }
     if let Some(conll) = &o.eval {
         let run = || -> anyhow::Result<String> {
             let mut rec = newsmill::entities::Recognizer::load(&o.models)?;
@@ -71,4 +81,25 @@ fn main() {
         eprintln!("newsmill-train: {e:#}");
         std::process::exit(1);
     }
+}
+
+fn show(models: &std::path::Path, files: &[PathBuf]) -> anyhow::Result<()> {
+    let rec = newsmill::entities::Recognizer::load(models)?;
+    let texts: Vec<String> = files.iter().map(std::fs::read_to_string).collect::<Result<_, _>>()?;
+    let mentions: Vec<Vec<newsmill::record::Mention>> = texts.iter().map(|t| rec.extract(t)).collect();
+    let docs: Vec<(&str, &[newsmill::record::Mention])> = texts.iter().zip(&mentions).map(|(t, m)| (t.as_str(), m.as_slice())).collect();
+    let linked = newsmill::entities::link(&docs);
+    for (d, (t, ms)) in docs.iter().enumerate() {
+        println!("== {}", files[d].display());
+        for (k, m) in ms.iter().enumerate() {
+            let id = linked.mention_entity[d][k].as_deref().unwrap_or("-");
+            let title = m.title.as_deref().map(|t| format!(" [title: {t}]")).unwrap_or_default();
+            println!("{:>6} {:<9} {:<9} {:.2} {} {}{}", m.span.start, m.label.as_str(), m.method.as_str(), m.score, id, &t[m.span.start..m.span.end], title);
+        }
+    }
+    println!("== entities");
+    for e in &linked.entities {
+        println!("{} {:<8} {:<28} m={} d={} {:?}", e.entity_id, e.label.as_str(), e.name, e.n_mentions, e.n_documents, e.aliases);
+    }
+    Ok(())
 }

@@ -33,6 +33,8 @@ pub mod cat {
     pub const GROUP: u16 = 1 << 8;
     /// Provinces, regions with a government (oblasts, Canadian provinces, ...).
     pub const PROVINCE: u16 = 1 << 9;
+    /// Well-known people (full names and surnames).
+    pub const PERSON: u16 = 1 << 10;
     /// The phrase continues: a longer entry starts with these tokens.
     pub const PREFIX: u16 = 1 << 15;
     /// Every category with its file name.
@@ -49,6 +51,30 @@ pub mod cat {
         (PROVINCE, "provinces"),
     ];
 }
+
+/// A hasher for keys that are already 64-bit hashes: one multiply instead of SipHash.
+#[derive(Default, Clone, Copy)]
+pub struct U64Hasher(u64);
+
+impl std::hash::Hasher for U64Hasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E3779B97F4A7C15);
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (i ^ (i >> 29)).wrapping_mul(0x9E3779B97F4A7C15);
+    }
+}
+
+/// A map keyed by 64-bit hashes.
+pub type HashMap64<V> = HashMap<u64, V, std::hash::BuildHasherDefault<U64Hasher>>;
 
 /// Hash of one token's lower-cased text (FNV-1a over the UTF-8 of the lower-cased chars).
 #[inline]
@@ -98,12 +124,12 @@ pub fn phrase_hash(tokens: impl IntoIterator<Item = u64>) -> u64 {
 /// The loaded lists.
 #[derive(Debug, Default, Clone)]
 pub struct Gazetteer {
-    map: HashMap<u64, u16>,
+    map: HashMap64<u16>,
     max_len: usize,
     /// Canonical spellings of country aliases ("u.s." -> "United States"), by phrase hash.
-    canonical: HashMap<u64, String>,
+    canonical: HashMap64<String>,
     /// Word clusters (three granularities) by FNV hash of the exact word.
-    clusters: HashMap<u64, [u16; 3]>,
+    clusters: HashMap64<[u16; 3]>,
 }
 
 /// FNV-1a hash of the exact bytes (the tagger's `exact` hash; equals [`hash_lower`] of an
@@ -118,6 +144,17 @@ pub fn hash_exact(s: &str) -> u64 {
 }
 
 impl Gazetteer {
+    /// Loads one list file as category `bit` (missing file: empty).
+    pub fn load_one(dir: &Path, name: &str, bit: u16) -> anyhow::Result<Gazetteer> {
+        let mut g = Gazetteer::default();
+        let p = dir.join(format!("{name}.txt"));
+        if p.exists() {
+            let text = std::fs::read_to_string(&p).map_err(|e| anyhow::anyhow!("reading {}: {e}", p.display()))?;
+            g.add_lines(bit, &text);
+        }
+        Ok(g)
+    }
+
     /// Loads every `models/gazetteer/<name>.txt` that exists. Lines are phrases; `#` starts a
     /// comment; `a = b` declares `a` an alias of canonical `b` (both are entries).
     pub fn load(dir: &Path) -> anyhow::Result<Gazetteer> {

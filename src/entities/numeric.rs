@@ -48,6 +48,11 @@ const ORDINAL_WORDS: &[&str] = &[
 ];
 const DATE_MODIFIERS: &[&str] = &["last", "next", "this", "past", "coming", "previous", "early", "late", "mid", "earlier", "later"];
 
+/// True for weekday and month names (which do not end a person's or an organisation's name).
+pub fn is_weekday_or_month(w: &str) -> bool {
+    w.chars().next().is_some_and(|c| c.is_uppercase()) && (is_in(w, WEEKDAYS) || (is_in(w, MONTHS) && !is_in(w, &["may", "march", "august"])))
+}
+
 fn is_in(w: &str, list: &[&str]) -> bool {
     list.iter().any(|x| x.eq_ignore_ascii_case(w))
 }

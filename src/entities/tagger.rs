@@ -8,14 +8,13 @@
 //! loop does no string allocation. Types are the CoNLL ones (PER, ORG, LOC, MISC); the
 //! OntoNotes split happens afterwards, in `mod.rs`.
 
-use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::ops::Range;
 use std::path::Path;
 
 use anyhow::Context;
 
-use super::gazetteer::{combine, hash_lower, Gazetteer};
+use super::gazetteer::{combine, hash_lower, Gazetteer, HashMap64};
 
 /// The CoNLL name types, in tag order.
 pub const TYPES: [&str; 4] = ["PER", "ORG", "LOC", "MISC"];
@@ -325,8 +324,8 @@ impl Feats {
 #[derive(Default)]
 struct DocState {
     toks: Vec<Tok>,
-    casing: HashMap<u64, u8>,
-    history: HashMap<u64, [u16; 5]>,
+    casing: HashMap64<u8>,
+    history: HashMap64<[u16; 5]>,
     gaz_buf: Vec<u16>,
     hash_buf: Vec<u64>,
 }
@@ -673,7 +672,7 @@ impl Model {
 }
 
 #[inline]
-fn record_history(history: &mut HashMap<u64, [u16; 5]>, t: &Tok, tag: u8) {
+fn record_history(history: &mut HashMap64<[u16; 5]>, t: &Tok, tag: u8) {
     if t.flags & (F_INIT_CAP | F_ALL_CAPS) == 0 || t.flags & F_NO_LETTER != 0 {
         return;
     }
