@@ -1,0 +1,482 @@
+//! The whole-run linking stage: mentions of every report become canonical entities.
+//!
+//! Within a report, "President Donald Trump", "Donald Trump", "Trump" and "Trump’s" are one
+//! person (titles and possessives were already kept off the span by recognition). Across
+//! reports, transliteration variants of a surname ("Zelensky" / "Zelenskyy" / "Zelenskiy"),
+//! alias tables ("U.S." / "United States" / "America" / "US") and acronyms
+//! ("European Union" / "EU") merge, while people sharing a surname stay apart when their
+//! first names differ. Each entity's id is the xxh3 hash of its canonical key, so the same
+//! entity gets the same id in every run.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::record::{EntityLabel, Mention};
+
+/// One canonical entity of a run (a row of the `entities` table).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityRow {
+    /// Stable hash of the canonical key.
+    pub entity_id: String,
+    /// Label of the canonical entity.
+    pub label: EntityLabel,
+    /// Canonical name.
+    pub name: String,
+    /// Every surface form seen, sorted.
+    pub aliases: Vec<String>,
+    /// Number of mentions linked to it.
+    pub n_mentions: u64,
+    /// Number of documents with at least one such mention.
+    pub n_documents: u64,
+}
+
+/// The result of linking a run's mentions.
+#[derive(Debug, Default, Clone)]
+pub struct Linked {
+    /// For each input document, for each of its mentions, the entity id (None: not linked).
+    pub mention_entity: Vec<Vec<Option<String>>>,
+    /// The canonical entities, sorted by entity_id.
+    pub entities: Vec<EntityRow>,
+}
+
+/// Alias lines (`alias = canonical`), shared with the gazetteer files.
+const ALIASES: &str = include_str!("../../models/gazetteer/aliases.txt");
+
+/// Which labels may share an entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Group {
+    Person,
+    Org,
+    Place,
+    Norp,
+    Misc,
+}
+
+fn group(l: EntityLabel) -> Option<Group> {
+    Some(match l {
+        EntityLabel::Person => Group::Person,
+        EntityLabel::Org => Group::Org,
+        EntityLabel::Gpe | EntityLabel::Loc => Group::Place,
+        EntityLabel::Norp => Group::Norp,
+        EntityLabel::Misc => Group::Misc,
+        _ => return None,
+    })
+}
+
+/// Lower-case, ASCII-folded (diacritics dropped), apostrophes and dashes unified, single spaces.
+pub fn fold(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    let mut space = false;
+    for c in s.nfkd() {
+        if unicode_normalization::char::is_combining_mark(c) {
+            continue;
+        }
+        let c = match c {
+            '’' | '‘' | 'ʼ' | '`' => '\'',
+            '“' | '”' => '"',
+            '–' | '—' | '‐' | '‑' => '-',
+            c => c,
+        };
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if space && !o.is_empty() {
+            o.push(' ');
+        }
+        space = false;
+        for l in c.to_lowercase() {
+            o.push(l);
+        }
+    }
+    o
+}
+
+/// The key of a surname for fuzzy matching: folded, letters only, doubled letters squashed,
+/// and a final "y"/"i" after "k" dropped ("Zelenskyy", "Zelenskiy", "Zelensky" -> "zelensk").
+fn surname_key(s: &str) -> String {
+    let f = fold(s);
+    let mut o = String::with_capacity(f.len());
+    for c in f.chars().filter(|c| c.is_alphanumeric()) {
+        if o.ends_with(c) {
+            continue;
+        }
+        o.push(c);
+    }
+    if o.len() > 4 {
+        for suf in ["kyi", "kiy", "kyy", "ky", "ki", "kii"] {
+            if o.ends_with(suf) {
+                o.truncate(o.len() - suf.len());
+                o.push('k');
+                break;
+            }
+        }
+    }
+    o
+}
+
+fn strip_the(s: &str) -> &str {
+    for p in ["the ", "The ", "THE "] {
+        if let Some(r) = s.strip_prefix(p) {
+            return r;
+        }
+    }
+    s
+}
+
+fn acronym(words: &[&str]) -> Option<String> {
+    let sig: Vec<&str> = words.iter().copied().filter(|w| !matches!(w.to_lowercase().as_str(), "of" | "the" | "and" | "for" | "&" | "de" | "in" | "on")).collect();
+    if sig.len() < 2 || !sig.iter().all(|w| w.chars().next().is_some_and(|c| c.is_uppercase())) {
+        return None;
+    }
+    Some(sig.iter().filter_map(|w| w.chars().next()).collect::<String>().to_lowercase())
+}
+
+fn levenshtein_le1(a: &str, b: &str) -> bool {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let (mut i, mut j, mut edits) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] == b[j] {
+            i += 1;
+            j += 1;
+            continue;
+        }
+        edits += 1;
+        if edits > 1 {
+            return false;
+        }
+        match a.len().cmp(&b.len()) {
+            std::cmp::Ordering::Greater => i += 1,
+            std::cmp::Ordering::Less => j += 1,
+            std::cmp::Ordering::Equal => {
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    edits + (a.len() - i) + (b.len() - j) <= 1
+}
+
+struct Aliases {
+    map: HashMap<String, String>,
+}
+
+impl Aliases {
+    fn load() -> Aliases {
+        let mut map = HashMap::new();
+        for line in ALIASES.lines() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if let Some((a, c)) = line.split_once(" = ") {
+                map.insert(fold(a.trim()), c.trim().to_string());
+                map.insert(fold(c.trim()), c.trim().to_string());
+            }
+        }
+        Aliases { map }
+    }
+    fn canonical(&self, folded: &str) -> Option<&str> {
+        self.map.get(folded).map(|s| s.as_str()).or_else(|| self.map.get(folded.trim_end_matches('.')).map(|s| s.as_str()))
+    }
+}
+
+/// A mention reference during linking.
+struct M {
+    doc: usize,
+    idx: usize,
+    surface: String,
+    label: EntityLabel,
+    group: Group,
+}
+
+/// Links the mentions of every document of a run into canonical entities.
+/// `docs[i]` is (document text, its mentions).
+pub fn link(docs: &[(&str, &[Mention])]) -> Linked {
+    let aliases = Aliases::load();
+    let mut ms: Vec<M> = Vec::new();
+    for (d, (text, mentions)) in docs.iter().enumerate() {
+        for (k, m) in mentions.iter().enumerate() {
+            let Some(g) = group(m.label) else { continue };
+            let Some(surface) = text.get(m.span.start..m.span.end) else { continue };
+            let surface = surface.split_whitespace().collect::<Vec<_>>().join(" ");
+            if surface.is_empty() {
+                continue;
+            }
+            ms.push(M { doc: d, idx: k, surface, label: m.label, group: g });
+        }
+    }
+    // key of each mention
+    let mut keys: Vec<String> = vec![String::new(); ms.len()];
+
+    // --- persons ---
+    // surname clusters across the run
+    let person_ix: Vec<usize> = (0..ms.len()).filter(|&i| ms[i].group == Group::Person).collect();
+    let words_of = |s: &str| -> Vec<String> { s.split([' ', '-']).filter(|w| !w.is_empty()).map(|w| w.to_string()).collect() };
+    let mut surname_keys: BTreeSet<String> = BTreeSet::new();
+    for &i in &person_ix {
+        if let Some(last) = words_of(&ms[i].surface).last() {
+            surname_keys.insert(surname_key(last));
+        }
+    }
+    // union near-identical surname keys (edit distance 1, long names, same first letter)
+    let sk: Vec<String> = surname_keys.into_iter().collect();
+    let mut rep: HashMap<String, String> = sk.iter().map(|k| (k.clone(), k.clone())).collect();
+    let mut by_prefix: BTreeMap<String, Vec<&String>> = BTreeMap::new();
+    for k in &sk {
+        by_prefix.entry(k.chars().take(3).collect()).or_default().push(k);
+    }
+    for group_keys in by_prefix.values() {
+        for (a_i, a) in group_keys.iter().enumerate() {
+            for b in &group_keys[a_i + 1..] {
+                if a.len() >= 6 && b.len() >= 6 && levenshtein_le1(a, b) {
+                    let ra = find(&rep, a);
+                    let rb = find(&rep, b);
+                    if ra != rb {
+                        let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+                        rep.insert(hi, lo);
+                    }
+                }
+            }
+        }
+    }
+    // per surname: first names seen (run-wide) and per document
+    let mut run_firsts: HashMap<String, BTreeMap<String, usize>> = HashMap::new();
+    let mut doc_firsts: HashMap<(usize, String), BTreeMap<String, usize>> = HashMap::new();
+    let mut pinfo: HashMap<usize, (String, Option<String>)> = HashMap::new();
+    for &i in &person_ix {
+        let ws = words_of(&ms[i].surface);
+        let Some(last) = ws.last() else { continue };
+        let sn = find(&rep, &surname_key(last));
+        let first = if ws.len() >= 2 { Some(fold(&ws[0]).trim_end_matches('.').to_string()) } else { None };
+        if let Some(f) = &first {
+            *run_firsts.entry(sn.clone()).or_default().entry(f.clone()).or_insert(0) += 1;
+            *doc_firsts.entry((ms[i].doc, sn.clone())).or_default().entry(f.clone()).or_insert(0) += 1;
+        }
+        pinfo.insert(i, (sn, first));
+    }
+    let compatible = |a: &str, b: &str| a == b || (a.len() == 1 && b.starts_with(a)) || (b.len() == 1 && a.starts_with(b));
+    for &i in &person_ix {
+        let Some((sn, first)) = pinfo.get(&i) else { continue };
+        let firsts = run_firsts.get(sn);
+        let distinct: Vec<&String> = firsts.map(|f| f.keys().filter(|k| k.len() > 1).collect()).unwrap_or_default();
+        let chosen: Option<String> = match first {
+            Some(f) => {
+                // an initial joins the full first name it abbreviates
+                distinct.iter().find(|d| compatible(f, d) && d.len() >= f.len()).map(|d| d.to_string()).or(Some(f.clone()))
+            }
+            None => {
+                // lone surname: the person of that surname named in this document, else the
+                // only one in the run, else the most mentioned one
+                let in_doc = doc_firsts.get(&(ms[i].doc, sn.clone()));
+                let pick = |m: &BTreeMap<String, usize>| m.iter().filter(|(k, _)| k.len() > 1).max_by_key(|(k, c)| (**c, std::cmp::Reverse((*k).clone()))).map(|(k, _)| k.clone());
+                in_doc.and_then(pick).or_else(|| firsts.and_then(pick))
+            }
+        };
+        // The key carries the first name whenever one is known, so a person keeps one id
+        // whether or not a namesake appears in the same run.
+        let _ = &distinct;
+        keys[i] = match chosen {
+            Some(f) => format!("person:{f}|{sn}"),
+            None => format!("person:{sn}"),
+        };
+    }
+
+    // --- orgs, places, groups, other names ---
+    // acronyms of multi-word orgs seen in the run
+    let mut acronyms: HashMap<String, String> = HashMap::new();
+    for m in ms.iter() {
+        if m.group == Group::Org || m.group == Group::Place {
+            let base = strip_the(&m.surface);
+            let ws: Vec<&str> = base.split(' ').collect();
+            if let Some(a) = acronym(&ws) {
+                let canon = aliases.canonical(&fold(base)).map(|s| fold(s)).unwrap_or_else(|| fold(base));
+                acronyms.entry(a).or_insert(canon);
+            }
+        }
+    }
+    for i in 0..ms.len() {
+        if ms[i].group == Group::Person {
+            continue;
+        }
+        let base = strip_the(&ms[i].surface);
+        let f = fold(base);
+        let f = f.trim_end_matches("'s").to_string();
+        let canon = if let Some(c) = aliases.canonical(&f) {
+            fold(c)
+        } else {
+            let letters: String = f.chars().filter(|c| c.is_alphanumeric()).collect();
+            let is_acr = base.chars().filter(|c| c.is_alphabetic()).all(|c| c.is_uppercase()) && (2..=6).contains(&letters.len());
+            match (is_acr, acronyms.get(&letters)) {
+                (true, Some(full)) => full.clone(),
+                _ => f.clone(),
+            }
+        };
+        let g = match ms[i].group {
+            Group::Org => "org",
+            Group::Place => "place",
+            Group::Norp => "norp",
+            Group::Misc => "misc",
+            Group::Person => "person",
+        };
+        // orgs and places may be tagged either way ("NATO" as ORG, "America" as LOC): alias
+        // canon of a country wins as a place
+        let g = if aliases.canonical(&f).is_some() && matches!(ms[i].group, Group::Org | Group::Place) && aliases.is_place(&f) { "place" } else { g };
+        keys[i] = format!("{g}:{canon}");
+    }
+
+    // --- assemble ---
+    struct Acc {
+        labels: BTreeMap<EntityLabel, usize>,
+        surfaces: BTreeMap<String, usize>,
+        docs: BTreeSet<usize>,
+        n: u64,
+    }
+    let mut accs: BTreeMap<String, Acc> = BTreeMap::new();
+    for (i, m) in ms.iter().enumerate() {
+        let a = accs.entry(keys[i].clone()).or_insert_with(|| Acc { labels: BTreeMap::new(), surfaces: BTreeMap::new(), docs: BTreeSet::new(), n: 0 });
+        *a.labels.entry(m.label).or_insert(0) += 1;
+        *a.surfaces.entry(m.surface.clone()).or_insert(0) += 1;
+        a.docs.insert(m.doc);
+        a.n += 1;
+    }
+    let id_of = |k: &str| format!("{:016x}", xxh3_64(k.as_bytes()));
+    let mut entities: Vec<EntityRow> = accs
+        .iter()
+        .map(|(k, a)| {
+            let label = a.labels.iter().max_by_key(|(l, c)| (**c, std::cmp::Reverse(**l))).map(|(l, _)| *l).unwrap_or(EntityLabel::Misc);
+            let name = canonical_name(k, a.surfaces.iter().map(|(s, c)| (s.as_str(), *c)), &aliases);
+            EntityRow {
+                entity_id: id_of(k),
+                label,
+                name,
+                aliases: a.surfaces.keys().cloned().collect(),
+                n_mentions: a.n,
+                n_documents: a.docs.len() as u64,
+            }
+        })
+        .collect();
+    entities.sort_by(|a, b| a.entity_id.cmp(&b.entity_id));
+    let mut mention_entity: Vec<Vec<Option<String>>> = docs.iter().map(|(_, m)| vec![None; m.len()]).collect();
+    for (i, m) in ms.iter().enumerate() {
+        mention_entity[m.doc][m.idx] = Some(id_of(&keys[i]));
+    }
+    Linked { mention_entity, entities }
+}
+
+fn find(rep: &HashMap<String, String>, k: &str) -> String {
+    let mut cur = k.to_string();
+    for _ in 0..64 {
+        match rep.get(&cur) {
+            Some(p) if *p != cur => cur = p.clone(),
+            _ => break,
+        }
+    }
+    cur
+}
+
+impl Aliases {
+    fn is_place(&self, folded: &str) -> bool {
+        // the alias file lists places first, then organisations after a "# organisations" line
+        PLACE_ALIASES.with(|p| p.contains(folded))
+    }
+}
+
+thread_local! {
+    static PLACE_ALIASES: std::collections::HashSet<String> = {
+        let mut set = std::collections::HashSet::new();
+        for line in ALIASES.lines() {
+            if line.trim_start().starts_with("# organisations") {
+                break;
+            }
+            let line = line.split('#').next().unwrap_or("").trim();
+            if let Some((a, c)) = line.split_once(" = ") {
+                set.insert(fold(a.trim()));
+                set.insert(fold(c.trim()));
+            }
+        }
+        set
+    };
+}
+
+/// The canonical name of an entity: the alias table's name when there is one, else the most
+/// frequent longest surface (ties: alphabetical).
+fn canonical_name<'a>(key: &str, surfaces: impl Iterator<Item = (&'a str, usize)>, aliases: &Aliases) -> String {
+    let v: Vec<(&str, usize)> = surfaces.collect();
+    if let Some((_, canon)) = key.split_once(':') {
+        if let Some(c) = aliases.canonical(canon) {
+            return c.to_string();
+        }
+    }
+    // prefer multi-word surfaces (full names), then frequency
+    v.iter()
+        .max_by_key(|(s, c)| (s.split(' ').count().min(3), *c, std::cmp::Reverse(*s)))
+        .map(|(s, _)| strip_the(s).to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Method, Span};
+
+    fn m(text: &str, surface: &str, nth: usize, label: EntityLabel) -> Mention {
+        let start = text.match_indices(surface).nth(nth).expect("surface").0;
+        Mention { span: Span::new(start, start + surface.len()), label, method: Method::Model, score: 1.0, title: None }
+    }
+
+    #[test]
+    fn keys() {
+        assert_eq!(surname_key("Zelenskyy"), surname_key("Zelensky"));
+        assert_eq!(surname_key("Zelenskiy"), surname_key("Zelensky"));
+        assert_eq!(fold("Trump’s"), "trump's");
+        assert!(levenshtein_le1("zelensk", "zelenski"));
+        assert_eq!(acronym(&["European", "Union"]).as_deref(), Some("eu"));
+    }
+
+    #[test]
+    fn within_and_across_documents() {
+        let a = "President Donald Trump met Volodymyr Zelensky. Trump said the U.S. would help.";
+        let b = "Zelenskyy thanked the United States and Melania Trump. America and the European Union (EU) agreed.";
+        let ma = vec![
+            m(a, "Donald Trump", 0, EntityLabel::Person),
+            m(a, "Volodymyr Zelensky", 0, EntityLabel::Person),
+            m(a, "Trump", 1, EntityLabel::Person),
+            m(a, "U.S.", 0, EntityLabel::Gpe),
+        ];
+        let mb = vec![
+            m(b, "Zelenskyy", 0, EntityLabel::Person),
+            m(b, "United States", 0, EntityLabel::Gpe),
+            m(b, "Melania Trump", 0, EntityLabel::Person),
+            m(b, "America", 0, EntityLabel::Loc),
+            m(b, "European Union", 0, EntityLabel::Org),
+            m(b, "EU", 0, EntityLabel::Org),
+        ];
+        let l = link(&[(a, &ma), (b, &mb)]);
+        let e = &l.mention_entity;
+        // Trump within a document
+        assert_eq!(e[0][0], e[0][2]);
+        // Zelensky across documents
+        assert_eq!(e[0][1], e[1][0]);
+        // U.S. / United States / America
+        assert_eq!(e[0][3], e[1][1]);
+        assert_eq!(e[1][1], e[1][3]);
+        // different first names stay apart
+        assert_ne!(e[0][0], e[1][2]);
+        // acronym
+        assert_eq!(e[1][4], e[1][5]);
+        let us = l.entities.iter().find(|r| Some(&r.entity_id) == e[0][3].as_ref()).expect("entity");
+        assert_eq!(us.name, "United States");
+        assert_eq!(us.n_documents, 2);
+        let z = l.entities.iter().find(|r| Some(&r.entity_id) == e[0][1].as_ref()).expect("entity");
+        assert_eq!(z.name, "Volodymyr Zelensky");
+        assert_eq!(z.aliases, vec!["Volodymyr Zelensky".to_string(), "Zelenskyy".to_string()]);
+        // ids are stable across runs
+        let l2 = link(&[(b, &mb), (a, &ma)]);
+        assert_eq!(l2.mention_entity[1][1], e[0][1]);
+    }
+}
