@@ -44,6 +44,24 @@ enum Cmd {
         #[arg(long)]
         rules_only: bool,
     },
+    /// Print gold and predicted spans that do not match exactly (role: source, cue, content).
+    Diff {
+        /// Folder with text/ and attributions/.
+        #[arg(long, default_value = "../shared/corpora/polnear/dev")]
+        polnear: PathBuf,
+        /// Models folder.
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+        /// Which role.
+        #[arg(long, default_value = "content")]
+        role: String,
+        /// Only attributions with quote marks.
+        #[arg(long)]
+        quoted: bool,
+        /// Rules only.
+        #[arg(long)]
+        rules_only: bool,
+    },
     /// Print the quotes found in text files.
     Show {
         /// Text files.
@@ -69,6 +87,33 @@ fn main() -> anyhow::Result<()> {
             } else {
                 print!("{}", quotes::eval_polnear(&models, &polnear, json)?);
                 println!();
+            }
+        }
+        Cmd::Diff { polnear, models, role, quoted, rules_only } => {
+            let ex = if rules_only { QuoteExtractor::rules_only() } else { QuoteExtractor::load(&models, &QuotesConfig::default())? };
+            for (t, a) in quotes::eval::articles(&polnear)? {
+                let text = std::fs::read_to_string(&t)?;
+                let chars: Vec<char> = text.chars().collect();
+                let gold = quotes::eval::parse_ann(&std::fs::read_to_string(&a)?, &chars);
+                let pred = quotes::eval::predict(&ex, &text);
+                let pick = |x: &quotes::eval::CharAttr| match role.as_str() {
+                    "source" => x.source.clone(),
+                    "cue" => x.cue.clone(),
+                    _ => x.content.clone(),
+                };
+                let show = |s: &Vec<(usize, usize)>| s.iter().map(|&(a, b)| chars[a..b].iter().collect::<String>()).collect::<Vec<_>>().join(" | ");
+                let g: Vec<_> = gold.iter().filter(|x| !quoted || x.quoted).filter_map(pick).collect();
+                let p: Vec<_> = pred.iter().filter(|x| !quoted || x.quoted).filter_map(pick).collect();
+                for x in &g {
+                    if !p.contains(x) {
+                        println!("MISS {}", show(x).replace('\n', " / "));
+                    }
+                }
+                for x in &p {
+                    if !g.contains(x) {
+                        println!("FP   {}", show(x).replace('\n', " / "));
+                    }
+                }
             }
         }
         Cmd::Show { files, models } => {

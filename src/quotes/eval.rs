@@ -305,7 +305,7 @@ pub fn predict(ex: &QuoteExtractor, text: &str) -> Vec<CharAttr> {
             CharAttr {
                 source: a.source.map(|s| normalize(&[conv(s)], &chars)),
                 cue: a.cue.map(|s| normalize(&[conv(s)], &chars)),
-                content: Some(content),
+                content: if content.is_empty() { None } else { Some(content) },
                 quoted,
             }
         })

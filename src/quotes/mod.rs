@@ -93,7 +93,8 @@ impl QuoteExtractor {
     fn found(&self, doc: &rules::Doc) -> Vec<rules::Found> {
         let mut found = rules::find(doc);
         if let Some(t) = &self.tagger {
-            found = tagger::combine(doc, found, t.tag(doc));
+            let tagged = t.tag_with(doc, &found);
+            found = tagger::combine(doc, found, tagged);
         }
         found
     }
@@ -131,29 +132,32 @@ impl QuoteExtractor {
         let found = self.found(&doc);
         let tok_span = |r: (usize, usize)| -> (usize, usize) { (doc.toks[r.0].start as usize, doc.toks[r.1 - 1].end as usize) };
         let mut out: Vec<Attribution> = Vec::new();
+        let mut by_cue: std::collections::HashMap<(usize, usize), usize> = std::collections::HashMap::new();
         for f in &found {
             if f.kind == QuoteKind::Term {
                 continue;
             }
             let cue = f.cue.map(tok_span);
             let source = f.speaker.map(tok_span);
-            if f.continued {
-                if let Some(last) = out.last_mut() {
-                    if last.source == source && (cue.is_none() || last.cue == cue) {
-                        last.content.push(f.content_marked);
-                        continue;
-                    }
-                }
-            }
+            let content: Vec<(usize, usize)> = if f.content_marked.1 > f.content_marked.0 { vec![f.content_marked] } else { Vec::new() };
             if let Some(c) = cue {
+                if let Some(&k) = by_cue.get(&c) {
+                    out[k].content.extend(content);
+                    if out[k].source.is_none() {
+                        out[k].source = source;
+                    }
+                    continue;
+                }
+                by_cue.insert(c, out.len());
+            } else if f.continued {
                 if let Some(last) = out.last_mut() {
-                    if last.cue == Some(c) {
-                        last.content.push(f.content_marked);
+                    if last.source == source {
+                        last.content.extend(content);
                         continue;
                     }
                 }
             }
-            out.push(Attribution { kind: f.kind, content: vec![f.content_marked], cue, source });
+            out.push(Attribution { kind: f.kind, content, cue, source });
         }
         out
     }

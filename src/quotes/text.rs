@@ -338,85 +338,64 @@ pub fn regions(text: &str, toks: &[Tok]) -> Vec<Region> {
     if toks.len() > s {
         paras.push((s, toks.len()));
     }
-    // Doubles, with multi-paragraph continuation.
-    let mut open: Option<(usize, bool)> = None; // (token, recovered)
+    // Doubles, with nesting of other mark families and multi-paragraph continuation.
+    // The stack holds (token, family); only outermost pairs become regions.
+    let mut stack: Vec<(usize, u8)> = Vec::new();
     let mut pi = 0;
     while pi < paras.len() {
         let (a, b) = paras[pi];
         let mut k = a;
-        // A continuation paragraph starts with an opening mark that is not a new quote.
-        if let Some((o, _)) = open {
-            let _ = o;
-        }
         while k < b {
             let t = &toks[k];
             if t.kind == Kind::Quote && is_double(t.ch) {
                 let role = role_of(text, t);
-                match open {
-                    None => match role {
-                        Role::Open | Role::Either => open = Some((k, false)),
-                        Role::Close => {
-                            // Stray closer: recover from the last colon in the paragraph
-                            // (outside earlier regions) or from the paragraph start.
-                            let floor = out.last().map(|r| r.close + 1).unwrap_or(0).max(a);
-                            let mut from = floor;
-                            for j in (floor..k).rev() {
-                                if toks[j].is_punct(':') {
-                                    from = j + 1;
-                                    break;
-                                }
-                            }
-                            if from < k && toks[k].start as usize - toks[from].start as usize <= 1500 {
-                                out.push(Region {
-                                    open: from,
-                                    close: k,
-                                    content: (toks[from].start as usize, t.start as usize),
-                                    recovered: true,
-                                    no_open: true,
-                                });
-                            }
+                let fam = family(t.ch);
+                let target = if role != Role::Open { stack.iter().rposition(|&(_, f)| closes_family(t.ch, f)) } else { None };
+                if let Some(depth) = target {
+                    let (o, _) = stack[depth];
+                    stack.truncate(depth);
+                    if stack.is_empty() {
+                        out.push(Region { open: o, close: k, content: (toks[o].end as usize, t.start as usize), recovered: depth > 0, no_open: false });
+                    }
+                } else if role == Role::Close && stack.is_empty() {
+                    // Stray closer: recover from the last colon in the paragraph (outside
+                    // earlier regions) or from the paragraph start.
+                    let floor = out.last().map(|r| r.close + 1).unwrap_or(0).max(a);
+                    let mut from = floor;
+                    for j in (floor..k).rev() {
+                        if toks[j].is_punct(':') {
+                            from = j + 1;
+                            break;
                         }
-                    },
-                    Some((o, rec)) => match role {
-                        Role::Close | Role::Either => {
-                            out.push(Region {
-                                open: o,
-                                close: k,
-                                content: (toks[o].end as usize, t.start as usize),
-                                recovered: rec,
-                                no_open: false,
-                            });
-                            open = None;
+                    }
+                    if from < k && toks[k].start as usize - toks[from].start as usize <= 1500 {
+                        out.push(Region { open: from, close: k, content: (toks[from].start as usize, t.start as usize), recovered: true, no_open: true });
+                    }
+                } else if role != Role::Close {
+                    if stack.last().is_some_and(|&(_, f)| f == fam) {
+                        // The same family cannot nest: the earlier quote was never closed.
+                        let (o, _) = stack[0];
+                        if stack.len() == 1 && k > o + 1 {
+                            out.push(Region { open: o, close: k, content: (toks[o].end as usize, toks[k - 1].end as usize), recovered: true, no_open: false });
+                            stack.clear();
+                        } else {
+                            stack.pop();
                         }
-                        Role::Open => {
-                            // Nested opener of the same kind is impossible: the earlier quote
-                            // was never closed. Close it before this mark and start anew.
-                            if k > o + 1 {
-                                out.push(Region {
-                                    open: o,
-                                    close: k,
-                                    content: (toks[o].end as usize, toks[k - 1].end as usize),
-                                    recovered: true,
-                                    no_open: false,
-                                });
-                            }
-                            open = Some((k, false));
-                        }
-                    },
+                    }
+                    stack.push((k, fam));
                 }
             }
             k += 1;
         }
-        if let Some((o, _)) = open {
-            // Multi-paragraph convention: next paragraph opens with a mark.
+        if let Some(&(o, _)) = stack.first() {
+            // Multi-paragraph convention: the next paragraph opens with a mark.
             let cont = pi + 1 < paras.len() && {
                 let (na, _) = paras[pi + 1];
                 let t = &toks[na];
                 t.kind == Kind::Quote && is_double(t.ch) && role_of(text, t) != Role::Close
             };
+            stack.truncate(1);
             if cont {
-                open = Some((o, false));
-                // Skip the continuation mark.
                 let (na, nb) = paras[pi + 1];
                 paras[pi + 1] = (na + 1, nb);
                 pi += 1;
@@ -425,15 +404,9 @@ pub fn regions(text: &str, toks: &[Tok]) -> Vec<Region> {
             // Recover at the paragraph boundary.
             let last = b - 1;
             if last > o {
-                out.push(Region {
-                    open: o,
-                    close: b,
-                    content: (toks[o].end as usize, toks[last].end as usize),
-                    recovered: true,
-                    no_open: false,
-                });
+                out.push(Region { open: o, close: b, content: (toks[o].end as usize, toks[last].end as usize), recovered: true, no_open: false });
             }
-            open = None;
+            stack.clear();
         }
         pi += 1;
     }
@@ -556,6 +529,28 @@ pub fn sentence_ends(text: &str, toks: &[Tok], regs: &[Region]) -> Vec<bool> {
         }
     }
     ends
+}
+
+/// Mark families: straight, curly, low-9, guillemet, corner.
+fn family(c: char) -> u8 {
+    match c {
+        '"' => 0,
+        '“' | '”' | '‟' => 1,
+        '„' => 2,
+        '«' | '»' => 3,
+        _ => 4,
+    }
+}
+
+/// Whether mark `c` can close an opener of family `f`.
+fn closes_family(c: char, f: u8) -> bool {
+    match f {
+        0 => c == '"',
+        1 => c == '”' || c == '“',
+        2 => c == '“' || c == '”',
+        3 => c == '»' || c == '«',
+        _ => c == '」' || c == '』',
+    }
 }
 
 fn opens_region(regs: &[Region], j: usize) -> bool {
