@@ -5,6 +5,27 @@
 //! allocates.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// The keys are already hashes: pass them through.
+#[derive(Default)]
+struct Ident(u64);
+
+impl Hasher for Ident {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ b as u64;
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+type IdMap = HashMap<u64, u32, BuildHasherDefault<Ident>>;
 use std::sync::OnceLock;
 
 /// A reporting verb in any inflection ("said", "tells", "insisting").
@@ -322,7 +343,7 @@ const FEMALE: &[&str] = &[
 
 /// The lexicon: lowercased word hash -> flag bits.
 pub struct Lexicon {
-    map: HashMap<u64, u32>,
+    map: IdMap,
 }
 
 /// Hash of the ASCII-lowercased bytes of `w` (non-ASCII bytes kept as they are; curly
@@ -330,21 +351,22 @@ pub struct Lexicon {
 #[inline]
 pub fn word_hash(w: &str) -> u64 {
     let b = w.as_bytes();
-    let mut buf = [0u8; 48];
-    let mut n = 0;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut i = 0;
-    while i < b.len() && n < buf.len() {
+    let n = b.len().min(48);
+    while i < n {
+        let c = b[i];
         // Fold U+2019 / U+2018 (E2 80 99 / E2 80 98) to '.
-        if b[i] == 0xE2 && i + 2 < b.len() && b[i + 1] == 0x80 && (b[i + 2] == 0x99 || b[i + 2] == 0x98) {
-            buf[n] = b'\'';
+        let v = if c == 0xE2 && i + 2 < b.len() && b[i + 1] == 0x80 && (b[i + 2] == 0x99 || b[i + 2] == 0x98) {
             i += 3;
+            b'\''
         } else {
-            buf[n] = b[i].to_ascii_lowercase();
             i += 1;
-        }
-        n += 1;
+            c.to_ascii_lowercase()
+        };
+        h = (h ^ v as u64).wrapping_mul(0x0100_0000_01b3);
     }
-    xxhash_rust::xxh3::xxh3_64(&buf[..n])
+    h ^ (h >> 32)
 }
 
 fn inflect(base: &str) -> [String; 4] {
@@ -390,7 +412,7 @@ impl Lexicon {
     }
 
     fn build() -> Lexicon {
-        let mut lx = Lexicon { map: HashMap::with_capacity(4096) };
+        let mut lx = Lexicon { map: IdMap::with_capacity_and_hasher(4096, Default::default()) };
         lx.add_verbs(VERBS, CUE);
         lx.add_verbs(WEAK_VERBS, CUE_WEAK);
         for w in PRONOUNS_M {

@@ -20,11 +20,13 @@ use crate::record::QuoteKind;
 pub const NL: usize = 7;
 /// O.
 pub const O: u8 = 0;
+/// Row stride of the weight table (labels padded to 8 for aligned loads).
+pub const STRIDE: usize = 8;
 /// Feature table size (log2).
-pub const BITS: u32 = 18;
+pub const BITS: u32 = 17;
 /// Features per token.
-pub const NF: usize = 30;
-const MAGIC: &[u8; 8] = b"NMQTAG01";
+pub const NF: usize = 36;
+const MAGIC: &[u8; 8] = b"NMQTAG02";
 
 /// Role of a label: 0 none, 1 source, 2 cue, 3 content.
 #[inline]
@@ -108,6 +110,11 @@ pub fn rule_roles(doc: &Doc, found: &[Found]) -> Vec<u8> {
 
 /// Feature indices, `NF` per token.
 pub fn features(doc: &Doc, rr: &[u8]) -> Vec<u32> {
+    features_in(doc, rr, &[(0, doc.toks.len())])
+}
+
+/// Feature indices for the tokens of `ranges` only (in order), `NF` per token.
+pub fn features_in(doc: &Doc, rr: &[u8], ranges: &[(usize, usize)]) -> Vec<u32> {
     let toks = &doc.toks;
     let n = toks.len();
     let text = doc.text;
@@ -142,7 +149,19 @@ pub fn features(doc: &Doc, rr: &[u8]) -> Vec<u32> {
     let mut cr = vec![usize::MAX; n];
     let mut first = vec![false; n];
     let mut last = vec![false; n];
+    let mut sfrom = vec![0usize; n];
+    let mut sto = vec![0usize; n];
+    let mut cuew = vec![0u64; n];
     for &(a, b) in &doc.sents {
+        let mut lastcue = 0u64;
+        for i in a..b {
+            sfrom[i] = i - a;
+            sto[i] = b - 1 - i;
+            cuew[i] = lastcue;
+            if toks[i].has(CUE) {
+                lastcue = toks[i].hash;
+            }
+        }
         if a < b {
             first[a] = true;
             last[b - 1] = true;
@@ -181,7 +200,8 @@ pub fn features(doc: &Doc, rr: &[u8]) -> Vec<u32> {
             reg_state[r.close] = 3;
         }
     }
-    let mut out = Vec::with_capacity(n * NF);
+    let total: usize = ranges.iter().map(|r| r.1 - r.0).sum();
+    let mut out = Vec::with_capacity(total * NF);
     let g = |v: &Vec<u64>, i: isize| -> u64 {
         if i < 0 || i as usize >= n {
             0xFFFF
@@ -203,7 +223,7 @@ pub fn features(doc: &Doc, rr: &[u8]) -> Vec<u32> {
             rr[i as usize] as u64
         }
     };
-    for i in 0..n {
+    for i in ranges.iter().flat_map(|&(a, b)| a..b) {
         let ii = i as isize;
         let w0 = wh[i];
         let suf = {
@@ -256,8 +276,39 @@ pub fn features(doc: &Doc, rr: &[u8]) -> Vec<u32> {
             mix(27, lexf(ii - 1) << 20 | lexf(ii)),
             mix(28, rrf(ii) << 8 | reg_state[i]),
             mix(29, lexf(ii - 2) << 20 | lexf(ii - 1)),
+            mix(30, g(&wh, ii - 3)),
+            mix(31, g(&wh, ii + 3)),
+            mix(32, w0 ^ bl << 56),
+            mix(33, w0 ^ br << 56),
+            mix(34, bucket(sfrom[i]) << 8 | bucket(sto[i])),
+            mix(35, cuew[i] ^ bl << 56),
         ];
         out.extend_from_slice(&f);
+    }
+    out
+}
+
+/// Token ranges worth tagging: runs of sentences that hold a reporting verb (strong or
+/// weak), "according", a colon or a quote mark, with one sentence of context on each side.
+/// Other sentences carry no attribution in practice and are labelled O without scoring.
+pub fn active_windows(doc: &Doc) -> Vec<(usize, usize)> {
+    let toks = &doc.toks;
+    let ns = doc.sents.len();
+    let mut act = vec![false; ns];
+    for (k, &(a, b)) in doc.sents.iter().enumerate() {
+        act[k] = toks[a..b].iter().any(|t| t.flags & (CUE | CUE_WEAK) != 0 || t.kind == Kind::Quote || t.is_punct(':') || t.kind == Kind::Word && t.text(doc.text).eq_ignore_ascii_case("according"));
+    }
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for k in 0..ns {
+        let on = act[k];
+        if !on {
+            continue;
+        }
+        let (a, b) = doc.sents[k];
+        match out.last_mut() {
+            Some(l) if l.1 >= a.saturating_sub(1) => l.1 = b,
+            _ => out.push((a, b)),
+        }
     }
     out
 }
@@ -276,27 +327,34 @@ pub fn viterbi(em: &[f32], trans: &[f32], n: usize) -> Vec<u8> {
     if n == 0 {
         return Vec::new();
     }
+    // Transition matrix with forbidden moves at -inf.
+    let mut tr = [[f32::NEG_INFINITY; NL]; NL + 1];
+    for p in 0..=NL {
+        for y in 0..NL {
+            if allowed(p, y) {
+                tr[p][y] = trans[p * NL + y];
+            }
+        }
+    }
     let mut back = vec![0u8; n * NL];
     let mut score = [0f32; NL];
     for y in 0..NL {
-        score[y] = if allowed(NL, y) { em[y] + trans[NL * NL + y] } else { f32::NEG_INFINITY };
+        score[y] = em[y] + tr[NL][y];
     }
     for i in 1..n {
-        let mut next = [f32::NEG_INFINITY; NL];
+        let mut next = [0f32; NL];
+        let row = &em[i * NL..i * NL + NL];
         for y in 0..NL {
-            let mut best = f32::NEG_INFINITY;
+            let mut best = score[0] + tr[0][y];
             let mut arg = 0u8;
-            for p in 0..NL {
-                if !allowed(p, y) {
-                    continue;
-                }
-                let s = score[p] + trans[p * NL + y];
+            for p in 1..NL {
+                let s = score[p] + tr[p][y];
                 if s > best {
                     best = s;
                     arg = p as u8;
                 }
             }
-            next[y] = best + em[i * NL + y];
+            next[y] = best + row[y];
             back[i * NL + y] = arg;
         }
         score = next;
@@ -316,14 +374,15 @@ pub fn viterbi(em: &[f32], trans: &[f32], n: usize) -> Vec<u8> {
 pub fn emissions(w: &[f32], feats: &[u32], n: usize) -> Vec<f32> {
     let mut em = vec![0f32; n * NL];
     for i in 0..n {
-        let row = &mut em[i * NL..(i + 1) * NL];
+        let mut acc = [0f32; STRIDE];
         for &f in &feats[i * NF..(i + 1) * NF] {
-            let base = f as usize * NL;
-            let ws = &w[base..base + NL];
-            for y in 0..NL {
-                row[y] += ws[y];
+            let base = f as usize * STRIDE;
+            let ws: &[f32; STRIDE] = w[base..base + STRIDE].try_into().expect("stride");
+            for y in 0..STRIDE {
+                acc[y] += ws[y];
             }
         }
+        em[i * NL..(i + 1) * NL].copy_from_slice(&acc[..NL]);
     }
     em
 }
@@ -331,7 +390,7 @@ pub fn emissions(w: &[f32], feats: &[u32], n: usize) -> Vec<f32> {
 impl Tagger {
     /// An empty model.
     pub fn empty() -> Tagger {
-        Tagger { w: vec![0.0; (1usize << BITS) * NL], trans: vec![0.0; (NL + 1) * NL] }
+        Tagger { w: vec![0.0; (1usize << BITS) * STRIDE], trans: vec![0.0; (NL + 1) * NL] }
     }
 
     /// Loads a model file.
@@ -342,7 +401,7 @@ impl Tagger {
         dec.read_to_end(&mut buf).with_context(|| format!("reading {}", p.display()))?;
         anyhow::ensure!(buf.len() >= 8 && &buf[..8] == MAGIC, "{} is not a quote tagger model", p.display());
         let floats: Vec<f32> = buf[8..].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-        let nw = (1usize << BITS) * NL;
+        let nw = (1usize << BITS) * STRIDE;
         anyhow::ensure!(floats.len() == nw + (NL + 1) * NL, "{}: wrong model size", p.display());
         Ok(Tagger { w: floats[..nw].to_vec(), trans: floats[nw..].to_vec() })
     }
@@ -367,10 +426,18 @@ impl Tagger {
     /// Labels for one document, given the rule output.
     pub fn tag_with(&self, doc: &Doc, found: &[Found]) -> Tagged {
         let rr = rule_roles(doc, found);
-        let feats = features(doc, &rr);
         let n = doc.toks.len();
-        let em = emissions(&self.w, &feats, n);
-        Tagged { labels: viterbi(&em, &self.trans, n) }
+        let ranges = active_windows(doc);
+        let feats = features_in(doc, &rr, &ranges);
+        let mut labels = vec![O; n];
+        let mut off = 0;
+        for &(a, b) in &ranges {
+            let m = b - a;
+            let em = emissions(&self.w, &feats[off * NF..(off + m) * NF], m);
+            labels[a..b].copy_from_slice(&viterbi(&em, &self.trans, m));
+            off += m;
+        }
+        Tagged { labels }
     }
 }
 
@@ -427,6 +494,18 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
         }
         best.map(|b| b.1)
     };
+    // A content belongs to a cue when little but the source and punctuation lies between.
+    let near = |c: (usize, usize), a: usize, b: usize| -> bool {
+        let (lo, hi) = if c.1 <= a { (c.1, a) } else if c.0 >= b { (b, c.0) } else { return true };
+        let mut words = 0;
+        for k in lo..hi {
+            let tk = &toks[k];
+            if tk.kind == Kind::Word && role(labels[k]) != 1 {
+                words += 1;
+            }
+        }
+        words <= 6 && hi - lo <= 40
+    };
     let mut groups: Vec<(Vec<(usize, usize)>, Option<(usize, usize)>, Option<(usize, usize)>)> = cues.iter().map(|&c| (Vec::new(), Some(c), None)).collect();
     let mut loose: Vec<(Vec<(usize, usize)>, Option<(usize, usize)>, Option<(usize, usize)>)> = Vec::new();
     for &(r, a, b) in &spans {
@@ -435,11 +514,27 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
                 Some(ci) if groups[ci].2.is_none() => groups[ci].2 = Some((a, b)),
                 _ => loose.push((Vec::new(), None, Some((a, b)))),
             },
-            3 => match nearest_cue(a, b) {
+            3 => match nearest_cue(a, b).filter(|&ci| near(cues[ci], a, b)) {
                 Some(ci) => groups[ci].0.push((a, b)),
                 None => loose.push((vec![(a, b)], None, None)),
             },
             _ => {}
+        }
+    }
+    // Several contents share a cue only as the pieces of a split quote.
+    let quoted = |&(a, b): &(usize, usize)| -> bool { doc.text[toks[a].start as usize..toks[b - 1].end as usize].chars().any(super::text::is_quote_char) };
+    for g in groups.iter_mut() {
+        if g.0.len() > 1 && !g.0.iter().all(quoted) {
+            let c = g.1.unwrap_or((0, 0));
+            let dist = |&(a, b): &(usize, usize)| if b <= c.0 { c.0 - b } else { a.saturating_sub(c.1) };
+            let keep = (0..g.0.len()).min_by_key(|&k| dist(&g.0[k])).unwrap_or(0);
+            let kept = g.0[keep];
+            for (k, &sp) in g.0.iter().enumerate() {
+                if k != keep {
+                    loose.push((vec![sp], None, None));
+                }
+            }
+            g.0 = vec![kept];
         }
     }
     groups.extend(loose);

@@ -170,6 +170,24 @@ fn word(text: &str, start: usize, toks: &mut Vec<Tok>, lx: &lexicon::Lexicon) ->
     let mut first = true;
     let mut has_dot = false;
     loop {
+        // ASCII letters and digits in bulk.
+        while i < n {
+            let b = bytes[i];
+            if b.is_ascii_lowercase() {
+                lower += 1;
+            } else if b.is_ascii_uppercase() {
+                upper += 1;
+                if first {
+                    first_upper = true;
+                }
+            } else if b.is_ascii_digit() {
+                digit = true;
+            } else {
+                break;
+            }
+            first = false;
+            i += 1;
+        }
         if i >= n {
             break;
         }

@@ -110,7 +110,7 @@ pub fn train(corpus: &Path, out: &Path, epochs: usize) -> anyhow::Result<String>
                     let (g, p) = (ex.labels[i] as usize, pred[i] as usize);
                     if g != p {
                         for &f in &ex.feats[i * NF..(i + 1) * NF] {
-                            let b = f as usize * NL;
+                            let b = f as usize * tagger::STRIDE;
                             m.w[b + g] += 1.0;
                             acc_w[b + g] += c;
                             m.w[b + p] -= 1.0;
