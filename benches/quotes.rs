@@ -1,0 +1,59 @@
+//! Throughput of the quote stage on one core: the seed reports and, when present, the
+//! PolNeAR dev texts, run through `QuoteExtractor::extract` repeatedly on this thread.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use newsmill::quotes::{QuoteExtractor, QuotesConfig};
+
+fn texts(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for dir in [root.join("../shared/seeds"), root.join("../shared/corpora/polnear/dev/text")] {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            eprintln!("skipping {} (not found)", dir.display());
+            continue;
+        };
+        let mut paths: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "txt")).collect();
+        paths.sort();
+        for p in paths {
+            if let Ok(t) = std::fs::read_to_string(&p) {
+                out.push(t);
+            }
+        }
+    }
+    out
+}
+
+fn run(name: &str, ex: &QuoteExtractor, docs: &[String]) {
+    let bytes: usize = docs.iter().map(|d| d.len()).sum();
+    // Warm up, then time enough rounds for about a second.
+    let mut n_quotes = 0;
+    for d in docs {
+        n_quotes += ex.extract(d, &[]).len();
+    }
+    let mut rounds = 0;
+    let start = Instant::now();
+    while start.elapsed().as_secs_f64() < 1.5 || rounds < 2 {
+        for d in docs {
+            std::hint::black_box(ex.extract(d, &[]));
+        }
+        rounds += 1;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let mbs = (bytes * rounds) as f64 / secs / 1e6;
+    println!("quotes/{name}: {} docs, {:.2} MB x {rounds} rounds in {secs:.2} s = {mbs:.1} MB/s on one core ({n_quotes} quotes per round)", docs.len(), bytes as f64 / 1e6);
+}
+
+fn main() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let docs = texts(&root);
+    if docs.is_empty() {
+        eprintln!("skipping: no texts");
+        return;
+    }
+    run("rules", &QuoteExtractor::rules_only(), &docs);
+    match QuoteExtractor::load(&root.join("models"), &QuotesConfig::default()) {
+        Ok(ex) => run("rules+tagger", &ex, &docs),
+        Err(e) => eprintln!("skipping tagger: {e:#}"),
+    }
+}

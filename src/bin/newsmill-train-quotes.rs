@@ -1,0 +1,135 @@
+//! Trains the quote tagger from PolNeAR-style data and offers the quote stage's own
+//! evaluation and inspection commands (the main CLI wires `newsmill eval quotes` to the
+//! same library function).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use newsmill::quotes::{self, QuoteExtractor, QuotesConfig};
+
+#[derive(Parser)]
+#[command(about = "Train and inspect the newsmill quote tagger")]
+struct Opts {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Train the tagger on a PolNeAR-style folder and write the model file.
+    Train {
+        /// Training folder (text/, attributions/).
+        #[arg(long, default_value = "../shared/corpora/polnear/train")]
+        corpus: PathBuf,
+        /// Output model file.
+        #[arg(long, default_value = "models/quotes-tagger.bin")]
+        out: PathBuf,
+        /// Passes over the data.
+        #[arg(long, default_value_t = 8)]
+        epochs: usize,
+    },
+    /// Score the stage on a PolNeAR-style folder.
+    Eval {
+        /// Folder with text/ and attributions/.
+        #[arg(long, default_value = "../shared/corpora/polnear/dev")]
+        polnear: PathBuf,
+        /// Models folder.
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Rules only (no tagger).
+        #[arg(long)]
+        rules_only: bool,
+    },
+    /// Print gold and predicted spans that do not match exactly (role: source, cue, content).
+    Diff {
+        /// Folder with text/ and attributions/.
+        #[arg(long, default_value = "../shared/corpora/polnear/dev")]
+        polnear: PathBuf,
+        /// Models folder.
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+        /// Which role.
+        #[arg(long, default_value = "content")]
+        role: String,
+        /// Only attributions with quote marks.
+        #[arg(long)]
+        quoted: bool,
+        /// Rules only.
+        #[arg(long)]
+        rules_only: bool,
+    },
+    /// Print the quotes found in text files.
+    Show {
+        /// Text files.
+        files: Vec<PathBuf>,
+        /// Models folder.
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let opts = Opts::parse();
+    match opts.cmd {
+        Cmd::Train { corpus, out, epochs } => {
+            let summary = quotes::train::train(&corpus, &out, epochs)?;
+            println!("{summary}");
+        }
+        Cmd::Eval { polnear, models, json, rules_only } => {
+            if rules_only {
+                let ex = QuoteExtractor::rules_only();
+                let (t, n, s) = quotes::eval::run(&ex, &polnear)?;
+                println!("{}", serde_json::to_string(&quotes::eval::report(&t, n, s))?);
+            } else {
+                print!("{}", quotes::eval_polnear(&models, &polnear, json)?);
+                println!();
+            }
+        }
+        Cmd::Diff { polnear, models, role, quoted, rules_only } => {
+            let ex = if rules_only { QuoteExtractor::rules_only() } else { QuoteExtractor::load(&models, &QuotesConfig::default())? };
+            for (t, a) in quotes::eval::articles(&polnear)? {
+                let text = std::fs::read_to_string(&t)?;
+                let chars: Vec<char> = text.chars().collect();
+                let gold = quotes::eval::parse_ann(&std::fs::read_to_string(&a)?, &chars);
+                let pred = quotes::eval::predict(&ex, &text);
+                let pick = |x: &quotes::eval::CharAttr| match role.as_str() {
+                    "source" => x.source.clone(),
+                    "cue" => x.cue.clone(),
+                    _ => x.content.clone(),
+                };
+                let show = |s: &Vec<(usize, usize)>| s.iter().map(|&(a, b)| chars[a..b].iter().collect::<String>()).collect::<Vec<_>>().join(" | ");
+                let g: Vec<_> = gold.iter().filter(|x| !quoted || x.quoted).filter_map(pick).collect();
+                let p: Vec<_> = pred.iter().filter(|x| !quoted || x.quoted).filter_map(pick).collect();
+                for x in &g {
+                    if !p.contains(x) {
+                        println!("MISS {}", show(x).replace('\n', " / "));
+                    }
+                }
+                for x in &p {
+                    if !g.contains(x) {
+                        println!("FP   {}", show(x).replace('\n', " / "));
+                    }
+                }
+            }
+        }
+        Cmd::Show { files, models } => {
+            let ex = QuoteExtractor::load(&models, &QuotesConfig::default())?;
+            for f in files {
+                let text = std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+                println!("== {}", f.display());
+                for q in ex.extract(&text, &[]) {
+                    let sp = q.speaker.map(|s| s.slice(&text).to_string()).unwrap_or_default();
+                    let cue = q.cue.map(|s| s.slice(&text).to_string()).unwrap_or_default();
+                    let c = q.content.slice(&text);
+                    let c: String = c.chars().take(90).collect();
+                    println!("{:<8} [{}] <{}> {:?}", q.kind.as_str(), sp, cue, c);
+                }
+            }
+        }
+    }
+    Ok(())
+}

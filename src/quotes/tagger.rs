@@ -1,0 +1,588 @@
+//! The attribution tagger: an averaged perceptron over tokens with BIO tags for source, cue
+//! and content, decoded with Viterbi over a whole document (content may cross sentences).
+//!
+//! Features are syntax-free and cheap: hashed words and their neighbours, word shape,
+//! lexicon classes (reporting verbs, pronouns, role nouns), quote state, distance to the
+//! nearest reporting verb in the sentence, and the role the rules gave the token. Feature
+//! indices are hashed into a fixed table, so the model is one flat weight array.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use anyhow::Context;
+
+use super::lexicon::*;
+use super::rules::{Doc, Found};
+use super::text::{Kind, ALLCAPS, CAP, DIGIT, INNERCAP};
+use crate::record::QuoteKind;
+
+/// Labels: O, B/I source, B/I cue, B/I content.
+pub const NL: usize = 7;
+/// O.
+pub const O: u8 = 0;
+/// Row stride of the weight table (labels padded to 8 for aligned loads).
+pub const STRIDE: usize = 8;
+/// Feature table size (log2).
+pub const BITS: u32 = 17;
+/// Features per token.
+pub const NF: usize = 36;
+const MAGIC: &[u8; 8] = b"NMQTAG02";
+
+/// Role of a label: 0 none, 1 source, 2 cue, 3 content.
+#[inline]
+pub fn role(l: u8) -> u8 {
+    l.div_ceil(2)
+}
+
+/// Whether a label begins a span.
+#[inline]
+pub fn is_begin(l: u8) -> bool {
+    l % 2 == 1
+}
+
+/// A trained tagger.
+pub struct Tagger {
+    /// Emission weights, `[feature][label]`.
+    pub w: Vec<f32>,
+    /// Transition weights `[prev][cur]` (index NL is the start state).
+    pub trans: Vec<f32>,
+}
+
+/// The tagger's labels for one document.
+pub struct Tagged {
+    /// One label per token.
+    pub labels: Vec<u8>,
+}
+
+#[inline]
+fn mix(t: u64, v: u64) -> u32 {
+    let x = (t.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ v).wrapping_mul(0xff51_afd7_ed55_8ccd);
+    let x = x ^ (x >> 29);
+    (x.wrapping_mul(0xc4ce_b9fe_1a85_ec53) >> (64 - BITS)) as u32
+}
+
+const LEXMASK: u32 = CUE | CUE_ING | CUE_WEAK | PRONOUN | ROLE | GROUP | DET | AUX | RELPRON | FUNC;
+
+fn bucket(d: usize) -> u64 {
+    match d {
+        0 => 0,
+        1 => 1,
+        2 => 2,
+        3 => 3,
+        4..=6 => 4,
+        7..=12 => 5,
+        13..=25 => 6,
+        usize::MAX => 8,
+        _ => 7,
+    }
+}
+
+/// Token roles given by the rules: 0 none, 1 source, 2 cue, 3 direct content, 4 partial
+/// content, 5 indirect content, 6 term.
+pub fn rule_roles(doc: &Doc, found: &[Found]) -> Vec<u8> {
+    let n = doc.toks.len();
+    let mut r = vec![0u8; n];
+    for f in found {
+        let code = match f.kind {
+            QuoteKind::Direct => 3,
+            QuoteKind::Partial => 4,
+            QuoteKind::Indirect => 5,
+            QuoteKind::Term => 6,
+        };
+        let a = doc.toks.partition_point(|t| (t.end as usize) <= f.content_marked.0);
+        let b = doc.toks.partition_point(|t| (t.start as usize) < f.content_marked.1);
+        for x in r.iter_mut().take(b).skip(a) {
+            *x = code;
+        }
+        if let Some((a, b)) = f.speaker {
+            for x in r.iter_mut().take(b.min(n)).skip(a) {
+                *x = 1;
+            }
+        }
+        if let Some((a, b)) = f.cue {
+            for x in r.iter_mut().take(b.min(n)).skip(a) {
+                *x = 2;
+            }
+        }
+    }
+    r
+}
+
+/// Feature indices, `NF` per token.
+pub fn features(doc: &Doc, rr: &[u8]) -> Vec<u32> {
+    features_in(doc, rr, &[(0, doc.toks.len())])
+}
+
+/// Feature indices for the tokens of `ranges` only (in order), `NF` per token.
+pub fn features_in(doc: &Doc, rr: &[u8], ranges: &[(usize, usize)]) -> Vec<u32> {
+    let toks = &doc.toks;
+    let n = toks.len();
+    let text = doc.text;
+    // Per-token atoms.
+    let mut wh = Vec::with_capacity(n);
+    let mut shape = Vec::with_capacity(n);
+    for t in toks {
+        let (h, s) = match t.kind {
+            Kind::Word => {
+                let s = if t.has(ALLCAPS) {
+                    1
+                } else if t.has(CAP) {
+                    2
+                } else if t.has(DIGIT) {
+                    3
+                } else if t.has(INNERCAP) {
+                    4
+                } else {
+                    5
+                };
+                (t.hash, s)
+            }
+            Kind::Punct => (t.ch as u64 | 1 << 40, 6),
+            Kind::Quote => (t.ch as u64 | 2 << 40, 7),
+            Kind::Para => (3 << 40, 8),
+        };
+        wh.push(h);
+        shape.push(s as u64);
+    }
+    // Distance to the nearest strong cue to the left / right within the sentence.
+    let mut cl = vec![usize::MAX; n];
+    let mut cr = vec![usize::MAX; n];
+    let mut first = vec![false; n];
+    let mut last = vec![false; n];
+    let mut sfrom = vec![0usize; n];
+    let mut sto = vec![0usize; n];
+    let mut cuew = vec![0u64; n];
+    for &(a, b) in &doc.sents {
+        let mut lastcue = 0u64;
+        for i in a..b {
+            sfrom[i] = i - a;
+            sto[i] = b - 1 - i;
+            cuew[i] = lastcue;
+            if toks[i].has(CUE) {
+                lastcue = toks[i].hash;
+            }
+        }
+        if a < b {
+            first[a] = true;
+            last[b - 1] = true;
+        }
+        let mut d = usize::MAX;
+        for i in a..b {
+            if d != usize::MAX {
+                d += 1;
+            }
+            cl[i] = d;
+            if toks[i].has(CUE) {
+                d = 0;
+            }
+        }
+        let mut d = usize::MAX;
+        for i in (a..b).rev() {
+            if d != usize::MAX {
+                d += 1;
+            }
+            cr[i] = d;
+            if toks[i].has(CUE) {
+                d = 0;
+            }
+        }
+    }
+    let mut reg_state = vec![0u64; n];
+    for r in &doc.regs {
+        let hi = r.close.min(n.saturating_sub(1));
+        for x in reg_state.iter_mut().take(hi + 1).skip(r.open) {
+            *x = 1;
+        }
+        if !r.no_open {
+            reg_state[r.open] = 2;
+        }
+        if r.close < n {
+            reg_state[r.close] = 3;
+        }
+    }
+    let total: usize = ranges.iter().map(|r| r.1 - r.0).sum();
+    let mut out = Vec::with_capacity(total * NF);
+    let g = |v: &Vec<u64>, i: isize| -> u64 {
+        if i < 0 || i as usize >= n {
+            0xFFFF
+        } else {
+            v[i as usize]
+        }
+    };
+    let lexf = |i: isize| -> u64 {
+        if i < 0 || i as usize >= n {
+            0xFFFF
+        } else {
+            (toks[i as usize].flags & LEXMASK) as u64
+        }
+    };
+    let rrf = |i: isize| -> u64 {
+        if i < 0 || i as usize >= n {
+            9
+        } else {
+            rr[i as usize] as u64
+        }
+    };
+    for i in ranges.iter().flat_map(|&(a, b)| a..b) {
+        let ii = i as isize;
+        let w0 = wh[i];
+        let suf = {
+            let t = &toks[i];
+            if t.kind == Kind::Word {
+                let s = t.text(text).as_bytes();
+                let k = s.len().saturating_sub(3);
+                let mut v = 0u64;
+                for &b in &s[k..] {
+                    v = v << 8 | b.to_ascii_lowercase() as u64;
+                }
+                v
+            } else {
+                0
+            }
+        };
+        let bl = bucket(cl[i]);
+        let br = bucket(cr[i]);
+        let pos = if first[i] { 1 } else if last[i] { 2 } else { 0 };
+        let comma_before_cue = (i + 1 < n && toks[i].is_punct(',') && cr[i] <= 3) as u64;
+        let para_start = (i == 0 || toks[i - 1].kind == Kind::Para) as u64;
+        let f = [
+            mix(0, 0),
+            mix(1, w0),
+            mix(2, g(&wh, ii - 1)),
+            mix(3, g(&wh, ii + 1)),
+            mix(4, g(&wh, ii - 2)),
+            mix(5, g(&wh, ii + 2)),
+            mix(6, g(&wh, ii - 1).rotate_left(17) ^ w0),
+            mix(7, w0.rotate_left(17) ^ g(&wh, ii + 1)),
+            mix(8, shape[i]),
+            mix(9, g(&shape, ii - 1) << 16 | shape[i] << 8 | g(&shape, ii + 1)),
+            mix(10, lexf(ii)),
+            mix(11, lexf(ii - 1)),
+            mix(12, lexf(ii + 1)),
+            mix(13, suf),
+            mix(14, bl),
+            mix(15, br),
+            mix(16, bl << 8 | br),
+            mix(17, reg_state[i]),
+            mix(18, rrf(ii)),
+            mix(19, rrf(ii - 1) << 16 | rrf(ii) << 8 | rrf(ii + 1)),
+            mix(20, pos),
+            mix(21, bl << 8 | shape[i]),
+            mix(22, para_start << 8 | shape[i]),
+            mix(23, rrf(ii) << 8 | bl),
+            mix(24, g(&wh, ii - 1).rotate_left(9) ^ lexf(ii)),
+            mix(25, comma_before_cue),
+            mix(26, reg_state[i] << 16 | bl << 8 | br),
+            mix(27, lexf(ii - 1) << 20 | lexf(ii)),
+            mix(28, rrf(ii) << 8 | reg_state[i]),
+            mix(29, lexf(ii - 2) << 20 | lexf(ii - 1)),
+            mix(30, g(&wh, ii - 3)),
+            mix(31, g(&wh, ii + 3)),
+            mix(32, w0 ^ bl << 56),
+            mix(33, w0 ^ br << 56),
+            mix(34, bucket(sfrom[i]) << 8 | bucket(sto[i])),
+            mix(35, cuew[i] ^ bl << 56),
+        ];
+        out.extend_from_slice(&f);
+    }
+    out
+}
+
+/// Token ranges worth tagging: runs of sentences that hold a reporting verb (strong or
+/// weak), "according", a colon or a quote mark, with one sentence of context on each side.
+/// Other sentences carry no attribution in practice and are labelled O without scoring.
+pub fn active_windows(doc: &Doc) -> Vec<(usize, usize)> {
+    let toks = &doc.toks;
+    let ns = doc.sents.len();
+    let mut act = vec![false; ns];
+    for (k, &(a, b)) in doc.sents.iter().enumerate() {
+        act[k] = toks[a..b].iter().any(|t| t.flags & (CUE | CUE_WEAK) != 0 || t.kind == Kind::Quote || t.is_punct(':') || t.kind == Kind::Word && t.text(doc.text).eq_ignore_ascii_case("according"));
+    }
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for k in 0..ns {
+        let on = act[k];
+        if !on {
+            continue;
+        }
+        let (a, b) = doc.sents[k];
+        match out.last_mut() {
+            Some(l) if l.1 >= a.saturating_sub(1) => l.1 = b,
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+/// Allowed transition: I-x only after B-x or I-x.
+#[inline]
+fn allowed(prev: usize, cur: usize) -> bool {
+    if cur == 0 || cur % 2 == 1 {
+        return true;
+    }
+    prev != NL && prev != 0 && role(prev as u8) == role(cur as u8)
+}
+
+/// Viterbi decoding of emission scores `[token][label]`.
+pub fn viterbi(em: &[f32], trans: &[f32], n: usize) -> Vec<u8> {
+    if n == 0 {
+        return Vec::new();
+    }
+    // Transition matrix with forbidden moves at -inf.
+    let mut tr = [[f32::NEG_INFINITY; NL]; NL + 1];
+    for p in 0..=NL {
+        for y in 0..NL {
+            if allowed(p, y) {
+                tr[p][y] = trans[p * NL + y];
+            }
+        }
+    }
+    let mut back = vec![0u8; n * NL];
+    let mut score = [0f32; NL];
+    for y in 0..NL {
+        score[y] = em[y] + tr[NL][y];
+    }
+    for i in 1..n {
+        let mut next = [0f32; NL];
+        let row = &em[i * NL..i * NL + NL];
+        for y in 0..NL {
+            let mut best = score[0] + tr[0][y];
+            let mut arg = 0u8;
+            for p in 1..NL {
+                let s = score[p] + tr[p][y];
+                if s > best {
+                    best = s;
+                    arg = p as u8;
+                }
+            }
+            next[y] = best + row[y];
+            back[i * NL + y] = arg;
+        }
+        score = next;
+    }
+    let mut y = (0..NL).max_by(|&a, &b| score[a].total_cmp(&score[b])).unwrap_or(0);
+    let mut out = vec![0u8; n];
+    for i in (0..n).rev() {
+        out[i] = y as u8;
+        if i > 0 {
+            y = back[i * NL + y] as usize;
+        }
+    }
+    out
+}
+
+/// Emission scores for feature rows.
+pub fn emissions(w: &[f32], feats: &[u32], n: usize) -> Vec<f32> {
+    let mut em = vec![0f32; n * NL];
+    for i in 0..n {
+        let mut acc = [0f32; STRIDE];
+        for &f in &feats[i * NF..(i + 1) * NF] {
+            let base = f as usize * STRIDE;
+            let ws: &[f32; STRIDE] = w[base..base + STRIDE].try_into().expect("stride");
+            for y in 0..STRIDE {
+                acc[y] += ws[y];
+            }
+        }
+        em[i * NL..(i + 1) * NL].copy_from_slice(&acc[..NL]);
+    }
+    em
+}
+
+impl Tagger {
+    /// An empty model.
+    pub fn empty() -> Tagger {
+        Tagger { w: vec![0.0; (1usize << BITS) * STRIDE], trans: vec![0.0; (NL + 1) * NL] }
+    }
+
+    /// Loads a model file.
+    pub fn load(p: &Path) -> anyhow::Result<Tagger> {
+        let f = std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
+        let mut dec = zstd::stream::read::Decoder::new(f)?;
+        let mut buf = Vec::new();
+        dec.read_to_end(&mut buf).with_context(|| format!("reading {}", p.display()))?;
+        anyhow::ensure!(buf.len() >= 8 && &buf[..8] == MAGIC, "{} is not a quote tagger model", p.display());
+        let floats: Vec<f32> = buf[8..].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let nw = (1usize << BITS) * STRIDE;
+        anyhow::ensure!(floats.len() == nw + (NL + 1) * NL, "{}: wrong model size", p.display());
+        Ok(Tagger { w: floats[..nw].to_vec(), trans: floats[nw..].to_vec() })
+    }
+
+    /// Writes the model file (zstd-compressed).
+    pub fn save(&self, p: &Path) -> anyhow::Result<()> {
+        if let Some(d) = p.parent() {
+            std::fs::create_dir_all(d)?;
+        }
+        let f = std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?;
+        let mut enc = zstd::stream::write::Encoder::new(f, 19)?;
+        enc.write_all(MAGIC)?;
+        for x in self.w.iter().chain(&self.trans) {
+            // Round tiny weights to zero: smaller file, same decisions.
+            let v = if x.abs() < 1e-3 { 0.0f32 } else { *x };
+            enc.write_all(&v.to_le_bytes())?;
+        }
+        enc.finish()?;
+        Ok(())
+    }
+
+    /// Labels for one document, given the rule output.
+    pub fn tag_with(&self, doc: &Doc, found: &[Found]) -> Tagged {
+        let rr = rule_roles(doc, found);
+        let n = doc.toks.len();
+        let ranges = active_windows(doc);
+        let feats = features_in(doc, &rr, &ranges);
+        let mut labels = vec![O; n];
+        let mut off = 0;
+        for &(a, b) in &ranges {
+            let m = b - a;
+            let em = emissions(&self.w, &feats[off * NF..(off + m) * NF], m);
+            labels[a..b].copy_from_slice(&viterbi(&em, &self.trans, m));
+            off += m;
+        }
+        Tagged { labels }
+    }
+}
+
+/// Turns labels into attributions: content and source spans attach to the nearest cue in
+/// the same paragraph; split contents sharing a cue become one attribution.
+pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
+    let toks = &doc.toks;
+    let n = toks.len();
+    let labels = &t.labels;
+    // Spans per role.
+    let mut spans: Vec<(u8, usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < n {
+        let l = labels[i];
+        if l == O {
+            i += 1;
+            continue;
+        }
+        let r = role(l);
+        let mut j = i + 1;
+        while j < n && labels[j] != O && role(labels[j]) == r && !is_begin(labels[j]) {
+            j += 1;
+        }
+        spans.push((r, i, j));
+        i = j;
+    }
+    // Paragraph id per token.
+    let mut para = vec![0u32; n];
+    let mut p = 0;
+    for (k, tk) in toks.iter().enumerate() {
+        if tk.kind == Kind::Para {
+            p += 1;
+        }
+        para[k] = p;
+    }
+    let cues: Vec<(usize, usize)> = spans.iter().filter(|s| s.0 == 2).map(|s| (s.1, s.2)).collect();
+    let nearest_cue = |a: usize, b: usize| -> Option<usize> {
+        let mut best: Option<(usize, usize)> = None;
+        for (ci, &(ca, cb)) in cues.iter().enumerate() {
+            let d = if cb <= a {
+                a - cb
+            } else if ca >= b {
+                ca - b
+            } else {
+                0
+            };
+            // Content may sit a paragraph away from its cue (lead-ins); sources rarely.
+            if d > 400 {
+                continue;
+            }
+            if best.is_none_or(|(bd, _)| d < bd) {
+                best = Some((d, ci));
+            }
+        }
+        best.map(|b| b.1)
+    };
+    // A content belongs to a cue when little but the source and punctuation lies between.
+    let near = |c: (usize, usize), a: usize, b: usize| -> bool {
+        let (lo, hi) = if c.1 <= a { (c.1, a) } else if c.0 >= b { (b, c.0) } else { return true };
+        let mut words = 0;
+        for k in lo..hi {
+            let tk = &toks[k];
+            if tk.kind == Kind::Word && role(labels[k]) != 1 {
+                words += 1;
+            }
+        }
+        words <= 6 && hi - lo <= 40
+    };
+    let mut groups: Vec<(Vec<(usize, usize)>, Option<(usize, usize)>, Option<(usize, usize)>)> = cues.iter().map(|&c| (Vec::new(), Some(c), None)).collect();
+    let mut loose: Vec<(Vec<(usize, usize)>, Option<(usize, usize)>, Option<(usize, usize)>)> = Vec::new();
+    for &(r, a, b) in &spans {
+        match r {
+            1 => match nearest_cue(a, b).filter(|&ci| para[cues[ci].0] == para[a]) {
+                Some(ci) if groups[ci].2.is_none() => groups[ci].2 = Some((a, b)),
+                _ => loose.push((Vec::new(), None, Some((a, b)))),
+            },
+            3 => match nearest_cue(a, b).filter(|&ci| near(cues[ci], a, b)) {
+                Some(ci) => groups[ci].0.push((a, b)),
+                None => loose.push((vec![(a, b)], None, None)),
+            },
+            _ => {}
+        }
+    }
+    // Several contents share a cue only as the pieces of a split quote.
+    let quoted = |&(a, b): &(usize, usize)| -> bool { doc.text[toks[a].start as usize..toks[b - 1].end as usize].chars().any(super::text::is_quote_char) };
+    for g in groups.iter_mut() {
+        if g.0.len() > 1 && !g.0.iter().all(quoted) {
+            let c = g.1.unwrap_or((0, 0));
+            let dist = |&(a, b): &(usize, usize)| if b <= c.0 { c.0 - b } else { a.saturating_sub(c.1) };
+            let keep = (0..g.0.len()).min_by_key(|&k| dist(&g.0[k])).unwrap_or(0);
+            let kept = g.0[keep];
+            for (k, &sp) in g.0.iter().enumerate() {
+                if k != keep {
+                    loose.push((vec![sp], None, None));
+                }
+            }
+            g.0 = vec![kept];
+        }
+    }
+    groups.extend(loose);
+    // Rule quotes by content start, to borrow kinds; terms are kept from the rules.
+    let mut out: Vec<Found> = Vec::new();
+    for (contents, cue, source) in groups {
+        if contents.is_empty() {
+            // A cue or source with no content still counts as an attribution part.
+            out.push(Found {
+                kind: QuoteKind::Indirect,
+                content: (0, 0),
+                content_marked: (0, 0),
+                cue,
+                speaker: source,
+                continued: false,
+                confidence: 0.3,
+                sentence: 0,
+            });
+            continue;
+        }
+        for (k, &(a, b)) in contents.iter().enumerate() {
+            let ba = toks[a].start as usize;
+            let bb = toks[b - 1].end as usize;
+            let marked = ba < bb && doc.text[ba..bb].chars().any(super::text::is_quote_char);
+            // Prefer the rule's view of quoted contents.
+            let rule = found.iter().find(|f| f.kind != QuoteKind::Term && f.content_marked.0 < bb && ba < f.content_marked.1);
+            let (kind, inner) = match rule {
+                Some(f) if f.content_marked == (ba, bb) => (f.kind, f.content),
+                Some(_) if marked => (QuoteKind::Partial, (ba, bb)),
+                _ => (QuoteKind::Indirect, (ba, bb)),
+            };
+            out.push(Found {
+                kind,
+                content: inner,
+                content_marked: (ba, bb),
+                cue,
+                speaker: source,
+                continued: k > 0,
+                confidence: if marked { 0.8 } else { 0.6 },
+                sentence: 0,
+            });
+        }
+    }
+    for f in found {
+        if f.kind == QuoteKind::Term && !out.iter().any(|o| o.content_marked.0 < f.content_marked.1 && f.content_marked.0 < o.content_marked.1) {
+            out.push(f);
+        }
+    }
+    out.sort_by_key(|f| (f.content_marked.0, f.content_marked.1));
+    out
+}

@@ -1,0 +1,1 @@
+//! Unit tests of the quote stage: one short text per hard case.
