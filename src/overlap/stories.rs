@@ -24,8 +24,15 @@ use super::{OverlapDoc, OverlapQuote, StoryRow};
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct StoriesConfig {
-    /// Two clusters merge while their average pairwise similarity is at least this.
+    /// Average linkage: two clusters merge while their mean (locally scaled) pairwise
+    /// similarity is at least this.
     pub min_similarity: f64,
+    /// Centroid linkage: two clusters merge while the cosine of their summed vectors is at
+    /// least this.
+    pub min_centroid_similarity: f64,
+    /// Under `linkage = "auto"`, runs whose median document has fewer words than this are
+    /// treated as headlines (centroid linkage); longer ones as articles (average linkage).
+    pub headline_words: usize,
     /// Weight of the name features (entities, or capitalised words) relative to the words.
     pub name_weight: f64,
     /// Weight of the shared-quote features relative to the words.
@@ -35,6 +42,15 @@ pub struct StoriesConfig {
     /// Terms in more than this share of the run's documents are ignored (when the run has at
     /// least 20 documents).
     pub max_df: f64,
+    /// How two clusters' similarity is measured: "centroid" (cosine of the clusters' summed
+    /// vectors; large, diffuse stories of short headlines still attract their reports),
+    /// "average" (mean of the locally scaled pairwise similarities on the neighbour graph;
+    /// best on full articles) or "auto" (by the run's median document length).
+    pub linkage: Linkage,
+    /// Local scaling: when positive, a similarity is divided by the geometric mean of the two
+    /// documents' similarities to their `scale_rank`-th nearest neighbour, so the threshold
+    /// means the same for headlines and for full articles.
+    pub scale_rank: usize,
     /// Publication times closer than this many days do not reduce similarity.
     pub time_window_days: f64,
     /// Beyond the window, similarity is multiplied by exp(-extra_days / time_scale_days).
@@ -44,10 +60,14 @@ pub struct StoriesConfig {
 impl Default for StoriesConfig {
     fn default() -> Self {
         StoriesConfig {
-            min_similarity: 0.1,
-            name_weight: 1.0,
+            min_similarity: 0.6,
+            min_centroid_similarity: 0.2,
+            headline_words: 30,
+            name_weight: 0.5,
             quote_weight: 1.0,
             neighbours: 30,
+            scale_rank: 3,
+            linkage: Linkage::Auto,
             max_df: 0.5,
             time_window_days: 3.0,
             time_scale_days: 7.0,
@@ -59,8 +79,8 @@ impl StoriesConfig {
     /// Every problem with the thresholds, at once.
     pub fn validate(&self) -> Vec<String> {
         let mut p = Vec::new();
-        if !(0.0..=1.0).contains(&self.min_similarity) {
-            p.push(format!("stories: min_similarity must lie in [0, 1], got {}", self.min_similarity));
+        if !(self.min_similarity >= 0.0) || !(0.0..=1.0).contains(&self.min_centroid_similarity) {
+            p.push("stories: min_similarity must be >= 0 and min_centroid_similarity in [0, 1]".to_string());
         }
         if !(self.name_weight >= 0.0) || !(self.quote_weight >= 0.0) {
             p.push("stories: weights must be non-negative".to_string());
@@ -76,6 +96,18 @@ impl StoriesConfig {
         }
         p
     }
+}
+
+/// Cluster-to-cluster similarity of the agglomeration.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Linkage {
+    /// Centroid for headline-length runs, average for articles.
+    Auto,
+    /// Mean pairwise similarity.
+    Average,
+    /// Cosine of the summed vectors.
+    Centroid,
 }
 
 /// The story tier's result.
@@ -306,9 +338,20 @@ fn graph(docs: &[OverlapDoc], vecs: &[Vec<(u32, f32)>], config: &StoriesConfig) 
             l
         })
         .collect();
+    let sigma: Vec<f32> = lists
+        .iter()
+        .map(|l| {
+            if config.scale_rank == 0 || l.is_empty() {
+                1.0
+            } else {
+                l[(config.scale_rank - 1).min(l.len() - 1)].1.max(1e-3)
+            }
+        })
+        .collect();
     let mut edges: Vec<(u32, u32, f32)> = Vec::new();
     for (i, l) in lists.iter().enumerate() {
         for &(j, s) in l {
+            let s = s / (sigma[i] * sigma[j as usize]).sqrt();
             let (a, b) = if (i as u32) < j { (i as u32, j) } else { (j, i as u32) };
             edges.push((a, b, s));
         }
@@ -411,6 +454,116 @@ pub fn average_linkage(n: usize, init: &[usize], edges: &[(u32, u32, f32)], thre
     uf.roots()
 }
 
+fn merge_sparse(a: &[(u32, f32)], b: &[(u32, f32)]) -> Vec<(u32, f32)> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if j >= b.len() || (i < a.len() && a[i].0 < b[j].0) {
+            out.push(a[i]);
+            i += 1;
+        } else if i >= a.len() || b[j].0 < a[i].0 {
+            out.push(b[j]);
+            j += 1;
+        } else {
+            out.push((a[i].0, a[i].1 + b[j].1));
+            i += 1;
+            j += 1;
+        }
+    }
+    out
+}
+
+fn dot_sparse(a: &[(u32, f32)], b: &[(u32, f32)]) -> f64 {
+    let (mut i, mut j, mut s) = (0, 0, 0.0f64);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            Ordering::Less => i += 1,
+            Ordering::Greater => j += 1,
+            Ordering::Equal => {
+                s += a[i].1 as f64 * b[j].1 as f64;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    s
+}
+
+/// Centroid-linkage agglomeration: clusters adjacent in the neighbour graph merge, best
+/// first, while the cosine of their summed vectors is at least `threshold`.
+pub fn centroid_linkage(n: usize, init: &[usize], vecs: &[Vec<(u32, f32)>], edges: &[(u32, u32, f32)], threshold: f64) -> Vec<u32> {
+    let mut uf = super::unionfind::UnionFind::new(n);
+    for (i, &g) in init.iter().enumerate() {
+        uf.union(i as u32, g as u32);
+    }
+    let root0 = uf.roots();
+    let mut sum: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n];
+    for i in 0..n {
+        let r = root0[i] as usize;
+        sum[r] = merge_sparse(&sum[r], &vecs[i]);
+    }
+    let mut norm: Vec<f64> = sum.iter().map(|v| dot_sparse(v, v).sqrt()).collect();
+    let mut adj: Vec<std::collections::BTreeSet<u32>> = vec![Default::default(); n];
+    for &(i, j, _) in edges {
+        let (a, b) = (root0[i as usize], root0[j as usize]);
+        if a != b {
+            adj[a as usize].insert(b);
+            adj[b as usize].insert(a);
+        }
+    }
+    let cos = |sum: &Vec<Vec<(u32, f32)>>, norm: &Vec<f64>, a: usize, b: usize| {
+        let d = norm[a] * norm[b];
+        if d <= 0.0 {
+            0.0
+        } else {
+            dot_sparse(&sum[a], &sum[b]) / d
+        }
+    };
+    let mut version = vec![0u32; n];
+    let mut alive: Vec<bool> = (0..n).map(|i| root0[i] == i as u32).collect();
+    let mut heap = BinaryHeap::new();
+    for a in 0..n {
+        for &b in &adj[a] {
+            if (a as u32) < b {
+                let avg = cos(&sum, &norm, a, b as usize);
+                if avg >= threshold {
+                    heap.push(Cand { avg, a: a as u32, b, va: 0, vb: 0 });
+                }
+            }
+        }
+    }
+    while let Some(c) = heap.pop() {
+        let (a, b) = (c.a as usize, c.b as usize);
+        if !alive[a] || !alive[b] || version[a] != c.va || version[b] != c.vb {
+            continue;
+        }
+        alive[b] = false;
+        let sb = std::mem::take(&mut sum[b]);
+        sum[a] = merge_sparse(&sum[a], &sb);
+        norm[a] = dot_sparse(&sum[a], &sum[a]).sqrt();
+        let nb = std::mem::take(&mut adj[b]);
+        for x in nb {
+            if x as usize != a {
+                adj[a].insert(x);
+                adj[x as usize].remove(&(b as u32));
+                adj[x as usize].insert(a as u32);
+            }
+        }
+        adj[a].remove(&(b as u32));
+        version[a] += 1;
+        uf.union(a as u32, b as u32);
+        let ns: Vec<u32> = adj[a].iter().copied().collect();
+        for x in ns {
+            let avg = cos(&sum, &norm, a, x as usize);
+            if avg >= threshold {
+                let (p, q) = if (a as u32) < x { (a as u32, x) } else { (x, a as u32) };
+                heap.push(Cand { avg, a: p, b: q, va: version[p as usize], vb: version[q as usize] });
+            }
+        }
+    }
+    uf.roots()
+}
+
 /// Canonical key of a quote for the story features (its normalized words).
 fn quote_key(text: &str) -> Option<String> {
     let w = super::shingle::words(text);
@@ -437,7 +590,22 @@ pub fn cluster(docs: &[OverlapDoc], canonical: &[usize], quotes: &[OverlapQuote]
     }
     let vecs = vectors(docs, &quote_keys, config);
     let edges = graph(docs, &vecs, config);
-    let roots = average_linkage(n, canonical, &edges, config.min_similarity);
+    let linkage = match config.linkage {
+        Linkage::Auto => {
+            let mut lens: Vec<usize> = docs.iter().map(|d| d.text.split_whitespace().count()).collect();
+            lens.sort_unstable();
+            if lens[lens.len() / 2] < config.headline_words {
+                Linkage::Centroid
+            } else {
+                Linkage::Average
+            }
+        }
+        l => l,
+    };
+    let roots = match linkage {
+        Linkage::Auto | Linkage::Average => average_linkage(n, canonical, &edges, config.min_similarity),
+        Linkage::Centroid => centroid_linkage(n, canonical, &vecs, &edges, config.min_centroid_similarity),
+    };
     rows(docs, &roots, &edges)
 }
 
@@ -543,11 +711,13 @@ mod tests {
         let b1 = "A 4.5 earthquake hit Northern California near Cloverdale. Residents of Sonoma County felt it.";
         let b2 = "Sonoma County residents felt a 4.5 earthquake near Cloverdale in Northern California.";
         let docs = vec![doc("a1", a1), doc("b1", b1), doc("a2", a2), doc("b2", b2)];
-        let out = cluster(&docs, &[0, 1, 2, 3], &[], &StoriesConfig::default());
+        for linkage in [Linkage::Average, Linkage::Centroid] {
+        let out = cluster(&docs, &[0, 1, 2, 3], &[], &StoriesConfig { linkage, ..Default::default() });
         assert_eq!(out.story_id[0], out.story_id[2]);
         assert_eq!(out.story_id[1], out.story_id[3]);
         assert_ne!(out.story_id[0], out.story_id[1]);
         assert_eq!(out.rows.len(), 2);
+        }
     }
 
     #[test]
