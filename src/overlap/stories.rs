@@ -51,6 +51,9 @@ pub struct StoriesConfig {
     /// documents' similarities to their `scale_rank`-th nearest neighbour, so the threshold
     /// means the same for headlines and for full articles.
     pub scale_rank: usize,
+    /// Local scaling never divides by less than this (small runs have no meaningful k-th
+    /// neighbour).
+    pub scale_floor: f64,
     /// Publication times closer than this many days do not reduce similarity.
     pub time_window_days: f64,
     /// Beyond the window, similarity is multiplied by exp(-extra_days / time_scale_days).
@@ -68,6 +71,7 @@ impl Default for StoriesConfig {
             neighbours: 30,
             scale_rank: 3,
             linkage: Linkage::Auto,
+            scale_floor: 0.15,
             max_df: 0.5,
             time_window_days: 3.0,
             time_scale_days: 7.0,
@@ -121,18 +125,19 @@ pub struct StoryClusters {
 
 /// English function words and reporting verbs that say nothing about the event.
 const STOP: &[&str] = &[
-    "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
-    "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does",
-    "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her",
-    "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself",
-    "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or",
-    "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than",
-    "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through",
-    "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who",
-    "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "said", "says", "say", "told", "according",
-    "mr", "mrs", "ms", "s", "t", "one", "two", "new", "last", "year", "years", "first", "may", "many", "much", "like",
-    "get", "got", "us", "around", "since", "still", "even", "well", "back", "made", "make", "people", "time", "day",
-    "news", "report", "reports", "reported", "reuters", "ap", "via", "de", "la",
+    "a", "about", "above", "according", "after", "again", "against", "all", "also", "am", "an", "and", "any", "ap",
+    "are", "around", "as", "at", "back", "be", "because", "been", "before", "being", "below", "between", "both",
+    "but", "by", "can", "could", "day", "de", "did", "do", "does", "doing", "down", "during", "each", "even", "few",
+    "first", "for", "from", "further", "get", "got", "had", "has", "have", "having", "he", "her", "here", "hers",
+    "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "la",
+    "last", "like", "made", "make", "many", "may", "me", "more", "most", "mr", "mrs", "ms", "much", "my", "myself",
+    "new", "news", "no", "nor", "not", "now", "of", "off", "on", "once", "one", "only", "or", "other", "our", "ours",
+    "ourselves", "out", "over", "own", "people", "report", "reported", "reports", "reuters", "s", "said", "same",
+    "say", "says", "she", "should", "since", "so", "some", "still", "such", "t", "than", "that", "the", "their",
+    "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "time", "to",
+    "told", "too", "two", "under", "until", "up", "us", "very", "via", "was", "we", "well", "were", "what", "when",
+    "where", "which", "while", "who", "whom", "why", "will", "with", "would", "year", "years", "you", "your", "yours",
+    "yourself",
 ];
 
 fn is_stop(w: &str) -> bool {
@@ -344,7 +349,7 @@ fn graph(docs: &[OverlapDoc], vecs: &[Vec<(u32, f32)>], config: &StoriesConfig) 
             if config.scale_rank == 0 || l.is_empty() {
                 1.0
             } else {
-                l[(config.scale_rank - 1).min(l.len() - 1)].1.max(1e-3)
+                l[(config.scale_rank - 1).min(l.len() - 1)].1.max(config.scale_floor.max(1e-3) as f32)
             }
         })
         .collect();
