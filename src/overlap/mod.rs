@@ -1,13 +1,56 @@
 //! Overlapping reports (whole run): copies, same-story clusters, the same quote across reports.
 //!
-//! STUB: the interface the pipeline calls; the overlap stage fills it in.
+//! A whole-run (barrier) stage in three tiers, each a named sub-step with its own thresholds:
+//! [`copies`] (exact and near copies: MinHash + LSH + verification + union-find),
+//! [`stories`] (different reports of the same event: TF-IDF, shared names, time, average
+//! linkage) and [`quotes`] (the same utterance across reports). Ids are xxh3 hashes of
+//! content ([`ids`]); the output does not depend on input order or thread count.
 
 use serde::{Deserialize, Serialize};
 
-/// `[[stage]] type = "overlap"` in a pipeline file.
-#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+pub mod copies;
+pub mod eval;
+pub mod ids;
+pub mod lsh;
+pub mod minhash;
+pub mod quotes;
+pub mod shingle;
+pub mod stories;
+pub mod unionfind;
+
+pub use copies::{CopiesConfig, DocSignature};
+pub use minhash::{SignatureMetadata, MINHASH_SEED, NUM_PERM, SIGNATURE_VERSION};
+pub use quotes::QuoteClustersConfig;
+pub use stories::StoriesConfig;
+
+/// `[[stage]] type = "overlap"` in a pipeline file; one sub-table per tier
+/// (`[stage.copies]`, `[stage.stories]`, `[stage.quotes]`).
+#[derive(Debug, Clone, Deserialize, Serialize, Default, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct OverlapConfig {}
+pub struct OverlapConfig {
+    /// Copy tier thresholds.
+    pub copies: CopiesConfig,
+    /// Story tier thresholds.
+    pub stories: StoriesConfig,
+    /// Quote tier thresholds.
+    pub quotes: QuoteClustersConfig,
+}
+
+impl OverlapConfig {
+    /// Every problem with the configuration, at once (empty when valid).
+    pub fn validate(&self) -> Vec<String> {
+        let mut p = self.copies.validate();
+        p.extend(self.stories.validate());
+        p.extend(self.quotes.validate());
+        p
+    }
+
+    /// What the copy signatures depend on (seed, permutations, shingles, bands), for the run
+    /// metadata: signatures are comparable across runs while this stays the same.
+    pub fn signature_metadata(&self) -> SignatureMetadata {
+        minhash::metadata(self.copies.bands, self.copies.rows)
+    }
+}
 
 /// What the overlap stage sees of one document.
 #[derive(Debug, Clone)]
@@ -96,19 +139,31 @@ pub struct OverlapOutput {
 }
 
 /// Runs the three tiers over a run's documents and quotes.
-pub fn run(docs: &[OverlapDoc], quotes: &[OverlapQuote], _config: &OverlapConfig) -> OverlapOutput {
+pub fn run(docs: &[OverlapDoc], quotes: &[OverlapQuote], config: &OverlapConfig) -> OverlapOutput {
+    // Tier 1: copies (signatures in parallel; the texts are not needed afterwards).
+    let sigs = copies::sketch_all(docs.iter().map(|d| (d.doc_id, d.text, d.published_at)).collect::<Vec<_>>());
+    let assignments = copies::cluster(&sigs, &config.copies);
+    drop(sigs);
+    // Tier 2: stories, seeded with the copy clusters.
+    let canonical: Vec<usize> = assignments.iter().map(|a| a.canonical).collect();
+    let story = stories::cluster(docs, &canonical, quotes, &config.stories);
+    // Tier 3: quotes.
+    let (quote_cluster_of, quote_clusters) = quotes::cluster(docs, quotes, &config.quotes);
+
     let duplicates = docs
         .iter()
-        .map(|d| DuplicateRow {
+        .zip(&assignments)
+        .enumerate()
+        .map(|(i, (d, a))| DuplicateRow {
             doc_id: d.doc_id.to_string(),
-            dup_cluster_id: d.doc_id.to_string(),
-            is_canonical: true,
-            similarity: 1.0,
-            relation: "unique".into(),
-            story_id: d.doc_id.to_string(),
+            dup_cluster_id: ids::stable_id("dup", &[docs[a.canonical].doc_id]),
+            is_canonical: a.canonical == i,
+            similarity: a.similarity,
+            relation: a.relation.as_str().to_string(),
+            story_id: story.story_id[i].clone(),
         })
         .collect();
-    OverlapOutput { duplicates, stories: Vec::new(), quote_cluster_of: vec![None; quotes.len()], quote_clusters: Vec::new() }
+    OverlapOutput { duplicates, stories: story.rows, quote_cluster_of, quote_clusters }
 }
 
 /// Which tier `newsmill eval dedup` scores.
@@ -121,13 +176,19 @@ pub enum EvalLevel {
 }
 
 /// `newsmill eval dedup --input FILE --text-field F --gold-field G [--id-field I] [--level L] [--json]`.
+///
+/// Reads JSONL (or CSV when the name ends in `.csv`), runs the tier with the default
+/// thresholds and returns the report: human-readable lines, or with `json` one object
+/// `{"ari", "pair_precision", "pair_recall", "pair_f1", "documents", "seconds"}`.
 pub fn eval_dedup(
-    _input: &std::path::Path,
-    _text_field: &str,
-    _gold_field: &str,
-    _id_field: Option<&str>,
-    _level: EvalLevel,
-    _json: bool,
+    input: &std::path::Path,
+    text_field: &str,
+    gold_field: &str,
+    id_field: Option<&str>,
+    level: EvalLevel,
+    json: bool,
 ) -> anyhow::Result<String> {
-    anyhow::bail!("dedup evaluation is not built yet")
+    let docs = eval::read_labelled(input, text_field, gold_field, id_field)?;
+    let scores = eval::evaluate(&docs, level, &OverlapConfig::default());
+    Ok(eval::report(input, level, &scores, json))
 }

@@ -1,0 +1,143 @@
+//! MinHash signatures: a fixed-size sketch per document whose slot-wise agreement estimates
+//! the Jaccard similarity of two shingle sets. The hash family is derived from a fixed seed
+//! (exposed as constants) so a signature never changes between versions unless the recorded
+//! metadata says so, and signatures computed on different shards can be compared.
+
+use serde::Serialize;
+
+/// Seed of the MinHash hash family (multiply-shift hashes drawn with splitmix64).
+pub const MINHASH_SEED: u64 = 0x6e65_7773_6d69_6c6c; // "newsmill"
+/// Number of hash functions (permutations) per signature.
+pub const NUM_PERM: usize = 256;
+/// Version of the signature scheme; bumped whenever a signature of the same text changes.
+pub const SIGNATURE_VERSION: u32 = 1;
+
+/// What a signature depends on, for the run metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignatureMetadata {
+    /// Signature scheme version.
+    pub version: u32,
+    /// Hash family seed.
+    pub seed: u64,
+    /// Permutations per signature.
+    pub num_perm: usize,
+    /// Words per shingle.
+    pub shingle_words: usize,
+    /// LSH bands.
+    pub bands: usize,
+    /// Rows per LSH band.
+    pub rows: usize,
+    /// Shingle hashing and normalization.
+    pub shingle_hash: &'static str,
+}
+
+/// The metadata of the signatures the copy tier computes with `bands` x `rows`.
+pub fn metadata(bands: usize, rows: usize) -> SignatureMetadata {
+    SignatureMetadata {
+        version: SIGNATURE_VERSION,
+        seed: MINHASH_SEED,
+        num_perm: NUM_PERM,
+        shingle_words: crate::overlap::shingle::SHINGLE_WORDS,
+        bands,
+        rows,
+        shingle_hash: "lowercase alphanumeric words; xxh3-64 per word, combined per shingle, splitmix64 finalizer; h_i(x) = (a_i*x + b_i) >> 32",
+    }
+}
+
+/// The fixed hash family: `h_i(x) = (a_i * x + b_i) >> 32` over 64-bit shingle hashes.
+#[derive(Debug, Clone)]
+pub struct MinHasher {
+    a: Vec<u64>,
+    b: Vec<u64>,
+}
+
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    crate::overlap::shingle::mix64(*state)
+}
+
+impl Default for MinHasher {
+    fn default() -> Self {
+        MinHasher::new(MINHASH_SEED, NUM_PERM)
+    }
+}
+
+impl MinHasher {
+    /// A family of `num_perm` hashes drawn from `seed`.
+    pub fn new(seed: u64, num_perm: usize) -> MinHasher {
+        let mut s = seed;
+        let mut a = Vec::with_capacity(num_perm);
+        let mut b = Vec::with_capacity(num_perm);
+        for _ in 0..num_perm {
+            a.push(splitmix(&mut s) | 1);
+            b.push(splitmix(&mut s));
+        }
+        MinHasher { a, b }
+    }
+
+    /// Number of slots of a signature.
+    pub fn num_perm(&self) -> usize {
+        self.a.len()
+    }
+
+    /// The signature of a shingle set (all `u32::MAX` for an empty set).
+    pub fn signature(&self, shingles: &[u64]) -> Vec<u32> {
+        let mut sig = vec![u32::MAX; self.a.len()];
+        for &x in shingles {
+            for ((s, &a), &b) in sig.iter_mut().zip(&self.a).zip(&self.b) {
+                let h = (a.wrapping_mul(x).wrapping_add(b) >> 32) as u32;
+                if h < *s {
+                    *s = h;
+                }
+            }
+        }
+        sig
+    }
+}
+
+/// Fraction of equal slots: the MinHash estimate of Jaccard similarity.
+pub fn estimate_jaccard(a: &[u32], b: &[u32]) -> f64 {
+    if a.is_empty() || a.len() != b.len() {
+        return 0.0;
+    }
+    let eq = a.iter().zip(b).filter(|(x, y)| x == y).count();
+    eq as f64 / a.len() as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::overlap::shingle::{jaccard, shingles, words};
+
+    #[test]
+    fn same_seed_same_signature() {
+        let s = shingles(&words("the quick brown fox jumps over the lazy dog"), 3);
+        assert_eq!(MinHasher::default().signature(&s), MinHasher::new(MINHASH_SEED, NUM_PERM).signature(&s));
+        assert_ne!(MinHasher::default().signature(&s), MinHasher::new(1, NUM_PERM).signature(&s));
+    }
+
+    #[test]
+    fn estimate_tracks_exact_jaccard() {
+        let base: Vec<String> = (0..400).map(|i| format!("w{i}")).collect();
+        let mut other = base.clone();
+        for w in other.iter_mut().skip(300) {
+            w.push('x');
+        }
+        let (a, b) = (shingles(&base, 3), shingles(&other, 3));
+        let h = MinHasher::default();
+        let est = estimate_jaccard(&h.signature(&a), &h.signature(&b));
+        let exact = jaccard(&a, &b);
+        assert!((est - exact).abs() < 0.1, "est {est} exact {exact}");
+    }
+
+    #[test]
+    fn signature_is_stable_across_versions() {
+        // A change here means SIGNATURE_VERSION must be bumped.
+        let s = shingles(&words("stable signatures across releases"), 3);
+        let sig = MinHasher::default().signature(&s);
+        let h = xxhash_rust::xxh3::xxh3_64(&sig.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>());
+        assert_eq!(h, STABLE_SIG_HASH, "signature changed: {h:#x}");
+    }
+
+    const STABLE_SIG_HASH: u64 = 0x4a67_0b88_9a50_f590;
+}

@@ -1,0 +1,204 @@
+//! Text -> word tokens -> hashed word shingles: the one place the copy tier decides what
+//! "the same text" means (case, punctuation and whitespace do not count; words do).
+
+use regex::Regex;
+use std::sync::OnceLock;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Page furniture that syndication adds around a wire story: copyright notices, share and
+/// follow prompts, breadcrumbs, "related stories", correction and contribution notes. A line
+/// matching one of these (and shorter than 60 words) is not part of the story body.
+fn boilerplate() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(
+            r"(?ix)
+            copyright | \u{a9} | \(c\)\s*\d{4} | all\ rights\ reserved
+            | may\ not\ be\ (published|reproduced|redistributed)
+            | ^\W*(share|follow|like)\ (this|us|on)\b
+            | ^\W*(related|more)\ (stories|articles|news|coverage)\b
+            | ^\W*(read\ more|click\ here|sign\ up|subscribe|advertisement|sponsored|print|email)\b
+            | contributed\ to\ this\ (report|story)
+            | this\ (story|article)\ has\ been\ (corrected|updated)
+            | ^[^>\n]{0,40}>[^>\n]{0,40}>
+            ",
+        )
+        .expect("boilerplate pattern")
+    })
+}
+
+/// A wire dateline opening a line: "SAN FRANCISCO (Reuters) -- ", "LONDON, May 3 (AP) - ".
+fn dateline() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"^\s*[A-Z][A-Z .,'-]{1,40}(,[^()\n]{0,20})?\s*\([A-Za-z][A-Za-z .&-]{0,30}\)\s*(--|\u{2014}|\u{2013}|-)\s*")
+            .expect("dateline pattern")
+    })
+}
+
+/// The story body of a text: lines of page furniture dropped, wire datelines cut off.
+/// Returns the kept pieces (borrowed), in order.
+pub fn body(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let n_words = line.split_whitespace().count();
+        if n_words < 60 && boilerplate().is_match(line) {
+            continue;
+        }
+        match dateline().find(line) {
+            Some(m) => out.push(&line[m.end()..]),
+            None => out.push(line),
+        }
+    }
+    out
+}
+
+/// The words of the story body of `text` (see [`body`] and [`words`]).
+pub fn body_words(text: &str) -> Vec<String> {
+    let mut w = Vec::new();
+    for piece in body(text) {
+        w.extend(words(piece));
+    }
+    w
+}
+
+/// Words per shingle of the copy tier (word 3-grams).
+pub const SHINGLE_WORDS: usize = 3;
+
+/// Splits `text` into lower-cased alphanumeric words (every other character separates words).
+pub fn words(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            for l in c.to_lowercase() {
+                cur.push(l);
+            }
+        } else if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// A 64-bit hash of one word.
+pub fn word_hash(w: &str) -> u64 {
+    xxh3_64(w.as_bytes())
+}
+
+/// Final mixer (splitmix64), so combined word hashes spread over all 64 bits.
+#[inline]
+pub fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The sorted, de-duplicated hashes of the `k`-word shingles of `words`. A text shorter than
+/// `k` words gives one shingle of all its words; an empty text gives none.
+pub fn shingles(words: &[String], k: usize) -> Vec<u64> {
+    let k = k.max(1);
+    if words.is_empty() {
+        return Vec::new();
+    }
+    let hs: Vec<u64> = words.iter().map(|w| word_hash(w)).collect();
+    let n = if hs.len() < k { 1 } else { hs.len() - k + 1 };
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let end = (i + k).min(hs.len());
+        let mut h: u64 = 0x9e37_79b9_7f4a_7c15;
+        for &w in &hs[i..end] {
+            h = (h.rotate_left(23) ^ w).wrapping_mul(0x100_0000_01b3);
+        }
+        out.push(mix64(h));
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// A hash of the whole normalized word sequence: equal for texts that differ only in case,
+/// punctuation and spacing (the "exact" copy relation).
+pub fn content_hash(words: &[String]) -> u64 {
+    let mut h: u64 = 0;
+    for w in words {
+        h = mix64(h ^ word_hash(w)).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    }
+    h
+}
+
+/// Exact Jaccard similarity of two sorted, de-duplicated hash sets.
+pub fn jaccard(a: &[u64], b: &[u64]) -> f64 {
+    let inter = intersection(a, b);
+    let union = a.len() + b.len() - inter;
+    if union == 0 {
+        0.0
+    } else {
+        inter as f64 / union as f64
+    }
+}
+
+/// Size of the intersection of two sorted, de-duplicated hash sets.
+pub fn intersection(a: &[u64], b: &[u64]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_drops_furniture_and_datelines() {
+        let t = "Home > News > World\nSAN FRANCISCO (Reuters) -- Quake hits city.\nIt was big.\nCopyright 2012 The Associated Press. All rights reserved.\nShare this article: Facebook Twitter";
+        assert_eq!(body(t), vec!["Quake hits city.", "It was big."]);
+        assert_eq!(body("The court (in Paris) - said no."), vec!["The court (in Paris) - said no."]);
+    }
+
+    #[test]
+    fn words_ignore_case_and_punctuation() {
+        assert_eq!(words("Hello, WORLD -- it's  42!"), vec!["hello", "world", "it", "s", "42"]);
+        assert!(words(" ,.; ").is_empty());
+    }
+
+    #[test]
+    fn shingles_count_and_dedup() {
+        let w = words("a b c d a b c");
+        // a b c / b c d / c d a / d a b / a b c (repeat)
+        assert_eq!(shingles(&w, 3).len(), 4);
+        assert_eq!(shingles(&words("one two"), 3).len(), 1);
+        assert!(shingles(&[], 3).is_empty());
+    }
+
+    #[test]
+    fn shingles_depend_on_word_order() {
+        assert_ne!(shingles(&words("a b c"), 3), shingles(&words("c b a"), 3));
+    }
+
+    #[test]
+    fn content_hash_ignores_formatting_only() {
+        assert_eq!(content_hash(&words("The cat, sat.")), content_hash(&words("the  CAT sat")));
+        assert_ne!(content_hash(&words("the cat sat")), content_hash(&words("the sat cat")));
+    }
+
+    #[test]
+    fn jaccard_of_sets() {
+        assert_eq!(jaccard(&[1, 2, 3], &[2, 3, 4]), 0.5);
+        assert_eq!(jaccard(&[], &[]), 0.0);
+        assert_eq!(intersection(&[1, 5, 9], &[5, 9, 10]), 2);
+    }
+}
