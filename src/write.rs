@@ -280,6 +280,7 @@ pub fn write_parquet(table: &TableBuilder, dir: &Path) -> Result<PathBuf, Error>
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
         .set_created_by(format!("newsmill {}", env!("CARGO_PKG_VERSION")))
+        .set_max_row_group_size(16_384)
         .build();
     let schema = Arc::new(table.def.arrow_schema());
     let mut w = ArrowWriter::try_new(BufWriter::new(file), schema, Some(props))
