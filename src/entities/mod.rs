@@ -103,7 +103,7 @@ const NEVER_NAMES: &[&str] = &[
     "okay", "ok", "thank", "thanks", "please", "just", "even", "only", "instead", "further",
     "furthermore", "moreover", "indeed", "overall", "finally", "first", "second", "third",
     "earlier", "follow", "live", "contact", "politics", "breaking", "update", "updated", "read",
-    "watch", "more", "politico", "sources",
+    "watch", "more", "politico", "sources", "article", "section", "chapter", "paragraph",
 ];
 
 fn is_never_name(w: &str) -> bool {

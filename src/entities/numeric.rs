@@ -117,7 +117,7 @@ pub fn recognize(tokens: &[&str]) -> Vec<(EntityLabel, Range<usize>)> {
             let mut label = label;
             if matches!(label, EntityLabel::Cardinal | EntityLabel::Money | EntityLabel::Percent | EntityLabel::Quantity) && end < n {
                 let sep = t(end);
-                if is_in(sep, &["to", "-", "--", "and", "or"]) || sep == "–" {
+                if is_in(sep, &["to", "-", "--"]) || sep == "–" {
                     if let Some((l2, e2)) = match_at(tokens, end + 1) {
                         if (l2 == label || (label == EntityLabel::Cardinal && matches!(l2, EntityLabel::Money | EntityLabel::Percent | EntityLabel::Quantity)))
                             && !(sep.eq_ignore_ascii_case("and") && label == EntityLabel::Cardinal)
