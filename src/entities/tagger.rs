@@ -328,6 +328,9 @@ struct DocState {
     history: HashMap64<[u16; 5]>,
     gaz_buf: Vec<u16>,
     hash_buf: Vec<u64>,
+    /// First-pass tags (two-pass tagging) and their per-word aggregate over the document.
+    first: Vec<u8>,
+    agg: HashMap64<[u16; 5]>,
 }
 
 const DOC_LOWER_SEEN: u8 = 1;
@@ -335,6 +338,27 @@ const DOC_CAP_MID_SEEN: u8 = 2;
 const DOC_CAP_SEEN: u8 = 4;
 
 impl DocState {
+    /// Records first-pass tags and, per capitalised word, how often the first pass typed it
+    /// each way anywhere in the document (earlier and later).
+    fn set_first(&mut self, first: Option<&[u8]>) {
+        self.first.clear();
+        self.agg.clear();
+        let Some(f) = first else { return };
+        if f.len() != self.toks.len() {
+            return;
+        }
+        self.first.extend_from_slice(f);
+        for (t, &tag) in self.toks.iter().zip(f) {
+            if t.flags & (F_INIT_CAP | F_ALL_CAPS) == 0 || t.flags & F_NO_LETTER != 0 {
+                continue;
+            }
+            let (ty, pos) = untag(tag);
+            let k = if pos == Pos::O { 4 } else { ty };
+            let e = self.agg.entry(t.lower).or_insert([0; 5]);
+            e[k] = e[k].saturating_add(1);
+        }
+    }
+
     fn prepare(&mut self, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer) {
         self.toks.clear();
         self.toks.extend(tokens.iter().map(|s| {
@@ -396,6 +420,40 @@ impl DocState {
         for t in self.toks.iter_mut() {
             t.doc = self.casing.get(&t.lower).copied().unwrap_or(0);
         }
+    }
+}
+
+/// Features from the first pass (two-pass tagging): its tags around this token and what it
+/// said about the same word elsewhere in the document.
+fn first_pass_features(st: &DocState, r: &Range<usize>, i: usize, fs: &mut Feats) {
+    if st.first.is_empty() {
+        return;
+    }
+    let t = &st.toks[i];
+    let f = |j: isize| -> u64 {
+        if j < r.start as isize || j >= r.end as isize {
+            99
+        } else {
+            st.first[j as usize] as u64
+        }
+    };
+    let ii = i as isize;
+    fs.push(80, f(ii));
+    fs.push(81, f(ii - 1) << 8 | f(ii));
+    fs.push(82, f(ii) << 8 | f(ii + 1));
+    if let Some(a) = st.agg.get(&t.lower) {
+        let total: u16 = a.iter().sum();
+        let mut best = 4usize;
+        for k in 0..5 {
+            if a[k] > a[best] {
+                best = k;
+            }
+        }
+        let unanimous = a[best] == total;
+        let ents: u16 = a[..4].iter().sum();
+        fs.push(83, (best as u64) << 1 | unanimous as u64);
+        fs.push(84, combine(best as u64, t.sshape));
+        fs.push(85, (ents > 0) as u64 | ((total > 1) as u64) << 1);
     }
 }
 
@@ -555,8 +613,14 @@ impl Model {
 
     /// Tags one document given its tokens (already normalized) and sentence ranges.
     pub fn tag_doc(&self, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer) -> Tagged {
+        self.tag_doc_with(tokens, sents, gaz, None)
+    }
+
+    /// Tags one document; `first` carries first-pass tags for a second-pass model.
+    pub fn tag_doc_with(&self, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer, first: Option<&[u8]>) -> Tagged {
         let mut st = DocState::default();
         st.prepare(tokens, sents, gaz);
+        st.set_first(first);
         let mut out = Tagged { tags: vec![0; tokens.len()], margins: vec![0.0; tokens.len()] };
         let mut fs = Feats { f: [0; MAX_FEATS], n: 0 };
         let mut scores = [0.0f32; NT];
@@ -568,6 +632,7 @@ impl Model {
             for i in r.clone() {
                 fs.n = 0;
                 static_features(&st.toks, r, i, &mut fs);
+                first_pass_features(&st, r, i, &mut fs);
                 let t = st.toks[i];
                 dynamic_features(&t, prev, prev2, st.history.get(&t.lower), &mut fs);
                 self.score(&fs, &mut scores);
@@ -726,7 +791,12 @@ fn xorshift(s: &mut u64) -> u64 {
 
 /// Trains an averaged perceptron. `on_epoch(epoch, model_so_far)` is called after each pass
 /// with the averaged weights so far (for progress reports); deterministic for a given seed.
-pub fn train(docs: &[TrainDoc], gaz: &Gazetteer, cfg: &TrainConfig, mut on_epoch: impl FnMut(usize, &Model)) -> Model {
+pub fn train(docs: &[TrainDoc], gaz: &Gazetteer, cfg: &TrainConfig, on_epoch: impl FnMut(usize, &Model)) -> Model {
+    train_with(docs, None, gaz, cfg, on_epoch)
+}
+
+/// Like [`train`]; `firsts[d]` are first-pass tags of document `d` for a second-pass model.
+pub fn train_with(docs: &[TrainDoc], firsts: Option<&[Vec<u8>]>, gaz: &Gazetteer, cfg: &TrainConfig, mut on_epoch: impl FnMut(usize, &Model)) -> Model {
     let rows = 1usize << cfg.bits;
     let mut m = Model::new(cfg.bits);
     let mut u = vec![0.0f64; rows * NT];
@@ -748,11 +818,13 @@ pub fn train(docs: &[TrainDoc], gaz: &Gazetteer, cfg: &TrainConfig, mut on_epoch
             let d = &docs[di];
             let toks: Vec<&str> = d.tokens.iter().map(|s| s.as_str()).collect();
             st.prepare(&toks, &d.sents, gaz);
+            st.set_first(firsts.map(|f| f[di].as_slice()));
             for r in &d.sents {
                 let (mut prev, mut prev2) = (0u8, 0u8);
                 for i in r.clone() {
                     fs.n = 0;
                     static_features(&st.toks, r, i, &mut fs);
+                    first_pass_features(&st, r, i, &mut fs);
                     let t = st.toks[i];
                     dynamic_features(&t, prev, prev2, st.history.get(&t.lower), &mut fs);
                     m.score(&fs, &mut scores);
