@@ -369,6 +369,7 @@ impl Recognizer {
     /// name ("U.S. Air Force General Alexus Grynkewich" -> ORG + title + PERSON), a weekday
     /// glued to a name ("Fox & Friends Tuesday"), and names in headline lines (title case or
     /// all caps), which are kept only when the body of the report confirms them.
+    #[allow(clippy::needless_range_loop)]
     fn refine_names(&self, names: Vec<NameSpan>, refs: &[&str], hashes: &[u64], sents: &[Range<usize>]) -> Vec<NameSpan> {
         let mut out = Vec::with_capacity(names.len());
         let mut marks: Vec<u16> = Vec::new();
@@ -522,9 +523,10 @@ impl Recognizer {
                     EntityLabel::Org
                 } else if c & (cat::COUNTRY | cat::STATE | cat::CITY | cat::PROVINCE) != 0 {
                     EntityLabel::Gpe
-                } else if c & cat::REGION != 0 {
-                    EntityLabel::Loc
-                } else if words.iter().any(|w| GEO_WORDS.iter().any(|g| g.eq_ignore_ascii_case(w))) || words.first().is_some_and(|w| w.eq_ignore_ascii_case("mount")) {
+                } else if c & cat::REGION != 0
+                    || words.iter().any(|w| GEO_WORDS.iter().any(|g| g.eq_ignore_ascii_case(w)))
+                    || words.first().is_some_and(|w| w.eq_ignore_ascii_case("mount"))
+                {
                     EntityLabel::Loc
                 } else {
                     EntityLabel::Gpe
@@ -532,9 +534,8 @@ impl Recognizer {
             }
             _ => {
                 let c = self.gaz.lookup(hashes);
-                if c & (cat::DEMONYM | cat::GROUP) != 0 {
-                    EntityLabel::Norp
-                } else if words.len() == 1 && (words[0].ends_with('s') && self.gaz.lookup_text(&words[0][..words[0].len() - 1]) & cat::DEMONYM != 0) {
+                let plural_demonym = words.len() == 1 && words[0].ends_with('s') && self.gaz.lookup_text(&words[0][..words[0].len() - 1]) & cat::DEMONYM != 0;
+                if c & (cat::DEMONYM | cat::GROUP) != 0 || plural_demonym {
                     EntityLabel::Norp
                 } else {
                     EntityLabel::Misc

@@ -263,7 +263,7 @@ fn match_at(tokens: &[&str], i: usize) -> Option<(EntityLabel, usize)> {
         if nx == "of" && is_in(t(e + 1), &["dollars", "euros", "pounds"]) {
             return Some((EntityLabel::Money, e + 2));
         }
-        if is_in(nx, UNITS) && !(nx.eq_ignore_ascii_case("m") && !is_digits(w)) {
+        if is_in(nx, UNITS) && (is_digits(w) || !nx.eq_ignore_ascii_case("m")) {
             let mut e2 = e + 1;
             if is_in(nx, &["square", "sq", "cubic"]) {
                 if is_in(t(e2), UNITS) {

@@ -207,18 +207,12 @@ fn scan_word(text: &str, start: usize, out: &mut Vec<Token>) -> usize {
     // Numbers: digits joined by , . : / - when a digit follows.
     if first.is_ascii_digit() {
         let mut j = scan_while(text, start, |c| c.is_ascii_digit());
-        loop {
-            match char_at(text, j) {
-                Some(sep @ (',' | '.' | ':' | '/' | '-')) => {
-                    let k = j + sep.len_utf8();
-                    if char_at(text, k).is_some_and(|c| c.is_ascii_digit()) {
-                        j = scan_while(text, k, |c| c.is_ascii_digit());
-                        continue;
-                    }
-                    break;
-                }
-                _ => break,
+        while let Some(sep @ (',' | '.' | ':' | '/' | '-')) = char_at(text, j) {
+            let k = j + sep.len_utf8();
+            if !char_at(text, k).is_some_and(|c| c.is_ascii_digit()) {
+                break;
             }
+            j = scan_while(text, k, |c| c.is_ascii_digit());
         }
         // Glued letters: "2nd", "1990s", "5km", "F-16s" handled as words below.
         let k = scan_while(text, j, |c| c.is_alphabetic());
