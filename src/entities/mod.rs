@@ -316,7 +316,7 @@ impl Recognizer {
                 // titles before the span ("Ukrainian President", "White House Press Secretary")
                 let mut t_start = r.start;
                 if t_end > r.start || (r.start > 0 && self.is_title_token(hashes[r.start - 1], refs[r.start - 1])) {
-                    let sent_start = sents.iter().find(|x| x.contains(&r.start)).map(|x| x.start).unwrap_or(0);
+                    let sent_start = sents.get(sents.partition_point(|x| x.end <= r.start)).map(|x| x.start).unwrap_or(0);
                     let mut j = r.start;
                     while j > sent_start {
                         let w = refs[j - 1];
@@ -410,7 +410,7 @@ impl Recognizer {
             })
             .collect();
         if headline.iter().any(|&h| h) {
-            let sent_of = |i: usize| sents.iter().position(|r| r.contains(&i)).unwrap_or(0);
+            let sent_of = |i: usize| sents.partition_point(|r| r.end <= i).min(sents.len().saturating_sub(1));
             let mut body: std::collections::HashSet<u64> = std::collections::HashSet::new();
             for s in &out {
                 if !headline[sent_of(s.range.start)] {
