@@ -537,6 +537,9 @@ impl Recognizer {
                 let plural_demonym = words.len() == 1 && words[0].ends_with('s') && self.gaz.lookup_text(&words[0][..words[0].len() - 1]) & cat::DEMONYM != 0;
                 if c & (cat::DEMONYM | cat::GROUP) != 0 || plural_demonym {
                     EntityLabel::Norp
+                } else if c & (cat::COUNTRY | cat::STATE | cat::CITY | cat::PROVINCE) != 0 {
+                    // a name the lists know as a place, typed MISC by the tagger
+                    EntityLabel::Gpe
                 } else {
                     EntityLabel::Misc
                 }

@@ -331,6 +331,9 @@ struct DocState {
     /// First-pass tags (two-pass tagging) and their per-word aggregate over the document.
     first: Vec<u8>,
     agg: HashMap64<[u16; 5]>,
+    /// Per capitalised word: up to four distinct words seen just before and after its
+    /// occurrences in the document (context aggregation).
+    ctx: HashMap64<([u64; 4], [u64; 4])>,
 }
 
 const DOC_LOWER_SEEN: u8 = 1;
@@ -420,6 +423,28 @@ impl DocState {
         for t in self.toks.iter_mut() {
             t.doc = self.casing.get(&t.lower).copied().unwrap_or(0);
         }
+        self.ctx.clear();
+        for r in sents {
+            if r.end > self.toks.len() {
+                continue;
+            }
+            for i in r.clone() {
+                let t = &self.toks[i];
+                if t.flags & (F_INIT_CAP | F_ALL_CAPS) == 0 || t.flags & F_NO_LETTER != 0 {
+                    continue;
+                }
+                let p = if i > r.start { self.toks[i - 1].lower } else { BOUNDARY };
+                let n = if i + 1 < r.end { self.toks[i + 1].lower } else { BOUNDARY };
+                let e = self.ctx.entry(t.lower).or_insert(([0; 4], [0; 4]));
+                for (slot, v) in [(&mut e.0, p), (&mut e.1, n)] {
+                    if !slot.contains(&v) {
+                        if let Some(z) = slot.iter_mut().find(|x| **x == 0) {
+                            *z = v;
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -454,6 +479,23 @@ fn first_pass_features(st: &DocState, r: &Range<usize>, i: usize, fs: &mut Feats
         fs.push(83, (best as u64) << 1 | unanimous as u64);
         fs.push(84, combine(best as u64, t.sshape));
         fs.push(85, (ents > 0) as u64 | ((total > 1) as u64) << 1);
+    }
+}
+
+/// Context aggregation: the words around the other occurrences of this word in the document.
+fn context_features(st: &DocState, r: &Range<usize>, i: usize, fs: &mut Feats) {
+    let t = &st.toks[i];
+    if t.flags & (F_INIT_CAP | F_ALL_CAPS) == 0 || t.flags & F_NO_LETTER != 0 {
+        return;
+    }
+    let Some((prevs, nexts)) = st.ctx.get(&t.lower) else { return };
+    let own_p = if i > r.start { st.toks[i - 1].lower } else { BOUNDARY };
+    let own_n = if i + 1 < r.end { st.toks[i + 1].lower } else { BOUNDARY };
+    for &p in prevs.iter().filter(|&&p| p != 0 && p != own_p) {
+        fs.push(90, p);
+    }
+    for &n in nexts.iter().filter(|&&n| n != 0 && n != own_n) {
+        fs.push(91, n);
     }
 }
 
@@ -655,6 +697,7 @@ impl Model {
                 fs.n = 0;
                 static_features(&st.toks, r, i, &mut fs);
                 first_pass_features(&st, r, i, &mut fs);
+                context_features(&st, r, i, &mut fs);
                 let t = st.toks[i];
                 dynamic_features(&t, prev, prev2, st.history.get(&t.lower), &mut fs);
                 self.score(&fs, &mut scores);
@@ -850,6 +893,8 @@ pub fn train_with(docs: &[TrainDoc], firsts: Option<&[Vec<u8>]>, gaz: &Gazetteer
                     fs.n = 0;
                     static_features(&st.toks, r, i, &mut fs);
                     first_pass_features(&st, r, i, &mut fs);
+                    context_features(&st, r, i, &mut fs);
+                context_features(&st, r, i, &mut fs);
                     let t = st.toks[i];
                     dynamic_features(&t, prev, prev2, st.history.get(&t.lower), &mut fs);
                     m.score(&fs, &mut scores);
