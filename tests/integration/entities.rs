@@ -26,7 +26,7 @@ fn conll_dev_floor() {
     let Some(dir) = corpus("conll2003") else { return };
     let s = eval_conll_score(&recognizer(), &dir.join("eng.testa")).expect("eval");
     eprintln!("{}", s.to_text());
-    assert!(s.overall.f1 >= 0.900, "dev F1 fell to {:.4}", s.overall.f1);
+    assert!(s.overall.f1 >= 0.905, "dev F1 fell to {:.4}", s.overall.f1);
     assert!(s.by_label["PER"].f1 >= 0.92);
     assert!(s.by_label["LOC"].f1 >= 0.93);
     assert!(s.by_label["ORG"].f1 >= 0.83);
