@@ -682,7 +682,17 @@ impl Model {
 
     /// Tags one document; `first` carries first-pass tags for a second-pass model.
     pub fn tag_doc_with(&self, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer, first: Option<&[u8]>) -> Tagged {
-        let mut st = DocState::default();
+        thread_local! {
+            // per-thread scratch: its buffers and maps are reused from document to document
+            static SCRATCH: std::cell::RefCell<DocState> = std::cell::RefCell::new(DocState::default());
+        }
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut st) => self.tag_with_state(&mut st, tokens, sents, gaz, first),
+            Err(_) => self.tag_with_state(&mut DocState::default(), tokens, sents, gaz, first),
+        })
+    }
+
+    fn tag_with_state(&self, st: &mut DocState, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer, first: Option<&[u8]>) -> Tagged {
         st.prepare(tokens, sents, gaz);
         st.set_first(first);
         let mut out = Tagged { tags: vec![0; tokens.len()], margins: vec![0.0; tokens.len()] };
@@ -696,8 +706,8 @@ impl Model {
             for i in r.clone() {
                 fs.n = 0;
                 static_features(&st.toks, r, i, &mut fs);
-                first_pass_features(&st, r, i, &mut fs);
-                context_features(&st, r, i, &mut fs);
+                first_pass_features(st, r, i, &mut fs);
+                context_features(st, r, i, &mut fs);
                 let t = st.toks[i];
                 dynamic_features(&t, prev, prev2, st.history.get(&t.lower), &mut fs);
                 self.score(&fs, &mut scores);
