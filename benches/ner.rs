@@ -22,7 +22,7 @@ fn main() {
             return;
         }
     };
-    let rounds = 7;
+    let rounds = 15;
     let dev = root().join("../shared/corpora/conll2003/eng.testa");
     if dev.exists() {
         let docs = conll::read_conll(&dev).expect("read dev");

@@ -39,6 +39,10 @@ struct Opts {
     /// log2 of the number of weight-table rows.
     #[arg(long, default_value_t = TrainConfig::default().bits)]
     bits: u32,
+    /// Also train a second-pass model on jackknifed first-pass tags (models/ner2.model; it did
+    /// not improve CoNLL dev, so it is off by default).
+    #[arg(long)]
+    two_pass: bool,
     /// Shuffle seed.
     #[arg(long, default_value_t = TrainConfig::default().seed)]
     seed: u64,
@@ -76,7 +80,7 @@ fn main() {
         }
         return;
     }
-    let args = TrainArgs { train: o.train.unwrap_or_default(), dev: o.dev, models: o.models, config: TrainConfig { epochs: o.epochs, bits: o.bits, seed: o.seed } };
+    let args = TrainArgs { train: o.train.unwrap_or_default(), dev: o.dev, models: o.models, config: TrainConfig { epochs: o.epochs, bits: o.bits, seed: o.seed }, two_pass: o.two_pass };
     if let Err(e) = train(&args) {
         eprintln!("newsmill-train: {e:#}");
         std::process::exit(1);

@@ -262,6 +262,7 @@ impl Gazetteer {
 
     /// Marks, for each token of one sentence (given as lower-case hashes), the categories of
     /// every longest gazetteer phrase covering it. `out` gets one entry per token.
+    #[allow(clippy::needless_range_loop)]
     pub fn mark(&self, hashes: &[u64], out: &mut [u16]) {
         let n = hashes.len();
         for o in out.iter_mut() {

@@ -210,6 +210,18 @@ pub fn link(docs: &[(&str, &[Mention])]) -> Linked {
             ms.push(M { doc: d, idx: k, surface, label: m.label, group: g });
         }
     }
+    // A lone word typed as a place, organisation or other name that is the surname of a
+    // person named in full somewhere in the run is that person ("Putin" tagged GPE).
+    let full_surnames: BTreeSet<String> = ms
+        .iter()
+        .filter(|m| m.group == Group::Person && m.surface.contains(' '))
+        .filter_map(|m| m.surface.rsplit(' ').next().map(surname_key))
+        .collect();
+    for m in ms.iter_mut() {
+        if m.group != Group::Person && !m.surface.contains(' ') && m.surface.chars().skip(1).any(|c| c.is_lowercase()) && full_surnames.contains(&surname_key(&m.surface)) {
+            m.group = Group::Person;
+        }
+    }
     // key of each mention
     let mut keys: Vec<String> = vec![String::new(); ms.len()];
 
@@ -294,7 +306,7 @@ pub fn link(docs: &[(&str, &[Mention])]) -> Linked {
             let base = strip_the(&m.surface);
             let ws: Vec<&str> = base.split(' ').collect();
             if let Some(a) = acronym(&ws) {
-                let canon = aliases.canonical(&fold(base)).map(|s| fold(s)).unwrap_or_else(|| fold(base));
+                let canon = aliases.canonical(&fold(base)).map(fold).unwrap_or_else(|| fold(base));
                 acronyms.entry(a).or_insert(canon);
             }
         }

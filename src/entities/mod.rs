@@ -31,6 +31,8 @@ pub use linking::link;
 
 /// File name of the tagger model inside the models folder.
 pub const MODEL_FILE: &str = "ner.model";
+/// File name of the optional second-pass model (two-pass tagging) inside the models folder.
+pub const MODEL2_FILE: &str = "ner2.model";
 /// Folder of the gazetteer lists inside the models folder.
 pub const GAZETTEER_DIR: &str = "gazetteer";
 
@@ -82,6 +84,7 @@ pub struct NameSpan {
 /// The loaded recognizer: statistical tagger, gazetteers and numeric rules.
 pub struct Recognizer {
     model: Model,
+    model2: Option<Model>,
     gaz: Gazetteer,
     people: Gazetteer,
     /// Document-level corrections.
@@ -103,7 +106,7 @@ const NEVER_NAMES: &[&str] = &[
     "okay", "ok", "thank", "thanks", "please", "just", "even", "only", "instead", "further",
     "furthermore", "moreover", "indeed", "overall", "finally", "first", "second", "third",
     "earlier", "follow", "live", "contact", "politics", "breaking", "update", "updated", "read",
-    "watch", "more", "politico", "sources",
+    "watch", "more", "politico", "sources", "article", "section", "chapter", "paragraph",
 ];
 
 fn is_never_name(w: &str) -> bool {
@@ -128,13 +131,23 @@ impl Recognizer {
         let model = Model::load(&model_path)?;
         let gaz = load_lexicon(models_dir)?;
         let mut r = Recognizer::from_parts(model, gaz);
+        let m2 = models_dir.join(MODEL2_FILE);
+        if m2.exists() && std::env::var_os("NEWSMILL_NER_ONE_PASS").is_none() {
+            r.model2 = Some(Model::load(&m2)?);
+        }
         r.people = Gazetteer::load_one(&models_dir.join(GAZETTEER_DIR), "people", cat::PERSON)?;
         Ok(r)
     }
 
+    /// Adds a second-pass model (two-pass tagging).
+    pub fn with_second_pass(mut self, m2: Model) -> Recognizer {
+        self.model2 = Some(m2);
+        self
+    }
+
     /// Builds a recognizer from a model and gazetteer already in memory.
     pub fn from_parts(model: Model, gaz: Gazetteer) -> Recognizer {
-        Recognizer { model, gaz, people: Gazetteer::default(), post: PostConfig::default(), numeric: true }
+        Recognizer { model, model2: None, gaz, people: Gazetteer::default(), post: PostConfig::default(), numeric: true }
     }
 
     /// Builds a recognizer as the pipeline configures it.
@@ -152,7 +165,10 @@ impl Recognizer {
     /// Names in one document given as tokens (normalized with [`tokenize::normalize_token`])
     /// and sentence ranges; CoNLL types. This is what `eval ner` scores.
     pub fn tag_names(&self, tokens: &[&str], sents: &[Range<usize>]) -> Vec<NameSpan> {
-        let tagged = self.model.tag_doc(tokens, sents, &self.gaz);
+        let mut tagged = self.model.tag_doc(tokens, sents, &self.gaz);
+        if let Some(m2) = &self.model2 {
+            tagged = m2.tag_doc_with(tokens, sents, &self.gaz, Some(&tagged.tags));
+        }
         let mut spans: Vec<NameSpan> = Vec::new();
         for r in sents {
             if r.end > tokens.len() {
@@ -300,7 +316,7 @@ impl Recognizer {
                 // titles before the span ("Ukrainian President", "White House Press Secretary")
                 let mut t_start = r.start;
                 if t_end > r.start || (r.start > 0 && self.is_title_token(hashes[r.start - 1], refs[r.start - 1])) {
-                    let sent_start = sents.iter().find(|x| x.contains(&r.start)).map(|x| x.start).unwrap_or(0);
+                    let sent_start = sents.get(sents.partition_point(|x| x.end <= r.start)).map(|x| x.start).unwrap_or(0);
                     let mut j = r.start;
                     while j > sent_start {
                         let w = refs[j - 1];
@@ -353,6 +369,7 @@ impl Recognizer {
     /// name ("U.S. Air Force General Alexus Grynkewich" -> ORG + title + PERSON), a weekday
     /// glued to a name ("Fox & Friends Tuesday"), and names in headline lines (title case or
     /// all caps), which are kept only when the body of the report confirms them.
+    #[allow(clippy::needless_range_loop)]
     fn refine_names(&self, names: Vec<NameSpan>, refs: &[&str], hashes: &[u64], sents: &[Range<usize>]) -> Vec<NameSpan> {
         let mut out = Vec::with_capacity(names.len());
         let mut marks: Vec<u16> = Vec::new();
@@ -393,7 +410,7 @@ impl Recognizer {
             })
             .collect();
         if headline.iter().any(|&h| h) {
-            let sent_of = |i: usize| sents.iter().position(|r| r.contains(&i)).unwrap_or(0);
+            let sent_of = |i: usize| sents.partition_point(|r| r.end <= i).min(sents.len().saturating_sub(1));
             let mut body: std::collections::HashSet<u64> = std::collections::HashSet::new();
             for s in &out {
                 if !headline[sent_of(s.range.start)] {
@@ -506,9 +523,10 @@ impl Recognizer {
                     EntityLabel::Org
                 } else if c & (cat::COUNTRY | cat::STATE | cat::CITY | cat::PROVINCE) != 0 {
                     EntityLabel::Gpe
-                } else if c & cat::REGION != 0 {
-                    EntityLabel::Loc
-                } else if words.iter().any(|w| GEO_WORDS.iter().any(|g| g.eq_ignore_ascii_case(w))) || words.first().is_some_and(|w| w.eq_ignore_ascii_case("mount")) {
+                } else if c & cat::REGION != 0
+                    || words.iter().any(|w| GEO_WORDS.iter().any(|g| g.eq_ignore_ascii_case(w)))
+                    || words.first().is_some_and(|w| w.eq_ignore_ascii_case("mount"))
+                {
                     EntityLabel::Loc
                 } else {
                     EntityLabel::Gpe
@@ -516,10 +534,12 @@ impl Recognizer {
             }
             _ => {
                 let c = self.gaz.lookup(hashes);
-                if c & (cat::DEMONYM | cat::GROUP) != 0 {
+                let plural_demonym = words.len() == 1 && words[0].ends_with('s') && self.gaz.lookup_text(&words[0][..words[0].len() - 1]) & cat::DEMONYM != 0;
+                if c & (cat::DEMONYM | cat::GROUP) != 0 || plural_demonym {
                     EntityLabel::Norp
-                } else if words.len() == 1 && (words[0].ends_with('s') && self.gaz.lookup_text(&words[0][..words[0].len() - 1]) & cat::DEMONYM != 0) {
-                    EntityLabel::Norp
+                } else if c & (cat::COUNTRY | cat::STATE | cat::CITY | cat::PROVINCE) != 0 {
+                    // a name the lists know as a place, typed MISC by the tagger
+                    EntityLabel::Gpe
                 } else {
                     EntityLabel::Misc
                 }

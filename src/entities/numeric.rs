@@ -103,6 +103,37 @@ fn is_iso_date(w: &str) -> bool {
     parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit())) && parts.iter().any(|p| p.len() == 4 || p.len() == 2)
 }
 
+/// Lower-case words that can start a numeric entity (besides digits and currency symbols).
+fn trigger_words() -> &'static std::collections::HashSet<String> {
+    static SET: std::sync::OnceLock<std::collections::HashSet<String>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        let mut set = std::collections::HashSet::new();
+        for list in [MONTHS, WEEKDAYS, RELATIVE_DAYS, NUMBER_WORDS, ORDINAL_WORDS, DATE_MODIFIERS, CURRENCY_SYMBOLS, &["noon", "midnight"][..]] {
+            for w in list {
+                set.insert(w.to_string());
+            }
+        }
+        set
+    })
+}
+
+/// Cheap pre-check: can a numeric entity start at this token?
+#[inline]
+fn may_start(w: &str) -> bool {
+    let Some(b) = w.bytes().next() else { return false };
+    if b.is_ascii_digit() || !b.is_ascii() {
+        return true;
+    }
+    if w.len() > 12 {
+        return false;
+    }
+    let mut buf = [0u8; 12];
+    for (i, c) in w.bytes().enumerate() {
+        buf[i] = c.to_ascii_lowercase();
+    }
+    std::str::from_utf8(&buf[..w.len()]).is_ok_and(|l| trigger_words().contains(l))
+}
+
 /// Finds numeric entities over `tokens` (token texts, normalized). Returns label, token range
 /// pairs sorted and non-overlapping.
 pub fn recognize(tokens: &[&str]) -> Vec<(EntityLabel, Range<usize>)> {
@@ -111,13 +142,17 @@ pub fn recognize(tokens: &[&str]) -> Vec<(EntityLabel, Range<usize>)> {
     let mut i = 0;
     let t = |k: usize| -> &str { tokens.get(k).copied().unwrap_or("") };
     while i < n {
+        if !may_start(tokens[i]) {
+            i += 1;
+            continue;
+        }
         if let Some((label, end)) = match_at(tokens, i) {
             // extend ranges: "25,000 to 30,000", "$1 billion to $2 billion"
             let mut end = end;
             let mut label = label;
             if matches!(label, EntityLabel::Cardinal | EntityLabel::Money | EntityLabel::Percent | EntityLabel::Quantity) && end < n {
                 let sep = t(end);
-                if is_in(sep, &["to", "-", "--", "and", "or"]) || sep == "–" {
+                if is_in(sep, &["to", "-", "--"]) || sep == "–" {
                     if let Some((l2, e2)) = match_at(tokens, end + 1) {
                         if (l2 == label || (label == EntityLabel::Cardinal && matches!(l2, EntityLabel::Money | EntityLabel::Percent | EntityLabel::Quantity)))
                             && !(sep.eq_ignore_ascii_case("and") && label == EntityLabel::Cardinal)
@@ -263,7 +298,7 @@ fn match_at(tokens: &[&str], i: usize) -> Option<(EntityLabel, usize)> {
         if nx == "of" && is_in(t(e + 1), &["dollars", "euros", "pounds"]) {
             return Some((EntityLabel::Money, e + 2));
         }
-        if is_in(nx, UNITS) && !(nx.eq_ignore_ascii_case("m") && !is_digits(w)) {
+        if is_in(nx, UNITS) && (is_digits(w) || !nx.eq_ignore_ascii_case("m")) {
             let mut e2 = e + 1;
             if is_in(nx, &["square", "sq", "cubic"]) {
                 if is_in(t(e2), UNITS) {

@@ -328,6 +328,12 @@ struct DocState {
     history: HashMap64<[u16; 5]>,
     gaz_buf: Vec<u16>,
     hash_buf: Vec<u64>,
+    /// First-pass tags (two-pass tagging) and their per-word aggregate over the document.
+    first: Vec<u8>,
+    agg: HashMap64<[u16; 5]>,
+    /// Per capitalised word: up to four distinct words seen just before and after its
+    /// occurrences in the document (context aggregation).
+    ctx: HashMap64<([u64; 4], [u64; 4])>,
 }
 
 const DOC_LOWER_SEEN: u8 = 1;
@@ -335,6 +341,27 @@ const DOC_CAP_MID_SEEN: u8 = 2;
 const DOC_CAP_SEEN: u8 = 4;
 
 impl DocState {
+    /// Records first-pass tags and, per capitalised word, how often the first pass typed it
+    /// each way anywhere in the document (earlier and later).
+    fn set_first(&mut self, first: Option<&[u8]>) {
+        self.first.clear();
+        self.agg.clear();
+        let Some(f) = first else { return };
+        if f.len() != self.toks.len() {
+            return;
+        }
+        self.first.extend_from_slice(f);
+        for (t, &tag) in self.toks.iter().zip(f) {
+            if t.flags & (F_INIT_CAP | F_ALL_CAPS) == 0 || t.flags & F_NO_LETTER != 0 {
+                continue;
+            }
+            let (ty, pos) = untag(tag);
+            let k = if pos == Pos::O { 4 } else { ty };
+            let e = self.agg.entry(t.lower).or_insert([0; 5]);
+            e[k] = e[k].saturating_add(1);
+        }
+    }
+
     fn prepare(&mut self, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer) {
         self.toks.clear();
         self.toks.extend(tokens.iter().map(|s| {
@@ -396,6 +423,79 @@ impl DocState {
         for t in self.toks.iter_mut() {
             t.doc = self.casing.get(&t.lower).copied().unwrap_or(0);
         }
+        self.ctx.clear();
+        for r in sents {
+            if r.end > self.toks.len() {
+                continue;
+            }
+            for i in r.clone() {
+                let t = &self.toks[i];
+                if t.flags & (F_INIT_CAP | F_ALL_CAPS) == 0 || t.flags & F_NO_LETTER != 0 {
+                    continue;
+                }
+                let p = if i > r.start { self.toks[i - 1].lower } else { BOUNDARY };
+                let n = if i + 1 < r.end { self.toks[i + 1].lower } else { BOUNDARY };
+                let e = self.ctx.entry(t.lower).or_insert(([0; 4], [0; 4]));
+                for (slot, v) in [(&mut e.0, p), (&mut e.1, n)] {
+                    if !slot.contains(&v) {
+                        if let Some(z) = slot.iter_mut().find(|x| **x == 0) {
+                            *z = v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Features from the first pass (two-pass tagging): its tags around this token and what it
+/// said about the same word elsewhere in the document.
+fn first_pass_features(st: &DocState, r: &Range<usize>, i: usize, fs: &mut Feats) {
+    if st.first.is_empty() {
+        return;
+    }
+    let t = &st.toks[i];
+    let f = |j: isize| -> u64 {
+        if j < r.start as isize || j >= r.end as isize {
+            99
+        } else {
+            st.first[j as usize] as u64
+        }
+    };
+    let ii = i as isize;
+    fs.push(80, f(ii));
+    fs.push(81, f(ii - 1) << 8 | f(ii));
+    fs.push(82, f(ii) << 8 | f(ii + 1));
+    if let Some(a) = st.agg.get(&t.lower) {
+        let total: u16 = a.iter().sum();
+        let mut best = 4usize;
+        for k in 0..5 {
+            if a[k] > a[best] {
+                best = k;
+            }
+        }
+        let unanimous = a[best] == total;
+        let ents: u16 = a[..4].iter().sum();
+        fs.push(83, (best as u64) << 1 | unanimous as u64);
+        fs.push(84, combine(best as u64, t.sshape));
+        fs.push(85, (ents > 0) as u64 | ((total > 1) as u64) << 1);
+    }
+}
+
+/// Context aggregation: the words around the other occurrences of this word in the document.
+fn context_features(st: &DocState, r: &Range<usize>, i: usize, fs: &mut Feats) {
+    let t = &st.toks[i];
+    if t.flags & (F_INIT_CAP | F_ALL_CAPS) == 0 || t.flags & F_NO_LETTER != 0 {
+        return;
+    }
+    let Some((prevs, nexts)) = st.ctx.get(&t.lower) else { return };
+    let own_p = if i > r.start { st.toks[i - 1].lower } else { BOUNDARY };
+    let own_n = if i + 1 < r.end { st.toks[i + 1].lower } else { BOUNDARY };
+    for &p in prevs.iter().filter(|&&p| p != 0 && p != own_p) {
+        fs.push(90, p);
+    }
+    for &n in nexts.iter().filter(|&&n| n != 0 && n != own_n) {
+        fs.push(91, n);
     }
 }
 
@@ -512,11 +612,20 @@ fn dynamic_features(t: &Tok, prev: u8, prev2: u8, hist: Option<&[u16; 5]>, fs: &
 // Model
 // ---------------------------------------------------------------------------------------------
 
-/// A trained tagger: a weight table of `2^bits` rows by `NT` tags.
+/// One row of the quantized weight table: `NT` i16 weights padded to one 64-byte cache line,
+/// so scoring a feature touches exactly one line.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct QRow([i16; 32]);
+
+/// A trained tagger: a weight table of `2^bits` rows by `NT` tags. Training works on `f32`
+/// weights; a loaded model holds the quantized, cache-line-aligned table instead.
 #[derive(Clone)]
 pub struct Model {
     bits: u32,
     w: Vec<f32>,
+    q: Vec<QRow>,
+    qscale: f32,
 }
 
 /// Output of tagging one document: a BILOU tag and a confidence margin per token.
@@ -533,7 +642,7 @@ const MAGIC: &[u8; 8] = b"NMNERPT1";
 impl Model {
     /// An empty model with `2^bits` rows.
     pub fn new(bits: u32) -> Model {
-        Model { bits, w: vec![0.0; (1usize << bits) * NT] }
+        Model { bits, w: vec![0.0; (1usize << bits) * NT], q: Vec::new(), qscale: 1.0 }
     }
 
     #[inline]
@@ -543,6 +652,19 @@ impl Model {
 
     #[inline]
     fn score(&self, fs: &Feats, out: &mut [f32; NT]) {
+        if !self.q.is_empty() {
+            let mut acc = [0i32; 32];
+            for &f in &fs.f[..fs.n] {
+                let row = &self.q[(f >> (64 - self.bits)) as usize].0;
+                for k in 0..32 {
+                    acc[k] += row[k] as i32;
+                }
+            }
+            for k in 0..NT {
+                out[k] = acc[k] as f32 / self.qscale;
+            }
+            return;
+        }
         *out = [0.0; NT];
         for &f in &fs.f[..fs.n] {
             let r = self.row(f);
@@ -555,8 +677,24 @@ impl Model {
 
     /// Tags one document given its tokens (already normalized) and sentence ranges.
     pub fn tag_doc(&self, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer) -> Tagged {
-        let mut st = DocState::default();
+        self.tag_doc_with(tokens, sents, gaz, None)
+    }
+
+    /// Tags one document; `first` carries first-pass tags for a second-pass model.
+    pub fn tag_doc_with(&self, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer, first: Option<&[u8]>) -> Tagged {
+        thread_local! {
+            // per-thread scratch: its buffers and maps are reused from document to document
+            static SCRATCH: std::cell::RefCell<DocState> = std::cell::RefCell::new(DocState::default());
+        }
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut st) => self.tag_with_state(&mut st, tokens, sents, gaz, first),
+            Err(_) => self.tag_with_state(&mut DocState::default(), tokens, sents, gaz, first),
+        })
+    }
+
+    fn tag_with_state(&self, st: &mut DocState, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer, first: Option<&[u8]>) -> Tagged {
         st.prepare(tokens, sents, gaz);
+        st.set_first(first);
         let mut out = Tagged { tags: vec![0; tokens.len()], margins: vec![0.0; tokens.len()] };
         let mut fs = Feats { f: [0; MAX_FEATS], n: 0 };
         let mut scores = [0.0f32; NT];
@@ -568,6 +706,8 @@ impl Model {
             for i in r.clone() {
                 fs.n = 0;
                 static_features(&st.toks, r, i, &mut fs);
+                first_pass_features(st, r, i, &mut fs);
+                context_features(st, r, i, &mut fs);
                 let t = st.toks[i];
                 dynamic_features(&t, prev, prev2, st.history.get(&t.lower), &mut fs);
                 self.score(&fs, &mut scores);
@@ -598,6 +738,9 @@ impl Model {
 
     /// Writes the model (quantized to i16, zstd-compressed).
     pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        if self.w.is_empty() {
+            anyhow::bail!("a loaded (quantized) model cannot be saved again; retrain it");
+        }
         let max = self.w.iter().fold(0.0f32, |m, &x| m.max(x.abs())).max(1e-9);
         let scale = 32767.0 / max;
         let mut raw: Vec<u8> = Vec::new();
@@ -653,7 +796,7 @@ impl Model {
         }
         let scale = f32::from_le_bytes(take(4)?.try_into().expect("4 bytes"));
         let nz = u32le(take(4)?);
-        let mut m = Model::new(bits);
+        let mut m = Model { bits, w: Vec::new(), q: vec![QRow([0; 32]); 1usize << bits], qscale: scale };
         for _ in 0..nz {
             let r = u32le(take(4)?) as usize;
             let mask = u32le(take(4)?);
@@ -663,7 +806,7 @@ impl Model {
             for k in 0..NT {
                 if mask & (1 << k) != 0 {
                     let v = i16::from_le_bytes(take(2)?.try_into().expect("2 bytes"));
-                    m.w[r * NT + k] = v as f32 / scale;
+                    m.q[r].0[k] = v;
                 }
             }
         }
@@ -726,7 +869,12 @@ fn xorshift(s: &mut u64) -> u64 {
 
 /// Trains an averaged perceptron. `on_epoch(epoch, model_so_far)` is called after each pass
 /// with the averaged weights so far (for progress reports); deterministic for a given seed.
-pub fn train(docs: &[TrainDoc], gaz: &Gazetteer, cfg: &TrainConfig, mut on_epoch: impl FnMut(usize, &Model)) -> Model {
+pub fn train(docs: &[TrainDoc], gaz: &Gazetteer, cfg: &TrainConfig, on_epoch: impl FnMut(usize, &Model)) -> Model {
+    train_with(docs, None, gaz, cfg, on_epoch)
+}
+
+/// Like [`train`]; `firsts[d]` are first-pass tags of document `d` for a second-pass model.
+pub fn train_with(docs: &[TrainDoc], firsts: Option<&[Vec<u8>]>, gaz: &Gazetteer, cfg: &TrainConfig, mut on_epoch: impl FnMut(usize, &Model)) -> Model {
     let rows = 1usize << cfg.bits;
     let mut m = Model::new(cfg.bits);
     let mut u = vec![0.0f64; rows * NT];
@@ -748,11 +896,15 @@ pub fn train(docs: &[TrainDoc], gaz: &Gazetteer, cfg: &TrainConfig, mut on_epoch
             let d = &docs[di];
             let toks: Vec<&str> = d.tokens.iter().map(|s| s.as_str()).collect();
             st.prepare(&toks, &d.sents, gaz);
+            st.set_first(firsts.map(|f| f[di].as_slice()));
             for r in &d.sents {
                 let (mut prev, mut prev2) = (0u8, 0u8);
                 for i in r.clone() {
                     fs.n = 0;
                     static_features(&st.toks, r, i, &mut fs);
+                    first_pass_features(&st, r, i, &mut fs);
+                    context_features(&st, r, i, &mut fs);
+                context_features(&st, r, i, &mut fs);
                     let t = st.toks[i];
                     dynamic_features(&t, prev, prev2, st.history.get(&t.lower), &mut fs);
                     m.score(&fs, &mut scores);
@@ -793,7 +945,7 @@ pub fn train(docs: &[TrainDoc], gaz: &Gazetteer, cfg: &TrainConfig, mut on_epoch
 
 fn averaged(m: &Model, u: &[f64], c: f64) -> Model {
     let w = m.w.iter().zip(u).map(|(&w, &u)| (w as f64 - u / c) as f32).collect();
-    Model { bits: m.bits, w }
+    Model { bits: m.bits, w, q: Vec::new(), qscale: 1.0 }
 }
 
 #[cfg(test)]

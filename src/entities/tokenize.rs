@@ -154,6 +154,16 @@ pub fn tokenize_into(text: &str, out: &mut Vec<Token>) {
             i = scan_word(text, i, out);
             continue;
         }
+        // A clitic right after an acronym or other word token: "U.S.’s".
+        if is_apostrophe(c) && out.last().is_some_and(|t| t.end == i && t.kind == TokenKind::Word) {
+            let k = i + cl;
+            let e = scan_while(text, k, |ch| ch.is_alphabetic());
+            if e > k && matches!(text[k..e].to_ascii_lowercase().as_str(), "s" | "re" | "ll" | "ve" | "m" | "d") {
+                out.push(Token { start: i, end: e, kind: TokenKind::Clitic });
+                i = e;
+                continue;
+            }
+        }
         // Runs of the same punctuation: "...", "--", "!!".
         if matches!(c, '.' | '-' | '!' | '?' | '*' | '=' | '_') {
             let j = scan_while(text, i, |ch| ch == c);
@@ -197,18 +207,12 @@ fn scan_word(text: &str, start: usize, out: &mut Vec<Token>) -> usize {
     // Numbers: digits joined by , . : / - when a digit follows.
     if first.is_ascii_digit() {
         let mut j = scan_while(text, start, |c| c.is_ascii_digit());
-        loop {
-            match char_at(text, j) {
-                Some(sep @ (',' | '.' | ':' | '/' | '-')) => {
-                    let k = j + sep.len_utf8();
-                    if char_at(text, k).is_some_and(|c| c.is_ascii_digit()) {
-                        j = scan_while(text, k, |c| c.is_ascii_digit());
-                        continue;
-                    }
-                    break;
-                }
-                _ => break,
+        while let Some(sep @ (',' | '.' | ':' | '/' | '-')) = char_at(text, j) {
+            let k = j + sep.len_utf8();
+            if !char_at(text, k).is_some_and(|c| c.is_ascii_digit()) {
+                break;
             }
+            j = scan_while(text, k, |c| c.is_ascii_digit());
         }
         // Glued letters: "2nd", "1990s", "5km", "F-16s" handled as words below.
         let k = scan_while(text, j, |c| c.is_alphabetic());
@@ -510,5 +514,26 @@ mod tests {
         assert_eq!(normalize_token("’s"), "'s");
         assert_eq!(normalize_token("—"), "--");
         assert!(matches!(normalize_token("Trump"), Cow::Borrowed(_)));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tokens_are_ordered_and_on_boundaries(text in "(?s)(\\PC|[ \n.’‘“”—–'\"@#:/$%A-Za-z0-9-]){0,200}") {
+            let t = tokenize(&text);
+            let mut last = 0;
+            for tok in &t {
+                proptest::prop_assert!(tok.start >= last && tok.start < tok.end && tok.end <= text.len());
+                proptest::prop_assert!(text.is_char_boundary(tok.start) && text.is_char_boundary(tok.end));
+                last = tok.end;
+            }
+            let ss = sentences(&text, &t);
+            let mut next = 0;
+            for r in &ss {
+                proptest::prop_assert_eq!(r.start, next);
+                proptest::prop_assert!(r.end > r.start);
+                next = r.end;
+            }
+            proptest::prop_assert_eq!(next, t.len());
+        }
     }
 }

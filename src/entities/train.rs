@@ -24,6 +24,8 @@ pub struct TrainArgs {
     pub models: PathBuf,
     /// Learner settings.
     pub config: TrainConfig,
+    /// Also train a second-pass model on jackknifed first-pass tags.
+    pub two_pass: bool,
 }
 
 /// Trains and writes the model; returns the path written. Progress goes to stderr.
@@ -57,6 +59,37 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<PathBuf> {
     });
     let out = args.models.join(MODEL_FILE);
     model.save(&out)?;
+    let out2 = args.models.join(super::MODEL2_FILE);
+    if args.two_pass {
+        // First-pass tags for the second pass come from models that did not see the document
+        // (k-fold jackknife), so the second pass learns how far to trust the first.
+        let k = 4;
+        let mut firsts: Vec<Vec<u8>> = vec![Vec::new(); train_docs.len()];
+        for fold in 0..k {
+            let part: Vec<tagger::TrainDoc> = train_docs.iter().enumerate().filter(|(i, _)| i % k != fold).map(|(_, d)| d.clone()).collect();
+            let m = tagger::train(&part, &gaz, &args.config, |_, _| {});
+            for (i, d) in train_docs.iter().enumerate().filter(|(i, _)| i % k == fold) {
+                let toks: Vec<&str> = d.tokens.iter().map(|s| s.as_str()).collect();
+                firsts[i] = m.tag_doc(&toks, &d.sents, &gaz).tags;
+            }
+            eprintln!("first-pass fold {}/{k} done", fold + 1);
+        }
+        let gaz3 = gaz.clone();
+        let m1 = model.clone();
+        let dev2 = args.dev.clone();
+        let model2 = tagger::train_with(&train_docs, Some(&firsts), &gaz, &args.config, |epoch, m2: &Model| {
+            if let Some(dev) = &dev2 {
+                let rec = Recognizer::from_parts(m1.clone(), gaz3.clone()).with_second_pass(m2.clone());
+                if let Ok(s) = eval_conll_score(&rec, dev) {
+                    eprintln!("second pass epoch {:2}: dev F1 {:.4} (P {:.4} R {:.4})", epoch + 1, s.overall.f1, s.overall.precision, s.overall.recall);
+                }
+            }
+        });
+        model2.save(&out2)?;
+        eprintln!("wrote {}", out2.display());
+    } else if out2.exists() {
+        std::fs::remove_file(&out2)?;
+    }
     let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
     eprintln!("wrote {} ({:.1} MB)", out.display(), size as f64 / 1e6);
     Ok(out)
