@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use super::lsh;
 use super::minhash::{estimate_jaccard, MinHasher};
-use super::shingle::{body_words, content_hash, shingles, words, SHINGLE_WORDS};
+use super::shingle::{shingles_of_hashes, word_hashes, SHINGLE_WORDS};
 use super::unionfind::UnionFind;
 
 /// Thresholds of the copy tier (`[stage.copies]` in a pipeline file).
@@ -83,16 +83,12 @@ pub struct DocSignature {
 
 /// Sub-step 1: the signature of one document.
 pub fn sketch(hasher: &MinHasher, doc_id: &str, text: &str, published_at: Option<i64>) -> DocSignature {
-    let all = words(text);
-    let mut w = body_words(text);
-    if w.is_empty() {
-        w = all.clone();
-    }
-    let sh = shingles(&w, SHINGLE_WORDS);
+    let wh = word_hashes(text);
+    let sh = shingles_of_hashes(&wh.body, SHINGLE_WORDS);
     DocSignature {
         doc_id: doc_id.to_string(),
-        content_hash: content_hash(&all),
-        n_words: all.len() as u32,
+        content_hash: wh.content_hash,
+        n_words: wh.n_words as u32,
         n_shingles: sh.len() as u32,
         n_chars: text.chars().count() as u64,
         published_at,
