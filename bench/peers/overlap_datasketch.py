@@ -5,7 +5,10 @@ Jaccard, or containment estimated from the Jaccard estimate and the shingle coun
 union-find. Prints one JSON object: seconds (signatures + LSH + verification + clustering),
 ARI and pairwise precision/recall against the gold labels.
 
-usage: overlap_datasketch.py FILE.jsonl TEXT_FIELD GOLD_FIELD [NUM_PERM BANDS ROWS MIN_J MIN_C MIN_C_SHINGLES]
+A second MinHash over character 5-grams of the same normalized body (CHAR_PERM permutations)
+is used, as in newsmill, for verification only.
+
+usage: overlap_datasketch.py FILE.jsonl TEXT_FIELD GOLD_FIELD [NUM_PERM BANDS ROWS MIN_J MIN_C MIN_C_SHINGLES CHAR_PERM MIN_CHAR_J]
 """
 import json
 import re
@@ -72,17 +75,25 @@ def main():
     num_perm, bands, rows = (int(x) for x in (sys.argv[4:7] or (256, 85, 3)))
     min_j, min_c = (float(x) for x in (sys.argv[7:9] or (0.45, 0.9)))
     min_cs = int(sys.argv[9]) if len(sys.argv) > 9 else 40
+    char_perm = int(sys.argv[10]) if len(sys.argv) > 10 else 256
+    min_char_j = float(sys.argv[11]) if len(sys.argv) > 11 else 0.65
     docs = [json.loads(l) for l in open(path, encoding="utf-8") if l.strip()]
     texts = [d[text_field] for d in docs]
     gold = [str(d[gold_field]) for d in docs]
 
     start = time.perf_counter()
-    sets = [shingles(body_words(t)) for t in texts]
-    mhs = []
-    for s in sets:
+    bodies = [body_words(t) for t in texts]
+    sets = [shingles(w) for w in bodies]
+    mhs, cmhs = [], []
+    for w, s in zip(bodies, sets):
         m = MinHash(num_perm=num_perm, seed=1)
         m.update_batch([x.encode("utf-8") for x in s])
         mhs.append(m)
+        joined = " ".join(w).encode("utf-8")
+        grams = {joined[i:i + 5] for i in range(max(1, len(joined) - 4))} if joined else set()
+        c = MinHash(num_perm=char_perm, seed=2)
+        c.update_batch(list(grams))
+        cmhs.append(c)
     lsh = MinHashLSH(num_perm=num_perm, params=(bands, rows))
     for i, m in enumerate(mhs):
         if sets[i]:
@@ -105,14 +116,14 @@ def main():
             na, nb = len(sets[i]), len(sets[j])
             small = min(na, nb)
             cont = min(1.0, jac / (1 + jac) * (na + nb) / small) if small else 0.0
-            if jac >= min_j or (small >= min_cs and cont >= min_c):
+            if jac >= min_j or cmhs[i].jaccard(cmhs[j]) >= min_char_j or (small >= min_cs and cont >= min_c):
                 a, b = find(i), find(j)
                 if a != b:
                     parent[max(a, b)] = min(a, b)
     pred = [find(i) for i in range(len(texts))]
     seconds = time.perf_counter() - start
     ari, p, r = scores(pred, gold)
-    print(json.dumps({"peer": "datasketch", "documents": len(texts), "num_perm": num_perm, "bands": bands, "rows": rows,
+    print(json.dumps({"peer": "datasketch", "documents": len(texts), "num_perm": num_perm, "bands": bands, "rows": rows, "char_perm": char_perm,
                       "seconds": seconds, "ari": ari, "pair_precision": p, "pair_recall": r}))
 
 

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 use super::lsh;
-use super::minhash::{estimate_jaccard, MinHasher};
-use super::shingle::{shingles_of_hashes, word_hashes, SHINGLE_WORDS};
+use super::minhash::{estimate_jaccard, MinHasher, CHAR_MINHASH_SEED, CHAR_NUM_PERM};
+use super::shingle::{char_shingles, shingles_of_hashes, word_hashes, CHAR_SHINGLE, SHINGLE_WORDS};
 use super::unionfind::UnionFind;
 
 /// Thresholds of the copy tier (`[stage.copies]` in a pipeline file).
@@ -32,6 +32,10 @@ pub struct CopiesConfig {
     /// A candidate pair whose smaller shingle set is contained at least this much in the
     /// larger one is a copy (truncated re-publications).
     pub min_containment: f64,
+    /// A candidate pair whose character-shingle signatures agree on at least this share of
+    /// slots (estimated Jaccard of character 5-grams, robust to OCR noise) is a copy; above
+    /// 1 the check is off.
+    pub min_char_jaccard: f64,
     /// Containment only counts when the smaller document has at least this many shingles
     /// (a one-line text is "contained" in too many others).
     pub min_containment_shingles: usize,
@@ -39,7 +43,7 @@ pub struct CopiesConfig {
 
 impl Default for CopiesConfig {
     fn default() -> Self {
-        CopiesConfig { bands: 85, rows: 3, min_jaccard: 0.45, min_containment: 0.9, min_containment_shingles: 40 }
+        CopiesConfig { bands: 85, rows: 3, min_jaccard: 0.47, min_containment: 0.95, min_char_jaccard: 0.65, min_containment_shingles: 40 }
     }
 }
 
@@ -52,7 +56,7 @@ impl CopiesConfig {
         } else if self.bands * self.rows > super::minhash::NUM_PERM {
             p.push(format!("copies: bands x rows = {} exceeds the {} permutations", self.bands * self.rows, super::minhash::NUM_PERM));
         }
-        for (name, v) in [("min_jaccard", self.min_jaccard), ("min_containment", self.min_containment)] {
+        for (name, v) in [("min_jaccard", self.min_jaccard), ("min_containment", self.min_containment), ("min_char_jaccard", self.min_char_jaccard.min(1.0))] {
             if !(0.0..=1.0).contains(&v) || v.is_nan() {
                 p.push(format!("copies: {name} must lie in [0, 1], got {v}"));
             }
@@ -77,14 +81,32 @@ pub struct DocSignature {
     pub n_chars: u64,
     /// Publication time, microseconds since the epoch.
     pub published_at: Option<i64>,
-    /// MinHash signature.
+    /// MinHash signature of the word shingles (LSH and verification).
     pub minhash: Vec<u32>,
+    /// MinHash signature of the character shingles (verification only).
+    pub char_minhash: Vec<u32>,
+}
+
+/// The two fixed hash families of the copy tier.
+#[derive(Debug, Clone)]
+pub struct Hashers {
+    /// Word-shingle family.
+    pub words: MinHasher,
+    /// Character-shingle family.
+    pub chars: MinHasher,
+}
+
+impl Default for Hashers {
+    fn default() -> Self {
+        Hashers { words: MinHasher::default(), chars: MinHasher::new(CHAR_MINHASH_SEED, CHAR_NUM_PERM) }
+    }
 }
 
 /// Sub-step 1: the signature of one document.
-pub fn sketch(hasher: &MinHasher, doc_id: &str, text: &str, published_at: Option<i64>) -> DocSignature {
+pub fn sketch(hashers: &Hashers, doc_id: &str, text: &str, published_at: Option<i64>) -> DocSignature {
     let wh = word_hashes(text);
     let sh = shingles_of_hashes(&wh.body, SHINGLE_WORDS);
+    let ch = char_shingles(&wh.body_text, CHAR_SHINGLE);
     DocSignature {
         doc_id: doc_id.to_string(),
         content_hash: wh.content_hash,
@@ -92,7 +114,8 @@ pub fn sketch(hasher: &MinHasher, doc_id: &str, text: &str, published_at: Option
         n_shingles: sh.len() as u32,
         n_chars: text.chars().count() as u64,
         published_at,
-        minhash: hasher.signature(&sh),
+        minhash: hashers.words.signature(&sh),
+        char_minhash: hashers.chars.signature(&ch),
     }
 }
 
@@ -102,8 +125,8 @@ where
     I: IntoParallelIterator<Item = (&'a str, &'a str, Option<i64>)>,
     I::Iter: IndexedParallelIterator,
 {
-    let hasher = MinHasher::default();
-    docs.into_par_iter().map(|(id, text, at)| sketch(&hasher, id, text, at)).collect()
+    let hashers = Hashers::default();
+    docs.into_par_iter().map(|(id, text, at)| sketch(&hashers, id, text, at)).collect()
 }
 
 /// Estimated Jaccard similarity and containment (intersection over the smaller set) of two
@@ -243,6 +266,9 @@ pub fn verify(a: &DocSignature, b: &DocSignature, config: &CopiesConfig) -> bool
     if j >= config.min_jaccard {
         return true;
     }
+    if config.min_char_jaccard <= 1.0 && estimate_jaccard(&a.char_minhash, &b.char_minhash) >= config.min_char_jaccard {
+        return true;
+    }
     a.n_shingles.min(b.n_shingles) as usize >= config.min_containment_shingles && c >= config.min_containment
 }
 
@@ -255,7 +281,7 @@ mod tests {
     }
 
     fn sig(id: &str, t: &str, at: Option<i64>) -> DocSignature {
-        sketch(&MinHasher::default(), id, t, at)
+        sketch(&Hashers::default(), id, t, at)
     }
 
     #[test]

@@ -9,6 +9,10 @@ use serde::Serialize;
 pub const MINHASH_SEED: u64 = 0x6e65_7773_6d69_6c6c; // "newsmill"
 /// Number of hash functions (permutations) per signature.
 pub const NUM_PERM: usize = 256;
+/// Number of hash functions of the character-shingle signature (verification only).
+pub const CHAR_NUM_PERM: usize = 256;
+/// Seed of the character-shingle hash family.
+pub const CHAR_MINHASH_SEED: u64 = MINHASH_SEED ^ 0x6368_6172; // "char"
 /// Version of the signature scheme; bumped whenever a signature of the same text changes.
 pub const SIGNATURE_VERSION: u32 = 1;
 
@@ -27,6 +31,12 @@ pub struct SignatureMetadata {
     pub bands: usize,
     /// Rows per LSH band.
     pub rows: usize,
+    /// Character-signature permutations.
+    pub char_num_perm: usize,
+    /// Character-signature seed.
+    pub char_seed: u64,
+    /// Bytes per character shingle.
+    pub char_shingle: usize,
     /// Shingle hashing and normalization.
     pub shingle_hash: &'static str,
 }
@@ -40,6 +50,9 @@ pub fn metadata(bands: usize, rows: usize) -> SignatureMetadata {
         shingle_words: crate::overlap::shingle::SHINGLE_WORDS,
         bands,
         rows,
+        char_num_perm: CHAR_NUM_PERM,
+        char_seed: CHAR_MINHASH_SEED,
+        char_shingle: crate::overlap::shingle::CHAR_SHINGLE,
         shingle_hash: "lowercase alphanumeric words of the body; xxh3-64 per word, combined per shingle, splitmix64 finalizer; x = low32(h ^ h>>32); h_i(x) = fmix32(x ^ s_i), s_i 32-bit seeds drawn with splitmix64",
     }
 }

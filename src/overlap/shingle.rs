@@ -55,6 +55,11 @@ pub fn body(text: &str) -> Vec<&str> {
 
 /// Lower-cases one word into `buf` and returns its hash (ASCII fast path).
 fn hash_word(word: &str, buf: &mut String) -> u64 {
+    lower_into(word, buf);
+    word_hash(buf)
+}
+
+fn lower_into(word: &str, buf: &mut String) {
     if word.is_ascii() {
         buf.clear();
         buf.push_str(word);
@@ -65,7 +70,25 @@ fn hash_word(word: &str, buf: &mut String) -> u64 {
             buf.extend(c.to_lowercase());
         }
     }
-    word_hash(buf)
+}
+
+/// Calls `f` with every lower-cased alphanumeric word of `text`.
+fn for_each_word(text: &str, buf: &mut String, mut f: impl FnMut(&str)) {
+    let mut start: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        if c.is_alphanumeric() {
+            if start.is_none() {
+                start = Some(i);
+            }
+        } else if let Some(s) = start.take() {
+            lower_into(&text[s..i], buf);
+            f(buf);
+        }
+    }
+    if let Some(s) = start {
+        lower_into(&text[s..], buf);
+        f(buf);
+    }
 }
 
 /// Calls `f` with the hash of every lower-cased alphanumeric word of `text`, allocation-free.
@@ -95,6 +118,8 @@ pub struct WordHashes {
     pub n_words: usize,
     /// Word hashes of the body (all words when the body is empty).
     pub body: Vec<u64>,
+    /// The body's lower-cased words joined by single spaces (for character shingles).
+    pub body_text: String,
 }
 
 /// See [`WordHashes`].
@@ -102,12 +127,17 @@ pub fn word_hashes(text: &str) -> WordHashes {
     let mut buf = String::new();
     let mut out = WordHashes::default();
     let mut all: Vec<u64> = Vec::new();
+    let mut all_text = String::new();
     let mut h: u64 = 0;
     for line in text.lines() {
         let start = all.len();
-        for_each_word_hash(line, &mut buf, |w| {
-            h = mix64(h ^ w).wrapping_add(0x9e37_79b9_7f4a_7c15);
-            all.push(w);
+        let text_start = all_text.len();
+        for_each_word(line, &mut buf, |w| {
+            let wh = word_hash(w);
+            h = mix64(h ^ wh).wrapping_add(0x9e37_79b9_7f4a_7c15);
+            all.push(wh);
+            all_text.push_str(w);
+            all_text.push(' ');
         });
         if all.len() == start {
             continue;
@@ -116,15 +146,53 @@ pub fn word_hashes(text: &str) -> WordHashes {
             continue;
         }
         match dateline().find(line) {
-            Some(m) => for_each_word_hash(&line[m.end()..], &mut buf, |w| out.body.push(w)),
-            None => out.body.extend_from_slice(&all[start..]),
+            Some(m) => for_each_word(&line[m.end()..], &mut buf, |w| {
+                out.body.push(word_hash(w));
+                out.body_text.push_str(w);
+                out.body_text.push(' ');
+            }),
+            None => {
+                out.body.extend_from_slice(&all[start..]);
+                out.body_text.push_str(&all_text[text_start..]);
+            }
         }
     }
     out.content_hash = h;
     out.n_words = all.len();
     if out.body.is_empty() {
         out.body = all;
+        out.body_text = all_text;
     }
+    if out.body_text.ends_with(' ') {
+        out.body_text.pop();
+    }
+    out
+}
+
+/// Bytes per character shingle of the copy tier's second signature.
+pub const CHAR_SHINGLE: usize = 5;
+
+/// The sorted, de-duplicated hashes of the `k`-byte windows of `text` (a text shorter than
+/// `k` bytes gives one shingle of all of it; an empty text none). On the lower-cased,
+/// space-joined words these are character shingles, robust to OCR noise.
+pub fn char_shingles(text: &str, k: usize) -> Vec<u64> {
+    let b = text.as_bytes();
+    if b.is_empty() {
+        return Vec::new();
+    }
+    let k = k.clamp(1, 8);
+    let n = if b.len() < k { 1 } else { b.len() - k + 1 };
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let end = (i + k).min(b.len());
+        let mut v: u64 = 0;
+        for &x in &b[i..end] {
+            v = (v << 8) | x as u64;
+        }
+        out.push(mix64(v ^ ((end - i) as u64) << 56));
+    }
+    out.sort_unstable();
+    out.dedup();
     out
 }
 
@@ -258,6 +326,10 @@ mod tests {
         let body: Vec<u64> = body_words(t).iter().map(|w| word_hash(w)).collect();
         assert_eq!(wh.body, body);
         assert_eq!(shingles_of_hashes(&wh.body, 3), shingles(&body_words(t), 3));
+        assert_eq!(wh.body_text, body_words(t).join(" "));
+        assert_eq!(char_shingles("abcdef", 5).len(), 2);
+        assert_eq!(char_shingles("abc", 5).len(), 1);
+        assert!(char_shingles("", 5).is_empty());
     }
 
     #[test]
