@@ -64,9 +64,9 @@ impl Default for StoriesConfig {
     fn default() -> Self {
         StoriesConfig {
             min_similarity: 0.6,
-            min_centroid_similarity: 0.2,
+            min_centroid_similarity: 0.175,
             headline_words: 30,
-            name_weight: 0.5,
+            name_weight: 0.25,
             quote_weight: 1.0,
             neighbours: 30,
             scale_rank: 3,
