@@ -23,7 +23,7 @@ eval-overlap: ## Score copies and stories on the dev corpora (in-process, via th
 bench-overlap: $(OVERLAP_VENV)/.done ## Copy tier throughput (1 and 2 threads) side by side with datasketch MinHashLSH (same shingles, 256+256 perms, 85x3 bands)
 	cargo bench --bench overlap
 	@if [ -f $(OVERLAP_SYN) ]; then \
-	  $(OVERLAP_VENV)/bin/python bench/peers/overlap_datasketch.py $(OVERLAP_SYN) text dup_group 256 85 3 0.47 0.95 40 256 0.65 > target/overlap-peer.json && \
+	  $(OVERLAP_VENV)/bin/python bench/peers/overlap_datasketch.py $(OVERLAP_SYN) text dup_group 256 85 3 0.47 0.9 15 256 0.65 > target/overlap-peer.json && \
 	  cat target/overlap-peer.json && \
 	  $(OVERLAP_VENV)/bin/python bench/peers/overlap_ratio.py target/overlap-bench.json target/overlap-peer.json; \
 	else echo "skipping the datasketch comparison: $(OVERLAP_SYN) not found"; fi

@@ -73,8 +73,8 @@ def scores(pred, gold):
 def main():
     path, text_field, gold_field = sys.argv[1:4]
     num_perm, bands, rows = (int(x) for x in (sys.argv[4:7] or (256, 85, 3)))
-    min_j, min_c = (float(x) for x in (sys.argv[7:9] or (0.45, 0.9)))
-    min_cs = int(sys.argv[9]) if len(sys.argv) > 9 else 40
+    min_j, min_c = (float(x) for x in (sys.argv[7:9] or (0.47, 0.9)))
+    min_cs = int(sys.argv[9]) if len(sys.argv) > 9 else 15
     char_perm = int(sys.argv[10]) if len(sys.argv) > 10 else 256
     min_char_j = float(sys.argv[11]) if len(sys.argv) > 11 else 0.65
     docs = [json.loads(l) for l in open(path, encoding="utf-8") if l.strip()]

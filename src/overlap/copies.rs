@@ -43,7 +43,14 @@ pub struct CopiesConfig {
 
 impl Default for CopiesConfig {
     fn default() -> Self {
-        CopiesConfig { bands: 85, rows: 3, min_jaccard: 0.47, min_containment: 0.95, min_char_jaccard: 0.65, min_containment_shingles: 40 }
+        CopiesConfig {
+            bands: 85,
+            rows: 3,
+            min_jaccard: 0.47,
+            min_containment: 0.9,
+            min_char_jaccard: 0.65,
+            min_containment_shingles: 15,
+        }
     }
 }
 
@@ -54,9 +61,17 @@ impl CopiesConfig {
         if self.bands == 0 || self.rows == 0 {
             p.push("copies: bands and rows must be positive".to_string());
         } else if self.bands * self.rows > super::minhash::NUM_PERM {
-            p.push(format!("copies: bands x rows = {} exceeds the {} permutations", self.bands * self.rows, super::minhash::NUM_PERM));
+            p.push(format!(
+                "copies: bands x rows = {} exceeds the {} permutations",
+                self.bands * self.rows,
+                super::minhash::NUM_PERM
+            ));
         }
-        for (name, v) in [("min_jaccard", self.min_jaccard), ("min_containment", self.min_containment), ("min_char_jaccard", self.min_char_jaccard.min(1.0))] {
+        for (name, v) in [
+            ("min_jaccard", self.min_jaccard),
+            ("min_containment", self.min_containment),
+            ("min_char_jaccard", self.min_char_jaccard.min(1.0)),
+        ] {
             if !(0.0..=1.0).contains(&v) || v.is_nan() {
                 p.push(format!("copies: {name} must lie in [0, 1], got {v}"));
             }
@@ -98,12 +113,20 @@ pub struct Hashers {
 
 impl Default for Hashers {
     fn default() -> Self {
-        Hashers { words: MinHasher::default(), chars: MinHasher::new(CHAR_MINHASH_SEED, CHAR_NUM_PERM) }
+        Hashers {
+            words: MinHasher::default(),
+            chars: MinHasher::new(CHAR_MINHASH_SEED, CHAR_NUM_PERM),
+        }
     }
 }
 
 /// Sub-step 1: the signature of one document.
-pub fn sketch(hashers: &Hashers, doc_id: &str, text: &str, published_at: Option<i64>) -> DocSignature {
+pub fn sketch(
+    hashers: &Hashers,
+    doc_id: &str,
+    text: &str,
+    published_at: Option<i64>,
+) -> DocSignature {
     let wh = word_hashes(text);
     let sh = shingles_of_hashes(&wh.body, SHINGLE_WORDS);
     let ch = char_shingles(&wh.body_text, CHAR_SHINGLE);
@@ -126,7 +149,9 @@ where
     I::Iter: IndexedParallelIterator,
 {
     let hashers = Hashers::default();
-    docs.into_par_iter().map(|(id, text, at)| sketch(&hashers, id, text, at)).collect()
+    docs.into_par_iter()
+        .map(|(id, text, at)| sketch(&hashers, id, text, at))
+        .collect()
 }
 
 /// Estimated Jaccard similarity and containment (intersection over the smaller set) of two
@@ -179,7 +204,13 @@ pub struct CopyAssignment {
 
 /// True when `a` should stand for a cluster rather than `b` (the canonical rule).
 pub fn precedes(a: &DocSignature, b: &DocSignature) -> bool {
-    let key = |d: &DocSignature| (d.published_at.is_none(), d.published_at.unwrap_or(i64::MAX), std::cmp::Reverse(d.n_chars));
+    let key = |d: &DocSignature| {
+        (
+            d.published_at.is_none(),
+            d.published_at.unwrap_or(i64::MAX),
+            std::cmp::Reverse(d.n_chars),
+        )
+    };
     match key(a).cmp(&key(b)) {
         std::cmp::Ordering::Less => true,
         std::cmp::Ordering::Greater => false,
@@ -235,13 +266,25 @@ pub fn cluster(sigs: &[DocSignature], config: &CopiesConfig) -> Vec<CopyAssignme
             let r = roots[i];
             let c = canon[&r];
             if size[&r] == 1 {
-                return CopyAssignment { canonical: i, similarity: 1.0, relation: Relation::Unique };
+                return CopyAssignment {
+                    canonical: i,
+                    similarity: 1.0,
+                    relation: Relation::Unique,
+                };
             }
             if sigs[i].content_hash == sigs[c].content_hash && sigs[i].n_words > 0 {
-                CopyAssignment { canonical: c, similarity: 1.0, relation: Relation::Exact }
+                CopyAssignment {
+                    canonical: c,
+                    similarity: 1.0,
+                    relation: Relation::Exact,
+                }
             } else {
                 let (j, _) = similarity(&sigs[i], &sigs[c]);
-                CopyAssignment { canonical: c, similarity: j as f32, relation: Relation::Near }
+                CopyAssignment {
+                    canonical: c,
+                    similarity: j as f32,
+                    relation: Relation::Near,
+                }
             }
         })
         .collect();
@@ -266,10 +309,13 @@ pub fn verify(a: &DocSignature, b: &DocSignature, config: &CopiesConfig) -> bool
     if j >= config.min_jaccard {
         return true;
     }
-    if config.min_char_jaccard <= 1.0 && estimate_jaccard(&a.char_minhash, &b.char_minhash) >= config.min_char_jaccard {
+    if config.min_char_jaccard <= 1.0
+        && estimate_jaccard(&a.char_minhash, &b.char_minhash) >= config.min_char_jaccard
+    {
         return true;
     }
-    a.n_shingles.min(b.n_shingles) as usize >= config.min_containment_shingles && c >= config.min_containment
+    a.n_shingles.min(b.n_shingles) as usize >= config.min_containment_shingles
+        && c >= config.min_containment
 }
 
 #[cfg(test)]
@@ -277,7 +323,9 @@ mod tests {
     use super::*;
 
     fn text(n: usize, salt: &str) -> String {
-        (0..n).map(|i| format!("{salt}{} ", (i * 7919) % 1000)).collect()
+        (0..n)
+            .map(|i| format!("{salt}{} ", (i * 7919) % 1000))
+            .collect()
     }
 
     fn sig(id: &str, t: &str, at: Option<i64>) -> DocSignature {
@@ -290,13 +338,25 @@ mod tests {
         let exact = base.to_uppercase().replace(' ', " , ");
         let truncated: String = base.split(' ').take(150).collect::<Vec<_>>().join(" ");
         let other = text(300, "z");
-        let sigs = vec![sig("a", &base, Some(10)), sig("b", &exact, Some(5)), sig("c", &truncated, None), sig("d", &other, None)];
+        let sigs = vec![
+            sig("a", &base, Some(10)),
+            sig("b", &exact, Some(5)),
+            sig("c", &truncated, None),
+            sig("d", &other, None),
+        ];
         let out = cluster(&sigs, &CopiesConfig::default());
         assert_eq!(out[0].canonical, 1, "earliest published_at wins");
         assert_eq!(out[0].relation, Relation::Exact);
         assert_eq!(out[2].canonical, 1);
         assert_eq!(out[2].relation, Relation::Near);
-        assert_eq!(out[3], CopyAssignment { canonical: 3, similarity: 1.0, relation: Relation::Unique });
+        assert_eq!(
+            out[3],
+            CopyAssignment {
+                canonical: 3,
+                similarity: 1.0,
+                relation: Relation::Unique
+            }
+        );
     }
 
     #[test]
@@ -328,7 +388,12 @@ mod tests {
 
     #[test]
     fn config_validation_reports_all_problems() {
-        let c = CopiesConfig { bands: 100, rows: 3, min_jaccard: 2.0, ..Default::default() };
+        let c = CopiesConfig {
+            bands: 100,
+            rows: 3,
+            min_jaccard: 2.0,
+            ..Default::default()
+        };
         assert_eq!(c.validate().len(), 2);
         assert!(CopiesConfig::default().validate().is_empty());
     }

@@ -20,7 +20,9 @@ pub fn candidates(sigs: &[&[u32]], skip: &[bool], bands: usize, rows: usize) -> 
             let mut keys: Vec<(u64, u32)> = sigs
                 .iter()
                 .enumerate()
-                .filter(|(i, sig)| !skip.get(*i).copied().unwrap_or(false) && sig.len() >= (band + 1) * rows)
+                .filter(|(i, sig)| {
+                    !skip.get(*i).copied().unwrap_or(false) && sig.len() >= (band + 1) * rows
+                })
                 .map(|(i, sig)| {
                     let mut h = (band as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
                     for &v in &sig[band * rows..(band + 1) * rows] {

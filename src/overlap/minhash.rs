@@ -106,7 +106,9 @@ impl MinHasher {
     /// A family of `num_perm` hashes drawn from `seed`.
     pub fn new(seed: u64, num_perm: usize) -> MinHasher {
         let mut s = seed;
-        MinHasher { seeds: (0..num_perm).map(|_| splitmix(&mut s) as u32).collect() }
+        MinHasher {
+            seeds: (0..num_perm).map(|_| splitmix(&mut s) as u32).collect(),
+        }
     }
 
     /// Number of slots of a signature.
@@ -147,8 +149,14 @@ mod tests {
     #[test]
     fn same_seed_same_signature() {
         let s = shingles(&words("the quick brown fox jumps over the lazy dog"), 3);
-        assert_eq!(MinHasher::default().signature(&s), MinHasher::new(MINHASH_SEED, NUM_PERM).signature(&s));
-        assert_ne!(MinHasher::default().signature(&s), MinHasher::new(1, NUM_PERM).signature(&s));
+        assert_eq!(
+            MinHasher::default().signature(&s),
+            MinHasher::new(MINHASH_SEED, NUM_PERM).signature(&s)
+        );
+        assert_ne!(
+            MinHasher::default().signature(&s),
+            MinHasher::new(1, NUM_PERM).signature(&s)
+        );
     }
 
     #[test]
@@ -170,7 +178,11 @@ mod tests {
         // A change here means SIGNATURE_VERSION must be bumped.
         let s = shingles(&words("stable signatures across releases"), 3);
         let sig = MinHasher::default().signature(&s);
-        let h = xxhash_rust::xxh3::xxh3_64(&sig.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>());
+        let h = xxhash_rust::xxh3::xxh3_64(
+            &sig.iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect::<Vec<u8>>(),
+        );
         assert_eq!(h, STABLE_SIG_HASH, "signature changed: {h:#x}");
     }
 

@@ -145,7 +145,13 @@ pub struct OverlapOutput {
 /// are mapped back to input order.
 pub fn run(docs: &[OverlapDoc], quotes: &[OverlapQuote], config: &OverlapConfig) -> OverlapOutput {
     let mut order: Vec<usize> = (0..docs.len()).collect();
-    order.sort_by(|&a, &b| (docs[a].doc_id, docs[a].text, docs[a].published_at).cmp(&(docs[b].doc_id, docs[b].text, docs[b].published_at)));
+    order.sort_by(|&a, &b| {
+        (docs[a].doc_id, docs[a].text, docs[a].published_at).cmp(&(
+            docs[b].doc_id,
+            docs[b].text,
+            docs[b].published_at,
+        ))
+    });
     let mut rank = vec![0usize; docs.len()];
     for (r, &i) in order.iter().enumerate() {
         rank[i] = r;
@@ -162,7 +168,11 @@ pub fn run(docs: &[OverlapDoc], quotes: &[OverlapQuote], config: &OverlapConfig)
         .iter()
         .map(|&k| {
             let q = &quotes[k];
-            OverlapQuote { doc: rank.get(q.doc).copied().unwrap_or(usize::MAX), text: q.text, speaker_entity_id: q.speaker_entity_id }
+            OverlapQuote {
+                doc: rank.get(q.doc).copied().unwrap_or(usize::MAX),
+                text: q.text,
+                speaker_entity_id: q.speaker_entity_id,
+            }
         })
         .collect();
     let out = run_sorted(&sorted, &sorted_quotes, config);
@@ -175,16 +185,27 @@ pub fn run(docs: &[OverlapDoc], quotes: &[OverlapQuote], config: &OverlapConfig)
         quote_cluster_of[qorder[r]] = c;
     }
     OverlapOutput {
-        duplicates: duplicates.into_iter().map(|d| d.expect("every document has a row")).collect(),
+        duplicates: duplicates
+            .into_iter()
+            .map(|d| d.expect("every document has a row"))
+            .collect(),
         stories: out.stories,
         quote_cluster_of,
         quote_clusters: out.quote_clusters,
     }
 }
 
-fn run_sorted(docs: &[OverlapDoc], quotes: &[OverlapQuote], config: &OverlapConfig) -> OverlapOutput {
+fn run_sorted(
+    docs: &[OverlapDoc],
+    quotes: &[OverlapQuote],
+    config: &OverlapConfig,
+) -> OverlapOutput {
     // Tier 1: copies (signatures in parallel; the texts are not needed afterwards).
-    let sigs = copies::sketch_all(docs.iter().map(|d| (d.doc_id, d.text, d.published_at)).collect::<Vec<_>>());
+    let sigs = copies::sketch_all(
+        docs.iter()
+            .map(|d| (d.doc_id, d.text, d.published_at))
+            .collect::<Vec<_>>(),
+    );
     let assignments = copies::cluster(&sigs, &config.copies);
     drop(sigs);
     // Tier 2: stories, seeded with the copy clusters.
@@ -206,7 +227,12 @@ fn run_sorted(docs: &[OverlapDoc], quotes: &[OverlapQuote], config: &OverlapConf
             story_id: story.story_id[i].clone(),
         })
         .collect();
-    OverlapOutput { duplicates, stories: story.rows, quote_cluster_of, quote_clusters }
+    OverlapOutput {
+        duplicates,
+        stories: story.rows,
+        quote_cluster_of,
+        quote_clusters,
+    }
 }
 
 /// Which tier `newsmill eval dedup` scores.

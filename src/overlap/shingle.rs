@@ -314,12 +314,16 @@ mod tests {
     fn body_drops_furniture_and_datelines() {
         let t = "Home > News > World\nSAN FRANCISCO (Reuters) -- Quake hits city.\nIt was big.\nCopyright 2012 The Associated Press. All rights reserved.\nShare this article: Facebook Twitter";
         assert_eq!(body(t), vec!["Quake hits city.", "It was big."]);
-        assert_eq!(body("The court (in Paris) - said no."), vec!["The court (in Paris) - said no."]);
+        assert_eq!(
+            body("The court (in Paris) - said no."),
+            vec!["The court (in Paris) - said no."]
+        );
     }
 
     #[test]
     fn one_pass_hashes_agree_with_words() {
-        let t = "Home > News > World\nPARIS (AP) -- \u{c9}t\u{c9} Hot, SUMMER.\nIt was big.\nShare this article: Facebook";
+        let t =
+            "Home > News > World\nPARIS (AP) -- \u{c9}t\u{c9} Hot, SUMMER.\nIt was big.\nShare this article: Facebook";
         let wh = word_hashes(t);
         assert_eq!(wh.content_hash, content_hash(&words(t)));
         assert_eq!(wh.n_words, words(t).len());
@@ -334,7 +338,10 @@ mod tests {
 
     #[test]
     fn words_ignore_case_and_punctuation() {
-        assert_eq!(words("Hello, WORLD -- it's  42!"), vec!["hello", "world", "it", "s", "42"]);
+        assert_eq!(
+            words("Hello, WORLD -- it's  42!"),
+            vec!["hello", "world", "it", "s", "42"]
+        );
         assert!(words(" ,.; ").is_empty());
     }
 
@@ -354,8 +361,14 @@ mod tests {
 
     #[test]
     fn content_hash_ignores_formatting_only() {
-        assert_eq!(content_hash(&words("The cat, sat.")), content_hash(&words("the  CAT sat")));
-        assert_ne!(content_hash(&words("the cat sat")), content_hash(&words("the sat cat")));
+        assert_eq!(
+            content_hash(&words("The cat, sat.")),
+            content_hash(&words("the  CAT sat"))
+        );
+        assert_ne!(
+            content_hash(&words("the cat sat")),
+            content_hash(&words("the sat cat"))
+        );
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! properties (order and thread independence, unique documents never marked copies, no
 //! panics on arbitrary text).
 
-use newsmill::overlap::{self, eval, EvalLevel, OverlapConfig, OverlapDoc, OverlapOutput, OverlapQuote};
+use newsmill::overlap::{
+    self, eval, EvalLevel, OverlapConfig, OverlapDoc, OverlapOutput, OverlapQuote,
+};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -33,13 +35,21 @@ fn seeds() -> Option<Vec<(String, String)>> {
         eprintln!("skipping: seeds not found at {}", dir.display());
         return None;
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).ok()?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     files.sort();
     Some(
         files
             .into_iter()
             .filter(|p| p.extension().is_some_and(|e| e == "txt"))
-            .map(|p| (p.file_stem().unwrap().to_string_lossy().to_string(), std::fs::read_to_string(&p).unwrap()))
+            .map(|p| {
+                (
+                    p.file_stem().unwrap().to_string_lossy().to_string(),
+                    std::fs::read_to_string(&p).unwrap(),
+                )
+            })
             .collect(),
     )
 }
@@ -49,16 +59,31 @@ fn seeds_are_one_story_no_copies_and_the_trump_quotes_cluster() {
     let Some(seeds) = seeds() else { return };
     let docs: Vec<OverlapDoc> = seeds
         .iter()
-        .map(|(id, t)| OverlapDoc { doc_id: id, text: t, title: None, published_at: None, entity_ids: vec![] })
+        .map(|(id, t)| OverlapDoc {
+            doc_id: id,
+            text: t,
+            title: None,
+            published_at: None,
+            entity_ids: vec![],
+        })
         .collect();
     let mut quotes = Vec::new();
     for (i, (_, t)) in seeds.iter().enumerate() {
         for q in simple_quotes(t) {
-            quotes.push(OverlapQuote { doc: i, text: q, speaker_entity_id: None });
+            quotes.push(OverlapQuote {
+                doc: i,
+                text: q,
+                speaker_entity_id: None,
+            });
         }
     }
     let out = overlap::run(&docs, &quotes, &OverlapConfig::default());
-    assert_eq!(out.stories.len(), 1, "the five seeds are one story: {:?}", out.stories);
+    assert_eq!(
+        out.stories.len(),
+        1,
+        "the five seeds are one story: {:?}",
+        out.stories
+    );
     assert_eq!(out.stories[0].n_documents, 5);
     for d in &out.duplicates {
         assert_eq!(d.relation, "unique", "{} marked as a copy", d.doc_id);
@@ -68,44 +93,96 @@ fn seeds_are_one_story_no_copies_and_the_trump_quotes_cluster() {
         let mut m: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
         for (qi, q) in quotes.iter().enumerate() {
             if q.text.contains(needle) {
-                m.entry(out.quote_cluster_of[qi].clone().unwrap()).or_default().insert(q.doc);
+                m.entry(out.quote_cluster_of[qi].clone().unwrap())
+                    .or_default()
+                    .insert(q.doc);
             }
         }
         m
     };
     let later = cluster_docs("let you know that maybe later today");
-    assert_eq!(later.len(), 1, "one cluster for 'We'll let you know...': {later:?}");
+    assert_eq!(
+        later.len(),
+        1,
+        "one cluster for 'We'll let you know...': {later:?}"
+    );
     assert_eq!(later.values().next().unwrap().len(), 2);
     let assurance = cluster_docs("You have my assurance");
-    assert_eq!(assurance.len(), 1, "one cluster for 'You have my assurance...': {assurance:?}");
+    assert_eq!(
+        assurance.len(),
+        1,
+        "one cluster for 'You have my assurance...': {assurance:?}"
+    );
     assert_eq!(assurance.values().next().unwrap().len(), 2);
     for id in later.keys().chain(assurance.keys()) {
-        let row = out.quote_clusters.iter().find(|r| &r.quote_cluster_id == id).unwrap();
+        let row = out
+            .quote_clusters
+            .iter()
+            .find(|r| &r.quote_cluster_id == id)
+            .unwrap();
         assert_eq!(row.n_documents, 2);
     }
 }
 
-fn floor(corpus_name: &str, file: &str, text: &str, gold: &str, id: Option<&str>, level: EvalLevel, min_ari: f64) {
-    let Some(dir) = corpus(corpus_name) else { return };
+fn floor(
+    corpus_name: &str,
+    file: &str,
+    text: &str,
+    gold: &str,
+    id: Option<&str>,
+    level: EvalLevel,
+    min_ari: f64,
+) {
+    let Some(dir) = corpus(corpus_name) else {
+        return;
+    };
     let docs = eval::read_labelled(&dir.join(file), text, gold, id).unwrap();
     let s = eval::evaluate(&docs, level, &OverlapConfig::default());
     eprintln!("{corpus_name}: {s:?}");
-    assert!(s.ari >= min_ari, "{corpus_name}: ARI {} fell below the floor {min_ari}", s.ari);
+    assert!(
+        s.ari >= min_ari,
+        "{corpus_name}: ARI {} fell below the floor {min_ari}",
+        s.ari
+    );
 }
 
 #[test]
 fn floor_copies_on_ecbplus_syndication_dev() {
-    floor("ecbplus-syndication-synth", "dev.jsonl", "text", "dup_group", None, EvalLevel::Copies, 0.96);
+    floor(
+        "ecbplus-syndication-synth",
+        "dev.jsonl",
+        "text",
+        "dup_group",
+        None,
+        EvalLevel::Copies,
+        0.96,
+    );
 }
 
 #[test]
 fn floor_stories_on_ecbplus_dev() {
-    floor("ecbplus-stories", "dev.jsonl", "text", "story_id", None, EvalLevel::Stories, 0.88);
+    floor(
+        "ecbplus-stories",
+        "dev.jsonl",
+        "text",
+        "story_id",
+        None,
+        EvalLevel::Stories,
+        0.88,
+    );
 }
 
 #[test]
 fn floor_stories_on_uci_headlines_dev() {
-    floor("uci-news-aggregator-stories", "dev.csv", "TITLE", "STORY", Some("ID"), EvalLevel::Stories, 0.71);
+    floor(
+        "uci-news-aggregator-stories",
+        "dev.csv",
+        "TITLE",
+        "STORY",
+        Some("ID"),
+        EvalLevel::Stories,
+        0.71,
+    );
 }
 
 #[test]
@@ -121,7 +198,19 @@ fn eval_dedup_prints_the_json_keys() {
     let out = overlap::eval_dedup(&p, "text", "g", None, EvalLevel::Copies, true).unwrap();
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let keys: BTreeSet<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
-    assert_eq!(keys, ["ari", "documents", "pair_f1", "pair_precision", "pair_recall", "seconds"].into_iter().collect());
+    assert_eq!(
+        keys,
+        [
+            "ari",
+            "documents",
+            "pair_f1",
+            "pair_precision",
+            "pair_recall",
+            "seconds"
+        ]
+        .into_iter()
+        .collect()
+    );
     assert_eq!(v["ari"], 1.0);
     assert_eq!(v["documents"], 3);
     let human = overlap::eval_dedup(&p, "text", "g", None, EvalLevel::Stories, false).unwrap();
@@ -129,32 +218,65 @@ fn eval_dedup_prints_the_json_keys() {
     assert!(overlap::eval_dedup(&p, "body", "g", None, EvalLevel::Copies, false).is_err());
 }
 
+/// Copy clusters, story clusters, and per document (is_canonical, ids and relation).
+type Partitions = (
+    BTreeSet<BTreeSet<String>>,
+    BTreeSet<BTreeSet<String>>,
+    BTreeMap<String, (bool, String)>,
+);
+
 /// The partition an output describes, keyed by doc id (independent of input order and ids).
-fn partitions(out: &OverlapOutput) -> (BTreeSet<BTreeSet<String>>, BTreeSet<BTreeSet<String>>, BTreeMap<String, (bool, String)>) {
+fn partitions(out: &OverlapOutput) -> Partitions {
     let mut dup: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     let mut story: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     let mut rows = BTreeMap::new();
     for d in &out.duplicates {
-        dup.entry(&d.dup_cluster_id).or_default().insert(d.doc_id.clone());
-        story.entry(&d.story_id).or_default().insert(d.doc_id.clone());
-        rows.insert(d.doc_id.clone(), (d.is_canonical, format!("{}/{}/{}/{}", d.dup_cluster_id, d.story_id, d.relation, d.similarity)));
+        dup.entry(&d.dup_cluster_id)
+            .or_default()
+            .insert(d.doc_id.clone());
+        story
+            .entry(&d.story_id)
+            .or_default()
+            .insert(d.doc_id.clone());
+        rows.insert(
+            d.doc_id.clone(),
+            (
+                d.is_canonical,
+                format!(
+                    "{}/{}/{}/{}",
+                    d.dup_cluster_id, d.story_id, d.relation, d.similarity
+                ),
+            ),
+        );
     }
-    (dup.into_values().collect(), story.into_values().collect(), rows)
+    (
+        dup.into_values().collect(),
+        story.into_values().collect(),
+        rows,
+    )
 }
 
 fn texts_strategy() -> impl Strategy<Value = Vec<String>> {
     // Documents built from a few base texts with edits, so copies and stories occur.
     let base = prop::collection::vec(prop::collection::vec(0u16..400, 20..120), 1..5);
-    (base, prop::collection::vec((0usize..5, 0usize..60, 0usize..3), 2..14)).prop_map(|(bases, picks)| {
-        picks
-            .into_iter()
-            .map(|(b, cut, salt)| {
-                let words = &bases[b % bases.len()];
-                let cut = cut.min(words.len() / 2);
-                words[cut..].iter().map(|w| format!("w{}x{}", w, if *w % 7 == 0 { salt } else { 0 })).collect::<Vec<_>>().join(" ")
-            })
-            .collect()
-    })
+    (
+        base,
+        prop::collection::vec((0usize..5, 0usize..60, 0usize..3), 2..14),
+    )
+        .prop_map(|(bases, picks)| {
+            picks
+                .into_iter()
+                .map(|(b, cut, salt)| {
+                    let words = &bases[b % bases.len()];
+                    let cut = cut.min(words.len() / 2);
+                    words[cut..]
+                        .iter()
+                        .map(|w| format!("w{}x{}", w, if *w % 7 == 0 { salt } else { 0 }))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect()
+        })
 }
 
 proptest! {
