@@ -35,6 +35,8 @@ pub struct StoriesConfig {
     pub headline_words: usize,
     /// Weight of the name features (entities, or capitalised words) relative to the words.
     pub name_weight: f64,
+    /// Weight of adjacent content-word pairs ("malaysia airline") relative to the words.
+    pub bigram_weight: f64,
     /// Weight of the shared-quote features relative to the words.
     pub quote_weight: f64,
     /// Neighbours kept per document in the similarity graph.
@@ -68,6 +70,7 @@ impl Default for StoriesConfig {
             headline_words: 30,
             name_weight: 0.25,
             quote_weight: 1.0,
+            bigram_weight: 0.2,
             neighbours: 30,
             scale_rank: 3,
             linkage: Linkage::Auto,
@@ -354,12 +357,21 @@ fn features(
         let toks = tokens(line);
         let caps = toks.iter().filter(|(_, cap, _)| *cap).count();
         let title_case = toks.len() >= 3 && caps * 10 >= toks.len() * 6;
+        let mut prev: Option<String> = None;
         for (w, cap, sentence_start) in &toks {
             let lw = w.to_lowercase();
             if lw.chars().count() < 2 || is_stop(&lw) {
+                prev = None;
                 continue;
             }
-            add(fold(&lw), 0);
+            let f = fold(&lw);
+            if config.bigram_weight > 0.0 {
+                if let Some(p) = prev.take() {
+                    add(format!("{p} {f}"), 3);
+                }
+                prev = Some(f.clone());
+            }
+            add(f, 0);
             if !use_entities && *cap && !*sentence_start && !title_case && config.name_weight > 0.0
             {
                 add(lw, 1);
@@ -451,7 +463,7 @@ fn vectors(
         .par_iter()
         .map(|f| {
             let mut v: Vec<(u32, f32)> = Vec::with_capacity(f.len());
-            let mut norm2 = [0.0f64; 3];
+            let mut norm2 = [0.0f64; 4];
             let mut raw: Vec<(u32, f64, u8)> = Vec::with_capacity(f.len());
             for (k, c, kind) in f {
                 let t = vocab[&(k.as_str(), *kind)];
@@ -465,7 +477,12 @@ fn vectors(
                 raw.push((t, w, *kind));
             }
             // Each kind normalised on its own, then weighted, then the whole vector normalised.
-            let kw = [1.0, config.name_weight, config.quote_weight];
+            let kw = [
+                1.0,
+                config.name_weight,
+                config.quote_weight,
+                config.bigram_weight,
+            ];
             let mut total = 0.0;
             for (_, w, kind) in raw.iter_mut() {
                 let k = *kind as usize;
