@@ -521,6 +521,7 @@ fn time_factor(a: Option<i64>, b: Option<i64>, config: &StoriesConfig) -> f64 {
 /// index), symmetrised; edges as (i, j, sim) with i < j, sorted.
 fn graph(
     docs: &[OverlapDoc],
+    copy_of: &[usize],
     vecs: &[Vec<(u32, f32)>],
     config: &StoriesConfig,
 ) -> Vec<(u32, u32, f32)> {
@@ -581,15 +582,25 @@ fn graph(
             },
         )
         .collect();
+    // The local scale of a document: its similarity to its `scale_rank`-th neighbour outside
+    // its own copy cluster (copies would make every scale ~1).
+    let floor = config.scale_floor.max(1e-3) as f32;
     let sigma: Vec<f32> = lists
         .iter()
-        .map(|l| {
-            if config.scale_rank == 0 || l.is_empty() {
-                1.0
+        .enumerate()
+        .map(|(i, l)| {
+            if config.scale_rank == 0 {
+                return 1.0;
+            }
+            let others: Vec<f32> = l
+                .iter()
+                .filter(|(j, _)| copy_of[*j as usize] != copy_of[i])
+                .map(|x| x.1)
+                .collect();
+            if others.is_empty() {
+                floor.max(1.0)
             } else {
-                l[(config.scale_rank - 1).min(l.len() - 1)]
-                    .1
-                    .max(config.scale_floor.max(1e-3) as f32)
+                others[(config.scale_rank - 1).min(others.len() - 1)].max(floor)
             }
         })
         .collect();
@@ -889,7 +900,7 @@ pub fn cluster(
         }
     }
     let vecs = vectors(docs, &quote_keys, config);
-    let edges = graph(docs, &vecs, config);
+    let edges = graph(docs, canonical, &vecs, config);
     let linkage = match config.linkage {
         Linkage::Auto => {
             let mut lens: Vec<usize> = docs
