@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 use super::lsh;
-use super::minhash::{estimate_jaccard, MinHasher};
-use super::shingle::{body_words, content_hash, shingles, words, SHINGLE_WORDS};
+use super::minhash::{estimate_jaccard, MinHasher, CHAR_MINHASH_SEED, CHAR_NUM_PERM};
+use super::shingle::{char_shingles, shingles_of_hashes, word_hashes, CHAR_SHINGLE, SHINGLE_WORDS};
 use super::unionfind::UnionFind;
 
 /// Thresholds of the copy tier (`[stage.copies]` in a pipeline file).
@@ -32,6 +32,10 @@ pub struct CopiesConfig {
     /// A candidate pair whose smaller shingle set is contained at least this much in the
     /// larger one is a copy (truncated re-publications).
     pub min_containment: f64,
+    /// A candidate pair whose character-shingle signatures agree on at least this share of
+    /// slots (estimated Jaccard of character 5-grams, robust to OCR noise) is a copy; above
+    /// 1 the check is off.
+    pub min_char_jaccard: f64,
     /// Containment only counts when the smaller document has at least this many shingles
     /// (a one-line text is "contained" in too many others).
     pub min_containment_shingles: usize,
@@ -39,7 +43,14 @@ pub struct CopiesConfig {
 
 impl Default for CopiesConfig {
     fn default() -> Self {
-        CopiesConfig { bands: 85, rows: 3, min_jaccard: 0.45, min_containment: 0.9, min_containment_shingles: 40 }
+        CopiesConfig {
+            bands: 85,
+            rows: 3,
+            min_jaccard: 0.47,
+            min_containment: 0.9,
+            min_char_jaccard: 0.65,
+            min_containment_shingles: 15,
+        }
     }
 }
 
@@ -50,9 +61,17 @@ impl CopiesConfig {
         if self.bands == 0 || self.rows == 0 {
             p.push("copies: bands and rows must be positive".to_string());
         } else if self.bands * self.rows > super::minhash::NUM_PERM {
-            p.push(format!("copies: bands x rows = {} exceeds the {} permutations", self.bands * self.rows, super::minhash::NUM_PERM));
+            p.push(format!(
+                "copies: bands x rows = {} exceeds the {} permutations",
+                self.bands * self.rows,
+                super::minhash::NUM_PERM
+            ));
         }
-        for (name, v) in [("min_jaccard", self.min_jaccard), ("min_containment", self.min_containment)] {
+        for (name, v) in [
+            ("min_jaccard", self.min_jaccard),
+            ("min_containment", self.min_containment),
+            ("min_char_jaccard", self.min_char_jaccard.min(1.0)),
+        ] {
             if !(0.0..=1.0).contains(&v) || v.is_nan() {
                 p.push(format!("copies: {name} must lie in [0, 1], got {v}"));
             }
@@ -77,26 +96,49 @@ pub struct DocSignature {
     pub n_chars: u64,
     /// Publication time, microseconds since the epoch.
     pub published_at: Option<i64>,
-    /// MinHash signature.
+    /// MinHash signature of the word shingles (LSH and verification).
     pub minhash: Vec<u32>,
+    /// MinHash signature of the character shingles (verification only).
+    pub char_minhash: Vec<u32>,
+}
+
+/// The two fixed hash families of the copy tier.
+#[derive(Debug, Clone)]
+pub struct Hashers {
+    /// Word-shingle family.
+    pub words: MinHasher,
+    /// Character-shingle family.
+    pub chars: MinHasher,
+}
+
+impl Default for Hashers {
+    fn default() -> Self {
+        Hashers {
+            words: MinHasher::default(),
+            chars: MinHasher::new(CHAR_MINHASH_SEED, CHAR_NUM_PERM),
+        }
+    }
 }
 
 /// Sub-step 1: the signature of one document.
-pub fn sketch(hasher: &MinHasher, doc_id: &str, text: &str, published_at: Option<i64>) -> DocSignature {
-    let all = words(text);
-    let mut w = body_words(text);
-    if w.is_empty() {
-        w = all.clone();
-    }
-    let sh = shingles(&w, SHINGLE_WORDS);
+pub fn sketch(
+    hashers: &Hashers,
+    doc_id: &str,
+    text: &str,
+    published_at: Option<i64>,
+) -> DocSignature {
+    let wh = word_hashes(text);
+    let sh = shingles_of_hashes(&wh.body, SHINGLE_WORDS);
+    let ch = char_shingles(&wh.body_text, CHAR_SHINGLE);
     DocSignature {
         doc_id: doc_id.to_string(),
-        content_hash: content_hash(&all),
-        n_words: all.len() as u32,
+        content_hash: wh.content_hash,
+        n_words: wh.n_words as u32,
         n_shingles: sh.len() as u32,
         n_chars: text.chars().count() as u64,
         published_at,
-        minhash: hasher.signature(&sh),
+        minhash: hashers.words.signature(&sh),
+        char_minhash: hashers.chars.signature(&ch),
     }
 }
 
@@ -106,8 +148,10 @@ where
     I: IntoParallelIterator<Item = (&'a str, &'a str, Option<i64>)>,
     I::Iter: IndexedParallelIterator,
 {
-    let hasher = MinHasher::default();
-    docs.into_par_iter().map(|(id, text, at)| sketch(&hasher, id, text, at)).collect()
+    let hashers = Hashers::default();
+    docs.into_par_iter()
+        .map(|(id, text, at)| sketch(&hashers, id, text, at))
+        .collect()
 }
 
 /// Estimated Jaccard similarity and containment (intersection over the smaller set) of two
@@ -160,7 +204,13 @@ pub struct CopyAssignment {
 
 /// True when `a` should stand for a cluster rather than `b` (the canonical rule).
 pub fn precedes(a: &DocSignature, b: &DocSignature) -> bool {
-    let key = |d: &DocSignature| (d.published_at.is_none(), d.published_at.unwrap_or(i64::MAX), std::cmp::Reverse(d.n_chars));
+    let key = |d: &DocSignature| {
+        (
+            d.published_at.is_none(),
+            d.published_at.unwrap_or(i64::MAX),
+            std::cmp::Reverse(d.n_chars),
+        )
+    };
     match key(a).cmp(&key(b)) {
         std::cmp::Ordering::Less => true,
         std::cmp::Ordering::Greater => false,
@@ -216,13 +266,25 @@ pub fn cluster(sigs: &[DocSignature], config: &CopiesConfig) -> Vec<CopyAssignme
             let r = roots[i];
             let c = canon[&r];
             if size[&r] == 1 {
-                return CopyAssignment { canonical: i, similarity: 1.0, relation: Relation::Unique };
+                return CopyAssignment {
+                    canonical: i,
+                    similarity: 1.0,
+                    relation: Relation::Unique,
+                };
             }
             if sigs[i].content_hash == sigs[c].content_hash && sigs[i].n_words > 0 {
-                CopyAssignment { canonical: c, similarity: 1.0, relation: Relation::Exact }
+                CopyAssignment {
+                    canonical: c,
+                    similarity: 1.0,
+                    relation: Relation::Exact,
+                }
             } else {
                 let (j, _) = similarity(&sigs[i], &sigs[c]);
-                CopyAssignment { canonical: c, similarity: j as f32, relation: Relation::Near }
+                CopyAssignment {
+                    canonical: c,
+                    similarity: j as f32,
+                    relation: Relation::Near,
+                }
             }
         })
         .collect();
@@ -247,7 +309,13 @@ pub fn verify(a: &DocSignature, b: &DocSignature, config: &CopiesConfig) -> bool
     if j >= config.min_jaccard {
         return true;
     }
-    a.n_shingles.min(b.n_shingles) as usize >= config.min_containment_shingles && c >= config.min_containment
+    if config.min_char_jaccard <= 1.0
+        && estimate_jaccard(&a.char_minhash, &b.char_minhash) >= config.min_char_jaccard
+    {
+        return true;
+    }
+    a.n_shingles.min(b.n_shingles) as usize >= config.min_containment_shingles
+        && c >= config.min_containment
 }
 
 #[cfg(test)]
@@ -255,11 +323,13 @@ mod tests {
     use super::*;
 
     fn text(n: usize, salt: &str) -> String {
-        (0..n).map(|i| format!("{salt}{} ", (i * 7919) % 1000)).collect()
+        (0..n)
+            .map(|i| format!("{salt}{} ", (i * 7919) % 1000))
+            .collect()
     }
 
     fn sig(id: &str, t: &str, at: Option<i64>) -> DocSignature {
-        sketch(&MinHasher::default(), id, t, at)
+        sketch(&Hashers::default(), id, t, at)
     }
 
     #[test]
@@ -268,13 +338,25 @@ mod tests {
         let exact = base.to_uppercase().replace(' ', " , ");
         let truncated: String = base.split(' ').take(150).collect::<Vec<_>>().join(" ");
         let other = text(300, "z");
-        let sigs = vec![sig("a", &base, Some(10)), sig("b", &exact, Some(5)), sig("c", &truncated, None), sig("d", &other, None)];
+        let sigs = vec![
+            sig("a", &base, Some(10)),
+            sig("b", &exact, Some(5)),
+            sig("c", &truncated, None),
+            sig("d", &other, None),
+        ];
         let out = cluster(&sigs, &CopiesConfig::default());
         assert_eq!(out[0].canonical, 1, "earliest published_at wins");
         assert_eq!(out[0].relation, Relation::Exact);
         assert_eq!(out[2].canonical, 1);
         assert_eq!(out[2].relation, Relation::Near);
-        assert_eq!(out[3], CopyAssignment { canonical: 3, similarity: 1.0, relation: Relation::Unique });
+        assert_eq!(
+            out[3],
+            CopyAssignment {
+                canonical: 3,
+                similarity: 1.0,
+                relation: Relation::Unique
+            }
+        );
     }
 
     #[test]
@@ -306,7 +388,12 @@ mod tests {
 
     #[test]
     fn config_validation_reports_all_problems() {
-        let c = CopiesConfig { bands: 100, rows: 3, min_jaccard: 2.0, ..Default::default() };
+        let c = CopiesConfig {
+            bands: 100,
+            rows: 3,
+            min_jaccard: 2.0,
+            ..Default::default()
+        };
         assert_eq!(c.validate().len(), 2);
         assert!(CopiesConfig::default().validate().is_empty());
     }

@@ -58,11 +58,26 @@ pub fn score<P: std::hash::Hash + Eq, G: std::hash::Hash + Eq>(pred: &[P], gold:
     let total = c2(pred.len() as u64);
     let expected = if total > 0.0 { a * b / total } else { 0.0 };
     let max = (a + b) / 2.0;
-    let ari = if (max - expected).abs() < 1e-12 { 1.0 } else { (index - expected) / (max - expected) };
+    let ari = if (max - expected).abs() < 1e-12 {
+        1.0
+    } else {
+        (index - expected) / (max - expected)
+    };
     let precision = if a > 0.0 { index / a } else { 1.0 };
     let recall = if b > 0.0 { index / b } else { 1.0 };
-    let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
-    Scores { ari, pair_precision: precision, pair_recall: recall, pair_f1: f1, documents: pred.len(), seconds: 0.0 }
+    let f1 = if precision + recall > 0.0 {
+        2.0 * precision * recall / (precision + recall)
+    } else {
+        0.0
+    };
+    Scores {
+        ari,
+        pair_precision: precision,
+        pair_recall: recall,
+        pair_f1: f1,
+        documents: pred.len(),
+        seconds: 0.0,
+    }
 }
 
 fn field_str(v: &serde_json::Value) -> Option<String> {
@@ -75,7 +90,12 @@ fn field_str(v: &serde_json::Value) -> Option<String> {
 
 /// Reads labelled documents from JSONL (one object per line) or CSV (with a header row);
 /// CSV when the file name ends in `.csv` or `.tsv` (tab-separated), JSONL otherwise.
-pub fn read_labelled(path: &Path, text_field: &str, gold_field: &str, id_field: Option<&str>) -> Result<Vec<Labelled>> {
+pub fn read_labelled(
+    path: &Path,
+    text_field: &str,
+    gold_field: &str,
+    id_field: Option<&str>,
+) -> Result<Vec<Labelled>> {
     let name = path.to_string_lossy().to_lowercase();
     let mut out = Vec::new();
     if name.ends_with(".csv") || name.ends_with(".tsv") {
@@ -86,31 +106,63 @@ pub fn read_labelled(path: &Path, text_field: &str, gold_field: &str, id_field: 
             .with_context(|| format!("opening {}", path.display()))?;
         let headers = rdr.headers()?.clone();
         let col = |f: &str| headers.iter().position(|h| h == f);
-        let Some(ti) = col(text_field) else { bail!("{}: no column {text_field:?} (columns: {})", path.display(), headers.iter().collect::<Vec<_>>().join(", ")) };
-        let Some(gi) = col(gold_field) else { bail!("{}: no column {gold_field:?}", path.display()) };
+        let Some(ti) = col(text_field) else {
+            bail!(
+                "{}: no column {text_field:?} (columns: {})",
+                path.display(),
+                headers.iter().collect::<Vec<_>>().join(", ")
+            )
+        };
+        let Some(gi) = col(gold_field) else {
+            bail!("{}: no column {gold_field:?}", path.display())
+        };
         let ii = match id_field {
-            Some(f) => Some(col(f).with_context(|| format!("{}: no column {f:?}", path.display()))?),
+            Some(f) => {
+                Some(col(f).with_context(|| format!("{}: no column {f:?}", path.display()))?)
+            }
             None => None,
         };
         for (n, rec) in rdr.records().enumerate() {
             let rec = rec.with_context(|| format!("{}: record {}", path.display(), n + 1))?;
             let text = rec.get(ti).unwrap_or("").to_string();
             let gold = rec.get(gi).unwrap_or("").to_string();
-            let id = ii.and_then(|i| rec.get(i)).map(str::to_string).unwrap_or_else(|| (n + 1).to_string());
+            let id = ii
+                .and_then(|i| rec.get(i))
+                .map(str::to_string)
+                .unwrap_or_else(|| (n + 1).to_string());
             out.push(Labelled { id, text, gold });
         }
     } else {
-        let data = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let data =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         for (n, line) in data.lines().enumerate() {
             if line.trim().is_empty() {
                 continue;
             }
-            let v: serde_json::Value = serde_json::from_str(line).with_context(|| format!("{}: line {}: not JSON", path.display(), n + 1))?;
-            let text = v.get(text_field).and_then(field_str).with_context(|| format!("{}: line {}: no field {text_field:?}", path.display(), n + 1))?;
-            let gold = v.get(gold_field).and_then(field_str).with_context(|| format!("{}: line {}: no field {gold_field:?}", path.display(), n + 1))?;
+            let v: serde_json::Value = serde_json::from_str(line)
+                .with_context(|| format!("{}: line {}: not JSON", path.display(), n + 1))?;
+            let text = v.get(text_field).and_then(field_str).with_context(|| {
+                format!(
+                    "{}: line {}: no field {text_field:?}",
+                    path.display(),
+                    n + 1
+                )
+            })?;
+            let gold = v.get(gold_field).and_then(field_str).with_context(|| {
+                format!(
+                    "{}: line {}: no field {gold_field:?}",
+                    path.display(),
+                    n + 1
+                )
+            })?;
             let id = match id_field {
-                Some(f) => v.get(f).and_then(field_str).with_context(|| format!("{}: line {}: no field {f:?}", path.display(), n + 1))?,
-                None => v.get("doc_id").and_then(field_str).unwrap_or_else(|| (n + 1).to_string()),
+                Some(f) => v.get(f).and_then(field_str).with_context(|| {
+                    format!("{}: line {}: no field {f:?}", path.display(), n + 1)
+                })?,
+                None => v
+                    .get("doc_id")
+                    .and_then(field_str)
+                    .unwrap_or_else(|| (n + 1).to_string()),
             };
             out.push(Labelled { id, text, gold });
         }
@@ -133,12 +185,26 @@ pub fn evaluate(docs: &[Labelled], level: EvalLevel, config: &OverlapConfig) -> 
 pub fn predict(docs: &[Labelled], level: EvalLevel, config: &OverlapConfig) -> Vec<String> {
     let odocs: Vec<super::OverlapDoc> = docs
         .iter()
-        .map(|d| super::OverlapDoc { doc_id: &d.id, text: &d.text, title: None, published_at: None, entity_ids: Vec::new() })
+        .map(|d| super::OverlapDoc {
+            doc_id: &d.id,
+            text: &d.text,
+            title: None,
+            published_at: None,
+            entity_ids: Vec::new(),
+        })
         .collect();
     match level {
         EvalLevel::Copies => {
-            let sigs = super::copies::sketch_all(odocs.iter().map(|d| (d.doc_id, d.text, d.published_at)).collect::<Vec<_>>());
-            super::copies::cluster(&sigs, &config.copies).into_iter().map(|a| a.canonical.to_string()).collect()
+            let sigs = super::copies::sketch_all(
+                odocs
+                    .iter()
+                    .map(|d| (d.doc_id, d.text, d.published_at))
+                    .collect::<Vec<_>>(),
+            );
+            super::copies::cluster(&sigs, &config.copies)
+                .into_iter()
+                .map(|a| a.canonical.to_string())
+                .collect()
         }
         EvalLevel::Stories => {
             let out = super::run(&odocs, &[], config);
@@ -185,7 +251,10 @@ mod tests {
     fn perfect_and_trivial_clusterings() {
         let gold = [1, 1, 2, 2, 3];
         let s = score(&["a", "a", "b", "b", "c"], &gold);
-        assert_eq!((s.ari, s.pair_precision, s.pair_recall, s.pair_f1), (1.0, 1.0, 1.0, 1.0));
+        assert_eq!(
+            (s.ari, s.pair_precision, s.pair_recall, s.pair_f1),
+            (1.0, 1.0, 1.0, 1.0)
+        );
         let all_apart = score(&[1, 2, 3, 4, 5], &gold);
         assert_eq!(all_apart.pair_recall, 0.0);
         assert!(all_apart.ari.abs() < 1e-9);
@@ -204,13 +273,23 @@ mod tests {
     fn reads_jsonl_and_csv() {
         let dir = tempfile::tempdir().unwrap();
         let j = dir.path().join("x.jsonl");
-        std::fs::write(&j, "{\"doc_id\":\"a\",\"text\":\"t1\",\"g\":3}\n\n{\"doc_id\":\"b\",\"text\":\"t2\",\"g\":\"x\"}\n").unwrap();
+        std::fs::write(
+            &j,
+            "{\"doc_id\":\"a\",\"text\":\"t1\",\"g\":3}\n\n{\"doc_id\":\"b\",\"text\":\"t2\",\"g\":\"x\"}\n",
+        )
+        .unwrap();
         let d = read_labelled(&j, "text", "g", None).unwrap();
-        assert_eq!((d[0].id.as_str(), d[0].gold.as_str(), d[1].gold.as_str()), ("a", "3", "x"));
+        assert_eq!(
+            (d[0].id.as_str(), d[0].gold.as_str(), d[1].gold.as_str()),
+            ("a", "3", "x")
+        );
         let c = dir.path().join("x.csv");
         std::fs::write(&c, "ID,TITLE,STORY\n1,\"Hello, world\",s1\n2,Bye,s2\n").unwrap();
         let d = read_labelled(&c, "TITLE", "STORY", Some("ID")).unwrap();
-        assert_eq!((d[0].text.as_str(), d[1].id.as_str()), ("Hello, world", "2"));
+        assert_eq!(
+            (d[0].text.as_str(), d[1].id.as_str()),
+            ("Hello, world", "2")
+        );
         assert!(read_labelled(&c, "BODY", "STORY", None).is_err());
     }
 }

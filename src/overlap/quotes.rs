@@ -25,7 +25,10 @@ pub struct QuoteClustersConfig {
 
 impl Default for QuoteClustersConfig {
     fn default() -> Self {
-        QuoteClustersConfig { min_overlap: 0.8, min_words: 4 }
+        QuoteClustersConfig {
+            min_overlap: 0.8,
+            min_words: 4,
+        }
     }
 }
 
@@ -34,7 +37,10 @@ impl QuoteClustersConfig {
     pub fn validate(&self) -> Vec<String> {
         let mut p = Vec::new();
         if !(self.min_overlap > 0.0 && self.min_overlap <= 1.0) {
-            p.push(format!("quotes: min_overlap must lie in (0, 1], got {}", self.min_overlap));
+            p.push(format!(
+                "quotes: min_overlap must lie in (0, 1], got {}",
+                self.min_overlap
+            ));
         }
         if self.min_words == 0 {
             p.push("quotes: min_words must be positive".to_string());
@@ -58,7 +64,11 @@ pub fn lcs(a: &[u64], b: &[u64]) -> usize {
     let mut cur = vec![0usize; b.len() + 1];
     for &x in a {
         for (j, &y) in b.iter().enumerate() {
-            cur[j + 1] = if x == y { prev[j] + 1 } else { cur[j].max(prev[j + 1]) };
+            cur[j + 1] = if x == y {
+                prev[j] + 1
+            } else {
+                cur[j].max(prev[j + 1])
+            };
         }
         std::mem::swap(&mut prev, &mut cur);
     }
@@ -84,10 +94,17 @@ pub fn same_utterance(a: &[u64], b: &[u64], config: &QuoteClustersConfig) -> boo
 
 /// Clusters the run's quotes: for each quote its cluster id (None when it has no words), and
 /// the clusters sorted by id.
-pub fn cluster(docs: &[OverlapDoc], quotes: &[OverlapQuote], config: &QuoteClustersConfig) -> (Vec<Option<String>>, Vec<QuoteClusterRow>) {
+pub fn cluster(
+    docs: &[OverlapDoc],
+    quotes: &[OverlapQuote],
+    config: &QuoteClustersConfig,
+) -> (Vec<Option<String>>, Vec<QuoteClusterRow>) {
     let n = quotes.len();
     let toks: Vec<Vec<String>> = quotes.iter().map(|q| quote_words(q.text)).collect();
-    let hashes: Vec<Vec<u64>> = toks.iter().map(|t| t.iter().map(|w| word_hash(w)).collect()).collect();
+    let hashes: Vec<Vec<u64>> = toks
+        .iter()
+        .map(|t| t.iter().map(|w| word_hash(w)).collect())
+        .collect();
     // Candidates: quotes sharing a word trigram (or, when shorter, their whole text).
     let mut buckets: HashMap<u64, Vec<u32>> = HashMap::new();
     for (i, h) in hashes.iter().enumerate() {
@@ -95,9 +112,13 @@ pub fn cluster(docs: &[OverlapDoc], quotes: &[OverlapQuote], config: &QuoteClust
             continue;
         }
         let mut keys: Vec<u64> = if h.len() < 3 {
-            vec![mix64(h.iter().fold(h.len() as u64, |acc, &x| mix64(acc ^ x)))]
+            vec![mix64(
+                h.iter().fold(h.len() as u64, |acc, &x| mix64(acc ^ x)),
+            )]
         } else {
-            h.windows(3).map(|w| mix64(w[0] ^ w[1].rotate_left(21) ^ w[2].rotate_left(42))).collect()
+            h.windows(3)
+                .map(|w| mix64(w[0] ^ w[1].rotate_left(21) ^ w[2].rotate_left(42)))
+                .collect()
         };
         keys.sort_unstable();
         keys.dedup();
@@ -137,7 +158,13 @@ pub fn cluster(docs: &[OverlapDoc], quotes: &[OverlapQuote], config: &QuoteClust
     }
     let mut of = vec![None; n];
     let mut rows = Vec::with_capacity(members.len());
-    let doc_key = |d: usize| (docs[d].published_at.is_none(), docs[d].published_at.unwrap_or(i64::MAX), docs[d].doc_id);
+    let doc_key = |d: usize| {
+        (
+            docs[d].published_at.is_none(),
+            docs[d].published_at.unwrap_or(i64::MAX),
+            docs[d].doc_id,
+        )
+    };
     for (_, m) in members {
         // The first report: earliest document, then the longest version, then the text.
         let anchor = *m
@@ -152,7 +179,12 @@ pub fn cluster(docs: &[OverlapDoc], quotes: &[OverlapQuote], config: &QuoteClust
         let id = stable_id("quote", &[&toks[anchor].join(" ")]);
         let longest = *m
             .iter()
-            .min_by(|&&x, &&y| toks[y].len().cmp(&toks[x].len()).then(quotes[x].text.cmp(quotes[y].text)))
+            .min_by(|&&x, &&y| {
+                toks[y]
+                    .len()
+                    .cmp(&toks[x].len())
+                    .then(quotes[x].text.cmp(quotes[y].text))
+            })
             .unwrap();
         let mut speakers: HashMap<&str, usize> = HashMap::new();
         let mut doc_ids: Vec<&str> = Vec::new();
@@ -165,7 +197,10 @@ pub fn cluster(docs: &[OverlapDoc], quotes: &[OverlapQuote], config: &QuoteClust
         }
         doc_ids.sort_unstable();
         doc_ids.dedup();
-        let speaker = speakers.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0))).map(|(s, _)| s.to_string());
+        let speaker = speakers
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+            .map(|(s, _)| s.to_string());
         rows.push(QuoteClusterRow {
             quote_cluster_id: id,
             text: quotes[longest].text.trim().to_string(),
@@ -192,9 +227,21 @@ mod tests {
         let a = h("You have my assurance \u{2014} and I\u{2019}m president. I\u{2019}m just trying to stop people from being killed,");
         let b = h("You have my assurance, and I'm president.");
         assert!(same_utterance(&a, &b, &c));
-        assert!(same_utterance(&h("They are [the] first line of defense"), &h("they are first line of defense"), &c));
-        assert!(!same_utterance(&h("The economy is doing great"), &h("The economy is in deep trouble now"), &c));
-        assert!(!same_utterance(&h("no-fly zone"), &h("no-fly zone area"), &c));
+        assert!(same_utterance(
+            &h("They are [the] first line of defense"),
+            &h("they are first line of defense"),
+            &c
+        ));
+        assert!(!same_utterance(
+            &h("The economy is doing great"),
+            &h("The economy is in deep trouble now"),
+            &c
+        ));
+        assert!(!same_utterance(
+            &h("no-fly zone"),
+            &h("no-fly zone area"),
+            &c
+        ));
         assert!(same_utterance(&h("no-fly zone"), &h("No fly zone"), &c));
     }
 
@@ -208,11 +255,26 @@ mod tests {
     fn clusters_count_documents_and_respect_speakers() {
         let docs: Vec<OverlapDoc> = ["d1", "d2", "d3"]
             .iter()
-            .map(|id| OverlapDoc { doc_id: id, text: "", title: None, published_at: None, entity_ids: vec![] })
+            .map(|id| OverlapDoc {
+                doc_id: id,
+                text: "",
+                title: None,
+                published_at: None,
+                entity_ids: vec![],
+            })
             .collect();
-        let q = |doc, text, sp| OverlapQuote { doc, text, speaker_entity_id: sp };
-        let quotes = vec![
-            q(0, "We'll let you know that maybe later today. We're meeting with seven great leaders", Some("trump")),
+        let q = |doc, text, sp| OverlapQuote {
+            doc,
+            text,
+            speaker_entity_id: sp,
+        };
+        let quotes =
+            vec![
+            q(
+                0,
+                "We'll let you know that maybe later today. We're meeting with seven great leaders",
+                Some("trump"),
+            ),
             q(1, "We\u{2019}ll let you know that maybe later today,", Some("trump")),
             q(2, "We'll let you know that maybe later today", Some("someone")),
             q(1, "", None),
@@ -221,8 +283,20 @@ mod tests {
         assert_eq!(of[0], of[1]);
         assert_ne!(of[0], of[2]);
         assert_eq!(of[3], None);
-        let r = rows.iter().find(|r| Some(&r.quote_cluster_id) == of[0].as_ref()).unwrap();
-        assert_eq!((r.n_documents, r.first_doc_id.as_str(), r.speaker_entity_id.as_deref()), (2, "d1", Some("trump")));
-        assert!(r.text.starts_with("We'll let you know that maybe later today. We're"));
+        let r = rows
+            .iter()
+            .find(|r| Some(&r.quote_cluster_id) == of[0].as_ref())
+            .unwrap();
+        assert_eq!(
+            (
+                r.n_documents,
+                r.first_doc_id.as_str(),
+                r.speaker_entity_id.as_deref()
+            ),
+            (2, "d1", Some("trump"))
+        );
+        assert!(r
+            .text
+            .starts_with("We'll let you know that maybe later today. We're"));
     }
 }

@@ -15,9 +15,9 @@ fn boilerplate() -> &'static Regex {
             r"(?ix)
             copyright | \u{a9} | \(c\)\s*\d{4} | all\ rights\ reserved
             | may\ not\ be\ (published|reproduced|redistributed)
-            | ^\W*(share|follow|like)\ (this|us|on)\b
-            | ^\W*(related|more)\ (stories|articles|news|coverage)\b
-            | ^\W*(read\ more|click\ here|sign\ up|subscribe|advertisement|sponsored|print|email)\b
+            | ^[^a-z0-9]*(share|follow|like)\ (this|us|on)(?-u:\b)
+            | ^[^a-z0-9]*(related|more)\ (stories|articles|news|coverage)(?-u:\b)
+            | ^[^a-z0-9]*(read\ more|click\ here|sign\ up|subscribe|advertisement|sponsored|print|email)(?-u:\b)
             | contributed\ to\ this\ (report|story)
             | this\ (story|article)\ has\ been\ (corrected|updated)
             | ^[^>\n]{0,40}>[^>\n]{0,40}>
@@ -50,6 +50,170 @@ pub fn body(text: &str) -> Vec<&str> {
             None => out.push(line),
         }
     }
+    out
+}
+
+/// Lower-cases one word into `buf` and returns its hash (ASCII fast path).
+fn hash_word(word: &str, buf: &mut String) -> u64 {
+    lower_into(word, buf);
+    word_hash(buf)
+}
+
+fn lower_into(word: &str, buf: &mut String) {
+    if word.is_ascii() {
+        buf.clear();
+        buf.push_str(word);
+        buf.make_ascii_lowercase();
+    } else {
+        buf.clear();
+        for c in word.chars() {
+            buf.extend(c.to_lowercase());
+        }
+    }
+}
+
+/// Calls `f` with every lower-cased alphanumeric word of `text`.
+fn for_each_word(text: &str, buf: &mut String, mut f: impl FnMut(&str)) {
+    let mut start: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        if c.is_alphanumeric() {
+            if start.is_none() {
+                start = Some(i);
+            }
+        } else if let Some(s) = start.take() {
+            lower_into(&text[s..i], buf);
+            f(buf);
+        }
+    }
+    if let Some(s) = start {
+        lower_into(&text[s..], buf);
+        f(buf);
+    }
+}
+
+/// Calls `f` with the hash of every lower-cased alphanumeric word of `text`, allocation-free.
+pub fn for_each_word_hash(text: &str, buf: &mut String, mut f: impl FnMut(u64)) {
+    let mut start: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        if c.is_alphanumeric() {
+            if start.is_none() {
+                start = Some(i);
+            }
+        } else if let Some(s) = start.take() {
+            f(hash_word(&text[s..i], buf));
+        }
+    }
+    if let Some(s) = start {
+        f(hash_word(&text[s..], buf));
+    }
+}
+
+/// One pass over a text for the copy tier: the hash and count of all its words (the exact
+/// relation), and the word hashes of its story body (boilerplate lines and datelines cut).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WordHashes {
+    /// [`content_hash`] of all words.
+    pub content_hash: u64,
+    /// Number of words in the whole text.
+    pub n_words: usize,
+    /// Word hashes of the body (all words when the body is empty).
+    pub body: Vec<u64>,
+    /// The body's lower-cased words joined by single spaces (for character shingles).
+    pub body_text: String,
+}
+
+/// See [`WordHashes`].
+pub fn word_hashes(text: &str) -> WordHashes {
+    let mut buf = String::new();
+    let mut out = WordHashes::default();
+    let mut all: Vec<u64> = Vec::new();
+    let mut all_text = String::new();
+    let mut h: u64 = 0;
+    for line in text.lines() {
+        let start = all.len();
+        let text_start = all_text.len();
+        for_each_word(line, &mut buf, |w| {
+            let wh = word_hash(w);
+            h = mix64(h ^ wh).wrapping_add(0x9e37_79b9_7f4a_7c15);
+            all.push(wh);
+            all_text.push_str(w);
+            all_text.push(' ');
+        });
+        if all.len() == start {
+            continue;
+        }
+        if all.len() - start < 60 && boilerplate().is_match(line) {
+            continue;
+        }
+        match dateline().find(line) {
+            Some(m) => for_each_word(&line[m.end()..], &mut buf, |w| {
+                out.body.push(word_hash(w));
+                out.body_text.push_str(w);
+                out.body_text.push(' ');
+            }),
+            None => {
+                out.body.extend_from_slice(&all[start..]);
+                out.body_text.push_str(&all_text[text_start..]);
+            }
+        }
+    }
+    out.content_hash = h;
+    out.n_words = all.len();
+    if out.body.is_empty() {
+        out.body = all;
+        out.body_text = all_text;
+    }
+    if out.body_text.ends_with(' ') {
+        out.body_text.pop();
+    }
+    out
+}
+
+/// Bytes per character shingle of the copy tier's second signature.
+pub const CHAR_SHINGLE: usize = 5;
+
+/// The sorted, de-duplicated hashes of the `k`-byte windows of `text` (a text shorter than
+/// `k` bytes gives one shingle of all of it; an empty text none). On the lower-cased,
+/// space-joined words these are character shingles, robust to OCR noise.
+pub fn char_shingles(text: &str, k: usize) -> Vec<u64> {
+    let b = text.as_bytes();
+    if b.is_empty() {
+        return Vec::new();
+    }
+    let k = k.clamp(1, 8);
+    let n = if b.len() < k { 1 } else { b.len() - k + 1 };
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let end = (i + k).min(b.len());
+        let mut v: u64 = 0;
+        for &x in &b[i..end] {
+            v = (v << 8) | x as u64;
+        }
+        out.push(mix64(v ^ ((end - i) as u64) << 56));
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The sorted, de-duplicated `k`-word shingle hashes of a sequence of word hashes.
+pub fn shingles_of_hashes(hs: &[u64], k: usize) -> Vec<u64> {
+    let k = k.max(1);
+    if hs.is_empty() {
+        return Vec::new();
+    }
+    let n = if hs.len() < k { 1 } else { hs.len() - k + 1 };
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let end = (i + k).min(hs.len());
+        let mut h: u64 = 0x9e37_79b9_7f4a_7c15;
+        for &w in &hs[i..end] {
+            h = (h.rotate_left(23) ^ w).wrapping_mul(0x100_0000_01b3);
+        }
+        out.push(mix64(h));
+    }
+    out.sort_unstable();
+    out.dedup();
     out
 }
 
@@ -100,24 +264,8 @@ pub fn mix64(mut z: u64) -> u64 {
 /// The sorted, de-duplicated hashes of the `k`-word shingles of `words`. A text shorter than
 /// `k` words gives one shingle of all its words; an empty text gives none.
 pub fn shingles(words: &[String], k: usize) -> Vec<u64> {
-    let k = k.max(1);
-    if words.is_empty() {
-        return Vec::new();
-    }
     let hs: Vec<u64> = words.iter().map(|w| word_hash(w)).collect();
-    let n = if hs.len() < k { 1 } else { hs.len() - k + 1 };
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let end = (i + k).min(hs.len());
-        let mut h: u64 = 0x9e37_79b9_7f4a_7c15;
-        for &w in &hs[i..end] {
-            h = (h.rotate_left(23) ^ w).wrapping_mul(0x100_0000_01b3);
-        }
-        out.push(mix64(h));
-    }
-    out.sort_unstable();
-    out.dedup();
-    out
+    shingles_of_hashes(&hs, k)
 }
 
 /// A hash of the whole normalized word sequence: equal for texts that differ only in case,
@@ -166,12 +314,34 @@ mod tests {
     fn body_drops_furniture_and_datelines() {
         let t = "Home > News > World\nSAN FRANCISCO (Reuters) -- Quake hits city.\nIt was big.\nCopyright 2012 The Associated Press. All rights reserved.\nShare this article: Facebook Twitter";
         assert_eq!(body(t), vec!["Quake hits city.", "It was big."]);
-        assert_eq!(body("The court (in Paris) - said no."), vec!["The court (in Paris) - said no."]);
+        assert_eq!(
+            body("The court (in Paris) - said no."),
+            vec!["The court (in Paris) - said no."]
+        );
+    }
+
+    #[test]
+    fn one_pass_hashes_agree_with_words() {
+        let t =
+            "Home > News > World\nPARIS (AP) -- \u{c9}t\u{c9} Hot, SUMMER.\nIt was big.\nShare this article: Facebook";
+        let wh = word_hashes(t);
+        assert_eq!(wh.content_hash, content_hash(&words(t)));
+        assert_eq!(wh.n_words, words(t).len());
+        let body: Vec<u64> = body_words(t).iter().map(|w| word_hash(w)).collect();
+        assert_eq!(wh.body, body);
+        assert_eq!(shingles_of_hashes(&wh.body, 3), shingles(&body_words(t), 3));
+        assert_eq!(wh.body_text, body_words(t).join(" "));
+        assert_eq!(char_shingles("abcdef", 5).len(), 2);
+        assert_eq!(char_shingles("abc", 5).len(), 1);
+        assert!(char_shingles("", 5).is_empty());
     }
 
     #[test]
     fn words_ignore_case_and_punctuation() {
-        assert_eq!(words("Hello, WORLD -- it's  42!"), vec!["hello", "world", "it", "s", "42"]);
+        assert_eq!(
+            words("Hello, WORLD -- it's  42!"),
+            vec!["hello", "world", "it", "s", "42"]
+        );
         assert!(words(" ,.; ").is_empty());
     }
 
@@ -191,8 +361,14 @@ mod tests {
 
     #[test]
     fn content_hash_ignores_formatting_only() {
-        assert_eq!(content_hash(&words("The cat, sat.")), content_hash(&words("the  CAT sat")));
-        assert_ne!(content_hash(&words("the cat sat")), content_hash(&words("the sat cat")));
+        assert_eq!(
+            content_hash(&words("The cat, sat.")),
+            content_hash(&words("the  CAT sat"))
+        );
+        assert_ne!(
+            content_hash(&words("the cat sat")),
+            content_hash(&words("the sat cat"))
+        );
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub struct StoriesConfig {
     pub headline_words: usize,
     /// Weight of the name features (entities, or capitalised words) relative to the words.
     pub name_weight: f64,
+    /// Weight of adjacent content-word pairs ("malaysia airline") relative to the words.
+    pub bigram_weight: f64,
     /// Weight of the shared-quote features relative to the words.
     pub quote_weight: f64,
     /// Neighbours kept per document in the similarity graph.
@@ -64,10 +66,11 @@ impl Default for StoriesConfig {
     fn default() -> Self {
         StoriesConfig {
             min_similarity: 0.6,
-            min_centroid_similarity: 0.2,
+            min_centroid_similarity: 0.175,
             headline_words: 30,
-            name_weight: 0.5,
+            name_weight: 0.25,
             quote_weight: 1.0,
+            bigram_weight: 0.2,
             neighbours: 30,
             scale_rank: 3,
             linkage: Linkage::Auto,
@@ -83,19 +86,28 @@ impl StoriesConfig {
     /// Every problem with the thresholds, at once.
     pub fn validate(&self) -> Vec<String> {
         let mut p = Vec::new();
-        if !(self.min_similarity >= 0.0) || !(0.0..=1.0).contains(&self.min_centroid_similarity) {
-            p.push("stories: min_similarity must be >= 0 and min_centroid_similarity in [0, 1]".to_string());
+        if bad(self.min_similarity, 0.0) || !(0.0..=1.0).contains(&self.min_centroid_similarity) {
+            p.push(
+                "stories: min_similarity must be >= 0 and min_centroid_similarity in [0, 1]"
+                    .to_string(),
+            );
         }
-        if !(self.name_weight >= 0.0) || !(self.quote_weight >= 0.0) {
+        if bad(self.name_weight, 0.0) || bad(self.quote_weight, 0.0) {
             p.push("stories: weights must be non-negative".to_string());
         }
         if self.neighbours == 0 {
             p.push("stories: neighbours must be positive".to_string());
         }
         if !(self.max_df > 0.0 && self.max_df <= 1.0) {
-            p.push(format!("stories: max_df must lie in (0, 1], got {}", self.max_df));
+            p.push(format!(
+                "stories: max_df must lie in (0, 1], got {}",
+                self.max_df
+            ));
         }
-        if !(self.time_window_days >= 0.0) || !(self.time_scale_days > 0.0) {
+        if bad(self.time_window_days, 0.0)
+            || self.time_scale_days.is_nan()
+            || self.time_scale_days <= 0.0
+        {
             p.push("stories: time_window_days must be >= 0 and time_scale_days > 0".to_string());
         }
         p
@@ -114,6 +126,11 @@ pub enum Linkage {
     Centroid,
 }
 
+/// True when `x` is NaN or below `min`.
+fn bad(x: f64, min: f64) -> bool {
+    x.is_nan() || x < min
+}
+
 /// The story tier's result.
 #[derive(Debug, Clone, Default)]
 pub struct StoryClusters {
@@ -125,18 +142,175 @@ pub struct StoryClusters {
 
 /// English function words and reporting verbs that say nothing about the event.
 const STOP: &[&str] = &[
-    "a", "about", "above", "according", "after", "again", "against", "all", "also", "am", "an", "and", "any", "ap",
-    "are", "around", "as", "at", "back", "be", "because", "been", "before", "being", "below", "between", "both",
-    "but", "by", "can", "could", "day", "de", "did", "do", "does", "doing", "down", "during", "each", "even", "few",
-    "first", "for", "from", "further", "get", "got", "had", "has", "have", "having", "he", "her", "here", "hers",
-    "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "la",
-    "last", "like", "made", "make", "many", "may", "me", "more", "most", "mr", "mrs", "ms", "much", "my", "myself",
-    "new", "news", "no", "nor", "not", "now", "of", "off", "on", "once", "one", "only", "or", "other", "our", "ours",
-    "ourselves", "out", "over", "own", "people", "report", "reported", "reports", "reuters", "s", "said", "same",
-    "say", "says", "she", "should", "since", "so", "some", "still", "such", "t", "than", "that", "the", "their",
-    "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "time", "to",
-    "told", "too", "two", "under", "until", "up", "us", "very", "via", "was", "we", "well", "were", "what", "when",
-    "where", "which", "while", "who", "whom", "why", "will", "with", "would", "year", "years", "you", "your", "yours",
+    "a",
+    "about",
+    "above",
+    "according",
+    "after",
+    "again",
+    "against",
+    "all",
+    "also",
+    "am",
+    "an",
+    "and",
+    "any",
+    "ap",
+    "are",
+    "around",
+    "as",
+    "at",
+    "back",
+    "be",
+    "because",
+    "been",
+    "before",
+    "being",
+    "below",
+    "between",
+    "both",
+    "but",
+    "by",
+    "can",
+    "could",
+    "day",
+    "de",
+    "did",
+    "do",
+    "does",
+    "doing",
+    "down",
+    "during",
+    "each",
+    "even",
+    "few",
+    "first",
+    "for",
+    "from",
+    "further",
+    "get",
+    "got",
+    "had",
+    "has",
+    "have",
+    "having",
+    "he",
+    "her",
+    "here",
+    "hers",
+    "herself",
+    "him",
+    "himself",
+    "his",
+    "how",
+    "i",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "itself",
+    "just",
+    "la",
+    "last",
+    "like",
+    "made",
+    "make",
+    "many",
+    "may",
+    "me",
+    "more",
+    "most",
+    "mr",
+    "mrs",
+    "ms",
+    "much",
+    "my",
+    "myself",
+    "new",
+    "news",
+    "no",
+    "nor",
+    "not",
+    "now",
+    "of",
+    "off",
+    "on",
+    "once",
+    "one",
+    "only",
+    "or",
+    "other",
+    "our",
+    "ours",
+    "ourselves",
+    "out",
+    "over",
+    "own",
+    "people",
+    "report",
+    "reported",
+    "reports",
+    "reuters",
+    "s",
+    "said",
+    "same",
+    "say",
+    "says",
+    "she",
+    "should",
+    "since",
+    "so",
+    "some",
+    "still",
+    "such",
+    "t",
+    "than",
+    "that",
+    "the",
+    "their",
+    "theirs",
+    "them",
+    "themselves",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "through",
+    "time",
+    "to",
+    "told",
+    "too",
+    "two",
+    "under",
+    "until",
+    "up",
+    "us",
+    "very",
+    "via",
+    "was",
+    "we",
+    "well",
+    "were",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "why",
+    "will",
+    "with",
+    "would",
+    "year",
+    "years",
+    "you",
+    "your",
+    "yours",
     "yourself",
 ];
 
@@ -166,7 +340,11 @@ fn fold(w: &str) -> String {
 }
 
 /// The features of one document before weighting: term -> count.
-fn features(doc: &OverlapDoc, quote_keys: &[String], config: &StoriesConfig) -> Vec<(String, f64, u8)> {
+fn features(
+    doc: &OverlapDoc,
+    quote_keys: &[String],
+    config: &StoriesConfig,
+) -> Vec<(String, f64, u8)> {
     let mut counts: HashMap<(String, u8), f64> = HashMap::new();
     let mut add = |k: String, kind: u8| *counts.entry((k, kind)).or_default() += 1.0;
     let text: String = match doc.title {
@@ -179,13 +357,23 @@ fn features(doc: &OverlapDoc, quote_keys: &[String], config: &StoriesConfig) -> 
         let toks = tokens(line);
         let caps = toks.iter().filter(|(_, cap, _)| *cap).count();
         let title_case = toks.len() >= 3 && caps * 10 >= toks.len() * 6;
+        let mut prev: Option<String> = None;
         for (w, cap, sentence_start) in &toks {
             let lw = w.to_lowercase();
             if lw.chars().count() < 2 || is_stop(&lw) {
+                prev = None;
                 continue;
             }
-            add(fold(&lw), 0);
-            if !use_entities && *cap && !*sentence_start && !title_case && config.name_weight > 0.0 {
+            let f = fold(&lw);
+            if config.bigram_weight > 0.0 {
+                if let Some(p) = prev.take() {
+                    add(format!("{p} {f}"), 3);
+                }
+                prev = Some(f.clone());
+            }
+            add(f, 0);
+            if !use_entities && *cap && !*sentence_start && !title_case && config.name_weight > 0.0
+            {
                 add(lw, 1);
             }
         }
@@ -200,8 +388,11 @@ fn features(doc: &OverlapDoc, quote_keys: &[String], config: &StoriesConfig) -> 
             add(q.clone(), 2);
         }
     }
-    let mut v: Vec<(String, f64, u8)> = counts.into_iter().map(|((k, kind), c)| (k, c, kind)).collect();
-    v.sort_by(|a, b| (a.2, &a.0).cmp(&(b.2, &b.0)));
+    let mut v: Vec<(String, f64, u8)> = counts
+        .into_iter()
+        .map(|((k, kind), c)| (k, c, kind))
+        .collect();
+    v.sort_unstable_by(|a, b| (a.2, &a.0).cmp(&(b.2, &b.0)));
     v
 }
 
@@ -238,31 +429,41 @@ fn tokens(line: &str) -> Vec<(&str, bool, bool)> {
 }
 
 /// Sparse L2-normalised vectors, one per document, as (term index, weight) sorted by index.
-fn vectors(docs: &[OverlapDoc], quote_keys: &[Vec<String>], config: &StoriesConfig) -> Vec<Vec<(u32, f32)>> {
-    let feats: Vec<Vec<(String, f64, u8)>> =
-        docs.par_iter().enumerate().map(|(i, d)| features(d, &quote_keys[i], config)).collect();
+fn vectors(
+    docs: &[OverlapDoc],
+    quote_keys: &[Vec<String>],
+    config: &StoriesConfig,
+) -> Vec<Vec<(u32, f32)>> {
+    let feats: Vec<Vec<(String, f64, u8)>> = docs
+        .par_iter()
+        .enumerate()
+        .map(|(i, d)| features(d, &quote_keys[i], config))
+        .collect();
     let n = docs.len();
+    // Term ids by first occurrence, documents in order, features sorted within a document:
+    // deterministic for a given document order (and `run` fixes that order by doc_id).
     let mut vocab: HashMap<(&str, u8), u32> = HashMap::new();
     let mut df: Vec<u32> = Vec::new();
-    // Vocabulary in a deterministic order: sorted keys.
-    let mut keys: Vec<(&str, u8)> = feats.iter().flat_map(|f| f.iter().map(|(k, _, kind)| (k.as_str(), *kind))).collect();
-    keys.sort_unstable();
-    keys.dedup();
-    for k in keys {
-        vocab.insert(k, df.len() as u32);
-        df.push(0);
-    }
     for f in &feats {
         for (k, _, kind) in f {
-            df[vocab[&(k.as_str(), *kind)] as usize] += 1;
+            let next = df.len() as u32;
+            let id = *vocab.entry((k.as_str(), *kind)).or_insert(next);
+            if id == next {
+                df.push(0);
+            }
+            df[id as usize] += 1;
         }
     }
-    let max_df = if n >= 20 { (config.max_df * n as f64).ceil() as u32 } else { u32::MAX };
+    let max_df = if n >= 20 {
+        (config.max_df * n as f64).ceil() as u32
+    } else {
+        u32::MAX
+    };
     feats
         .par_iter()
         .map(|f| {
             let mut v: Vec<(u32, f32)> = Vec::with_capacity(f.len());
-            let mut norm2 = [0.0f64; 3];
+            let mut norm2 = [0.0f64; 4];
             let mut raw: Vec<(u32, f64, u8)> = Vec::with_capacity(f.len());
             for (k, c, kind) in f {
                 let t = vocab[&(k.as_str(), *kind)];
@@ -276,7 +477,12 @@ fn vectors(docs: &[OverlapDoc], quote_keys: &[Vec<String>], config: &StoriesConf
                 raw.push((t, w, *kind));
             }
             // Each kind normalised on its own, then weighted, then the whole vector normalised.
-            let kw = [1.0, config.name_weight, config.quote_weight];
+            let kw = [
+                1.0,
+                config.name_weight,
+                config.quote_weight,
+                config.bigram_weight,
+            ];
             let mut total = 0.0;
             for (_, w, kind) in raw.iter_mut() {
                 let k = *kind as usize;
@@ -313,8 +519,17 @@ fn time_factor(a: Option<i64>, b: Option<i64>, config: &StoriesConfig) -> f64 {
 
 /// The sparse similarity graph: for every document its `k` most similar others (ties by
 /// index), symmetrised; edges as (i, j, sim) with i < j, sorted.
-fn graph(docs: &[OverlapDoc], vecs: &[Vec<(u32, f32)>], config: &StoriesConfig) -> Vec<(u32, u32, f32)> {
-    let n_terms = vecs.iter().flat_map(|v| v.iter().map(|x| x.0 + 1)).max().unwrap_or(0) as usize;
+fn graph(
+    docs: &[OverlapDoc],
+    copy_of: &[usize],
+    vecs: &[Vec<(u32, f32)>],
+    config: &StoriesConfig,
+) -> Vec<(u32, u32, f32)> {
+    let n_terms = vecs
+        .iter()
+        .flat_map(|v| v.iter().map(|x| x.0 + 1))
+        .max()
+        .unwrap_or(0) as usize;
     let mut postings: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n_terms];
     for (i, v) in vecs.iter().enumerate() {
         for &(t, w) in v {
@@ -322,34 +537,70 @@ fn graph(docs: &[OverlapDoc], vecs: &[Vec<(u32, f32)>], config: &StoriesConfig) 
         }
     }
     let k = config.neighbours;
-    let lists: Vec<Vec<(u32, f32)>> = (0..vecs.len())
+    let n = vecs.len();
+    let lists: Vec<Vec<(u32, f32)>> = (0..n)
         .into_par_iter()
-        .map(|i| {
-            let mut acc: HashMap<u32, f32> = HashMap::new();
-            for &(t, w) in &vecs[i] {
-                for &(j, wj) in &postings[t as usize] {
-                    if j as usize != i {
-                        *acc.entry(j).or_default() += w * wj;
+        .map_init(
+            || (vec![0.0f32; n], Vec::<u32>::new()),
+            |(acc, touched), i| {
+                // Dense accumulator with a touched list: no hashing in the inner loop.
+                for &(t, w) in &vecs[i] {
+                    for &(j, wj) in &postings[t as usize] {
+                        if j as usize != i {
+                            let a = &mut acc[j as usize];
+                            if *a == 0.0 {
+                                touched.push(j);
+                            }
+                            *a += w * wj;
+                        }
                     }
                 }
-            }
-            let mut l: Vec<(u32, f32)> = acc
-                .into_iter()
-                .map(|(j, s)| (j, s * time_factor(docs[i].published_at, docs[j as usize].published_at, config) as f32))
-                .filter(|&(_, s)| s > 0.0)
-                .collect();
-            l.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            l.truncate(k);
-            l
-        })
+                touched.sort_unstable();
+                let mut l: Vec<(u32, f32)> = touched
+                    .drain(..)
+                    .map(|j| {
+                        let s = std::mem::take(&mut acc[j as usize]);
+                        (
+                            j,
+                            s * time_factor(
+                                docs[i].published_at,
+                                docs[j as usize].published_at,
+                                config,
+                            ) as f32,
+                        )
+                    })
+                    .filter(|&(_, s)| s > 0.0)
+                    .collect();
+                let by_sim =
+                    |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+                if l.len() > k {
+                    l.select_nth_unstable_by(k, by_sim);
+                    l.truncate(k);
+                }
+                l.sort_unstable_by(by_sim);
+                l
+            },
+        )
         .collect();
+    // The local scale of a document: its similarity to its `scale_rank`-th neighbour outside
+    // its own copy cluster (copies would make every scale ~1).
+    let floor = config.scale_floor.max(1e-3) as f32;
     let sigma: Vec<f32> = lists
         .iter()
-        .map(|l| {
-            if config.scale_rank == 0 || l.is_empty() {
-                1.0
+        .enumerate()
+        .map(|(i, l)| {
+            if config.scale_rank == 0 {
+                return 1.0;
+            }
+            let others: Vec<f32> = l
+                .iter()
+                .filter(|(j, _)| copy_of[*j as usize] != copy_of[i])
+                .map(|x| x.1)
+                .collect();
+            if others.is_empty() {
+                floor.max(1.0)
             } else {
-                l[(config.scale_rank - 1).min(l.len() - 1)].1.max(config.scale_floor.max(1e-3) as f32)
+                others[(config.scale_rank - 1).min(others.len() - 1)].max(floor)
             }
         })
         .collect();
@@ -357,11 +608,15 @@ fn graph(docs: &[OverlapDoc], vecs: &[Vec<(u32, f32)>], config: &StoriesConfig) 
     for (i, l) in lists.iter().enumerate() {
         for &(j, s) in l {
             let s = s / (sigma[i] * sigma[j as usize]).sqrt();
-            let (a, b) = if (i as u32) < j { (i as u32, j) } else { (j, i as u32) };
+            let (a, b) = if (i as u32) < j {
+                (i as u32, j)
+            } else {
+                (j, i as u32)
+            };
             edges.push((a, b, s));
         }
     }
-    edges.sort_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+    edges.sort_by_key(|x| (x.0, x.1));
     edges.dedup_by(|x, y| x.0 == y.0 && x.1 == y.1);
     edges
 }
@@ -383,14 +638,21 @@ impl PartialOrd for Cand {
 impl Ord for Cand {
     fn cmp(&self, o: &Self) -> Ordering {
         // Highest average first; ties by smallest ids (reversed: BinaryHeap is a max-heap).
-        self.avg.total_cmp(&o.avg).then_with(|| (o.a, o.b).cmp(&(self.a, self.b)))
+        self.avg
+            .total_cmp(&o.avg)
+            .then_with(|| (o.a, o.b).cmp(&(self.a, self.b)))
     }
 }
 
 /// Average-linkage agglomeration over a sparse graph, from initial groups: `init[i]` is the
 /// group of element `i` (any index; equal = same group). Missing edges count as similarity 0.
 /// Returns each element's final group representative (the smallest element index in it).
-pub fn average_linkage(n: usize, init: &[usize], edges: &[(u32, u32, f32)], threshold: f64) -> Vec<u32> {
+pub fn average_linkage(
+    n: usize,
+    init: &[usize],
+    edges: &[(u32, u32, f32)],
+    threshold: f64,
+) -> Vec<u32> {
     let mut uf = super::unionfind::UnionFind::new(n);
     for (i, &g) in init.iter().enumerate() {
         uf.union(i as u32, g as u32);
@@ -420,7 +682,13 @@ pub fn average_linkage(n: usize, init: &[usize], edges: &[(u32, u32, f32)], thre
             if (a as u32) < b {
                 let avg = s / (size[a] as f64 * size[b as usize] as f64);
                 if avg >= threshold {
-                    heap.push(Cand { avg, a: a as u32, b, va: 0, vb: 0 });
+                    heap.push(Cand {
+                        avg,
+                        a: a as u32,
+                        b,
+                        va: 0,
+                        vb: 0,
+                    });
                 }
             }
         }
@@ -451,8 +719,18 @@ pub fn average_linkage(n: usize, init: &[usize], edges: &[(u32, u32, f32)], thre
         for (x, s) in ns {
             let avg = s / (size[a] as f64 * size[x as usize] as f64);
             if avg >= threshold {
-                let (p, q) = if (a as u32) < x { (a as u32, x) } else { (x, a as u32) };
-                heap.push(Cand { avg, a: p, b: q, va: version[p as usize], vb: version[q as usize] });
+                let (p, q) = if (a as u32) < x {
+                    (a as u32, x)
+                } else {
+                    (x, a as u32)
+                };
+                heap.push(Cand {
+                    avg,
+                    a: p,
+                    b: q,
+                    va: version[p as usize],
+                    vb: version[q as usize],
+                });
             }
         }
     }
@@ -494,9 +772,16 @@ fn dot_sparse(a: &[(u32, f32)], b: &[(u32, f32)]) -> f64 {
     s
 }
 
+#[allow(clippy::needless_range_loop)]
 /// Centroid-linkage agglomeration: clusters adjacent in the neighbour graph merge, best
 /// first, while the cosine of their summed vectors is at least `threshold`.
-pub fn centroid_linkage(n: usize, init: &[usize], vecs: &[Vec<(u32, f32)>], edges: &[(u32, u32, f32)], threshold: f64) -> Vec<u32> {
+pub fn centroid_linkage(
+    n: usize,
+    init: &[usize],
+    vecs: &[Vec<(u32, f32)>],
+    edges: &[(u32, u32, f32)],
+    threshold: f64,
+) -> Vec<u32> {
     let mut uf = super::unionfind::UnionFind::new(n);
     for (i, &g) in init.iter().enumerate() {
         uf.union(i as u32, g as u32);
@@ -532,7 +817,13 @@ pub fn centroid_linkage(n: usize, init: &[usize], vecs: &[Vec<(u32, f32)>], edge
             if (a as u32) < b {
                 let avg = cos(&sum, &norm, a, b as usize);
                 if avg >= threshold {
-                    heap.push(Cand { avg, a: a as u32, b, va: 0, vb: 0 });
+                    heap.push(Cand {
+                        avg,
+                        a: a as u32,
+                        b,
+                        va: 0,
+                        vb: 0,
+                    });
                 }
             }
         }
@@ -561,8 +852,18 @@ pub fn centroid_linkage(n: usize, init: &[usize], vecs: &[Vec<(u32, f32)>], edge
         for x in ns {
             let avg = cos(&sum, &norm, a, x as usize);
             if avg >= threshold {
-                let (p, q) = if (a as u32) < x { (a as u32, x) } else { (x, a as u32) };
-                heap.push(Cand { avg, a: p, b: q, va: version[p as usize], vb: version[q as usize] });
+                let (p, q) = if (a as u32) < x {
+                    (a as u32, x)
+                } else {
+                    (x, a as u32)
+                };
+                heap.push(Cand {
+                    avg,
+                    a: p,
+                    b: q,
+                    va: version[p as usize],
+                    vb: version[q as usize],
+                });
             }
         }
     }
@@ -580,7 +881,12 @@ fn quote_key(text: &str) -> Option<String> {
 
 /// Clusters the documents into stories. `canonical[i]` is the copy-cluster canonical of
 /// document `i` (copies always share a story).
-pub fn cluster(docs: &[OverlapDoc], canonical: &[usize], quotes: &[OverlapQuote], config: &StoriesConfig) -> StoryClusters {
+pub fn cluster(
+    docs: &[OverlapDoc],
+    canonical: &[usize],
+    quotes: &[OverlapQuote],
+    config: &StoriesConfig,
+) -> StoryClusters {
     let n = docs.len();
     if n == 0 {
         return StoryClusters::default();
@@ -594,10 +900,13 @@ pub fn cluster(docs: &[OverlapDoc], canonical: &[usize], quotes: &[OverlapQuote]
         }
     }
     let vecs = vectors(docs, &quote_keys, config);
-    let edges = graph(docs, &vecs, config);
+    let edges = graph(docs, canonical, &vecs, config);
     let linkage = match config.linkage {
         Linkage::Auto => {
-            let mut lens: Vec<usize> = docs.iter().map(|d| d.text.split_whitespace().count()).collect();
+            let mut lens: Vec<usize> = docs
+                .iter()
+                .map(|d| d.text.split_whitespace().count())
+                .collect();
             lens.sort_unstable();
             if lens[lens.len() / 2] < config.headline_words {
                 Linkage::Centroid
@@ -608,8 +917,12 @@ pub fn cluster(docs: &[OverlapDoc], canonical: &[usize], quotes: &[OverlapQuote]
         l => l,
     };
     let roots = match linkage {
-        Linkage::Auto | Linkage::Average => average_linkage(n, canonical, &edges, config.min_similarity),
-        Linkage::Centroid => centroid_linkage(n, canonical, &vecs, &edges, config.min_centroid_similarity),
+        Linkage::Auto | Linkage::Average => {
+            average_linkage(n, canonical, &edges, config.min_similarity)
+        }
+        Linkage::Centroid => {
+            centroid_linkage(n, canonical, &vecs, &edges, config.min_centroid_similarity)
+        }
     };
     rows(docs, &roots, &edges)
 }
@@ -637,14 +950,25 @@ fn rows(docs: &[OverlapDoc], roots: &[u32], edges: &[(u32, u32, f32)]) -> StoryC
         let anchor = *m
             .iter()
             .min_by(|&&x, &&y| {
-                let k = |i: usize| (docs[i].published_at.is_none(), docs[i].published_at.unwrap_or(i64::MAX), std::cmp::Reverse(n_chars[i]), docs[i].doc_id);
+                let k = |i: usize| {
+                    (
+                        docs[i].published_at.is_none(),
+                        docs[i].published_at.unwrap_or(i64::MAX),
+                        std::cmp::Reverse(n_chars[i]),
+                        docs[i].doc_id,
+                    )
+                };
                 k(x).cmp(&k(y))
             })
             .unwrap();
         let id = stable_id("story", &[docs[anchor].doc_id]);
         let rep = *m
             .iter()
-            .max_by(|&&x, &&y| within[x].total_cmp(&within[y]).then_with(|| docs[y].doc_id.cmp(docs[x].doc_id)))
+            .max_by(|&&x, &&y| {
+                within[x]
+                    .total_cmp(&within[y])
+                    .then_with(|| docs[y].doc_id.cmp(docs[x].doc_id))
+            })
             .unwrap();
         let mut ent: HashMap<&str, usize> = HashMap::new();
         for &i in &m {
@@ -656,18 +980,31 @@ fn rows(docs: &[OverlapDoc], roots: &[u32], edges: &[(u32, u32, f32)]) -> StoryC
         let mut ent: Vec<(&str, usize)> = ent.into_iter().collect();
         ent.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         let title = docs[rep].title.map(str::to_string).or_else(|| {
-            docs[rep].text.lines().map(str::trim).find(|l| !l.is_empty()).filter(|l| l.chars().count() <= 200).map(str::to_string)
+            docs[rep]
+                .text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .filter(|l| l.chars().count() <= 200)
+                .map(str::to_string)
         });
         out.push(StoryRow {
             story_id: id,
             n_documents: m.len() as u64,
             representative_doc_id: docs[rep].doc_id.to_string(),
             title,
-            top_entities: ent.into_iter().take(5).map(|(e, _)| e.to_string()).collect(),
+            top_entities: ent
+                .into_iter()
+                .take(5)
+                .map(|(e, _)| e.to_string())
+                .collect(),
         });
     }
     out.sort_by(|a, b| a.story_id.cmp(&b.story_id));
-    StoryClusters { story_id, rows: out }
+    StoryClusters {
+        story_id,
+        rows: out,
+    }
 }
 
 #[cfg(test)]
@@ -675,7 +1012,13 @@ mod tests {
     use super::*;
 
     fn doc<'a>(id: &'a str, text: &'a str) -> OverlapDoc<'a> {
-        OverlapDoc { doc_id: id, text, title: None, published_at: None, entity_ids: Vec::new() }
+        OverlapDoc {
+            doc_id: id,
+            text,
+            title: None,
+            published_at: None,
+            entity_ids: Vec::new(),
+        }
     }
 
     #[test]
@@ -695,7 +1038,11 @@ mod tests {
     #[test]
     fn names_are_capitalised_words_inside_sentences() {
         let t = tokens("The actress Tara Reid entered rehab. She said");
-        let caps: Vec<&str> = t.iter().filter(|(_, c, s)| *c && !*s).map(|x| x.0).collect();
+        let caps: Vec<&str> = t
+            .iter()
+            .filter(|(_, c, s)| *c && !*s)
+            .map(|x| x.0)
+            .collect();
         assert_eq!(caps, vec!["Tara", "Reid"]);
     }
 
@@ -714,14 +1061,23 @@ mod tests {
         let a1 = "A magnitude 6.1 earthquake struck Sumatra on Tuesday, Indonesian officials said. Padang was shaken.";
         let a2 = "The Sumatra earthquake of magnitude 6.1 damaged houses in Padang, officials in Indonesia said.";
         let b1 = "A 4.5 earthquake hit Northern California near Cloverdale. Residents of Sonoma County felt it.";
-        let b2 = "Sonoma County residents felt a 4.5 earthquake near Cloverdale in Northern California.";
+        let b2 =
+            "Sonoma County residents felt a 4.5 earthquake near Cloverdale in Northern California.";
         let docs = vec![doc("a1", a1), doc("b1", b1), doc("a2", a2), doc("b2", b2)];
         for linkage in [Linkage::Average, Linkage::Centroid] {
-        let out = cluster(&docs, &[0, 1, 2, 3], &[], &StoriesConfig { linkage, ..Default::default() });
-        assert_eq!(out.story_id[0], out.story_id[2]);
-        assert_eq!(out.story_id[1], out.story_id[3]);
-        assert_ne!(out.story_id[0], out.story_id[1]);
-        assert_eq!(out.rows.len(), 2);
+            let out = cluster(
+                &docs,
+                &[0, 1, 2, 3],
+                &[],
+                &StoriesConfig {
+                    linkage,
+                    ..Default::default()
+                },
+            );
+            assert_eq!(out.story_id[0], out.story_id[2]);
+            assert_eq!(out.story_id[1], out.story_id[3]);
+            assert_ne!(out.story_id[0], out.story_id[1]);
+            assert_eq!(out.rows.len(), 2);
         }
     }
 

@@ -10,7 +10,9 @@ pub struct UnionFind {
 impl UnionFind {
     /// `n` singleton sets.
     pub fn new(n: usize) -> UnionFind {
-        UnionFind { parent: (0..n as u32).collect() }
+        UnionFind {
+            parent: (0..n as u32).collect(),
+        }
     }
     /// The representative (smallest member) of `x`'s set.
     pub fn find(&mut self, mut x: u32) -> u32 {
@@ -31,7 +33,9 @@ impl UnionFind {
     }
     /// For every element, its representative.
     pub fn roots(&mut self) -> Vec<u32> {
-        (0..self.parent.len() as u32).map(|i| self.find(i)).collect()
+        (0..self.parent.len() as u32)
+            .map(|i| self.find(i))
+            .collect()
     }
 }
 
