@@ -95,6 +95,7 @@ def main():
     ap.add_argument("--mb", type=float, default=50)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--peer-bytes", type=int, default=1_000_000)
+    ap.add_argument("--copies-bytes", type=int, default=10_000_000)
     ap.add_argument("--scaling", default="")
     a = ap.parse_args()
     if not os.path.isdir(os.path.join(REPO, "..", "shared", "corpora")):
@@ -126,12 +127,14 @@ def main():
         pairs.append({"what": "quotes (MB/s, 1 core)", "newsmill": sbytes / 1e6 / st["quotes"],
                       "peer": textacy["bytes"] / 1e6 / textacy["seconds"], "peer_name": textacy["peer"]})
     # Copies: the same documents, same shingles / permutations / bands, ARI against planted groups.
-    ds_script = os.path.join(HERE, "peers", "datasketch_copies.py")
+    ds_script = os.path.join(HERE, "peers", "overlap_datasketch.py")
     if os.path.exists(ds_script):
-        r = sh([BIN, "eval", "dedup", "--input", corpus, "--text-field", "text", "--gold-field", "dup_group",
+        copies_in = sample(corpus, a.copies_bytes, os.path.join(WORK, "copies.jsonl"))
+        r = sh([BIN, "eval", "dedup", "--input", copies_in, "--text-field", "text", "--gold-field", "dup_group",
                 "--id-field", "id", "--level", "copies", "--json"])
         ours = json.loads(r.stdout) if r.returncode == 0 else {"error": r.stderr[-2000:]}
-        theirs = peer("datasketch_copies.py", corpus)
+        # Same shingles, permutations, bands and verification rule as newsmill's copy tier.
+        theirs = peer("overlap_datasketch.py", copies_in, "text", "dup_group", 256, 85, 3, 0.47, 0.9, 15, 256, 0.65)
         res["copies"] = {"newsmill": ours, "datasketch": theirs}
         if "seconds" in ours and "seconds" in theirs:
             pairs.append({"what": "copies (documents/s, ARI {:.3f} vs {:.3f})".format(ours.get("ari", 0), theirs.get("ari", 0)),
