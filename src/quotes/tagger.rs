@@ -538,49 +538,84 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
         }
     }
     groups.extend(loose);
-    // Rule quotes by content start, to borrow kinds; terms are kept from the rules.
+    // Quoted material: the rules know the marks, the kinds and the speakers (pronouns,
+    // continuation); the tagger knows how far PolNeAR's content reaches around a partial
+    // quote. Indirect speech comes from the tagger alone.
     let mut out: Vec<Found> = Vec::new();
-    for (contents, cue, source) in groups {
-        if contents.is_empty() {
-            // A cue or source with no content still counts as an attribution part.
-            out.push(Found {
-                kind: QuoteKind::Indirect,
-                content: (0, 0),
-                content_marked: (0, 0),
-                cue,
-                speaker: source,
-                continued: false,
-                confidence: 0.3,
-                sentence: 0,
-            });
+    let mut consumed = vec![false; groups.len()];
+    let gspan = |&(a, b): &(usize, usize)| (toks[a].start as usize, toks[b - 1].end as usize);
+    for f in &found {
+        if f.kind == QuoteKind::Indirect {
             continue;
         }
-        for (k, &(a, b)) in contents.iter().enumerate() {
-            let ba = toks[a].start as usize;
-            let bb = toks[b - 1].end as usize;
-            let marked = ba < bb && doc.text[ba..bb].chars().any(super::text::is_quote_char);
-            // Prefer the rule's view of quoted contents.
-            let rule = found.iter().find(|f| f.kind != QuoteKind::Term && f.content_marked.0 < bb && ba < f.content_marked.1);
-            let (kind, inner) = match rule {
-                Some(f) if f.content_marked == (ba, bb) => (f.kind, f.content),
-                Some(_) if marked => (QuoteKind::Partial, (ba, bb)),
-                _ => (QuoteKind::Indirect, (ba, bb)),
-            };
+        if f.kind == QuoteKind::Term {
+            out.push(f.clone());
+            continue;
+        }
+        let (fa, fb) = f.content_marked;
+        let mut g = f.clone();
+        // A speaker right next to its cue ("Trump said", "said Trump") is the rules' best case.
+        let rule_strong = match (f.speaker, f.cue) {
+            (Some(sp), Some(c)) => sp.1 <= c.0 && c.0 - sp.1 <= 2 || sp.0 >= c.1 && sp.0 - c.1 <= 1,
+            _ => false,
+        };
+        for (gi, grp) in groups.iter().enumerate() {
+            for sp in &grp.0 {
+                let (ba, bb) = gspan(sp);
+                if !(ba < fb && fa < bb) {
+                    continue;
+                }
+                consumed[gi] = true;
+                if f.kind == QuoteKind::Partial && ba <= fa && fb <= bb {
+                    g.content = (ba, bb);
+                    g.content_marked = (ba, bb);
+                }
+                let tag_strong = match (grp.2, grp.1) {
+                    (Some(sp), Some(c)) => sp.1 <= c.0 && c.0 - sp.1 <= 2,
+                    _ => false,
+                };
+                // A cue after a quote that closed its sentence belongs to the next one.
+                let cue_after_end = grp.1.is_some_and(|c| toks[c.0].start as usize >= fb) && doc.text[fa..fb].trim_end_matches(|c: char| super::text::is_quote_char(c) || c.is_whitespace()).ends_with(['.', '!', '?']);
+                if cue_after_end {
+                    continue;
+                }
+                if (tag_strong || !rule_strong) && (grp.1.is_some() && grp.2.is_some() || g.speaker.is_none() && !g.continued) {
+                    g.speaker = grp.2;
+                    g.cue = grp.1;
+                    g.continued = false;
+                }
+            }
+        }
+        // Several partial quotes of one sentence share one widened content.
+        if let Some(last) = out.last() {
+            if last.kind == QuoteKind::Partial && g.kind == QuoteKind::Partial && last.content_marked == g.content_marked {
+                continue;
+            }
+        }
+        out.push(g);
+    }
+    for (gi, (contents, cue, source)) in groups.into_iter().enumerate() {
+        if consumed[gi] {
+            continue;
+        }
+        if contents.is_empty() {
+            // A cue or source with no content still counts as an attribution part.
+            out.push(Found { kind: QuoteKind::Indirect, content: (0, 0), content_marked: (0, 0), cue, speaker: source, continued: false, confidence: 0.3, sentence: 0 });
+            continue;
+        }
+        for (k, sp) in contents.iter().enumerate() {
+            let (ba, bb) = gspan(sp);
+            let marked = doc.text[ba..bb].chars().any(super::text::is_double);
             out.push(Found {
-                kind,
-                content: inner,
+                kind: if marked { QuoteKind::Partial } else { QuoteKind::Indirect },
+                content: (ba, bb),
                 content_marked: (ba, bb),
                 cue,
                 speaker: source,
                 continued: k > 0,
-                confidence: if marked { 0.8 } else { 0.6 },
+                confidence: 0.6,
                 sentence: 0,
             });
-        }
-    }
-    for f in found {
-        if f.kind == QuoteKind::Term && !out.iter().any(|o| o.content_marked.0 < f.content_marked.1 && f.content_marked.0 < o.content_marked.1) {
-            out.push(f);
         }
     }
     out.sort_by_key(|f| (f.content_marked.0, f.content_marked.1));
