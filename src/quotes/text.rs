@@ -501,11 +501,11 @@ pub fn sentence_ends(text: &str, toks: &[Tok], regs: &[Region]) -> Vec<bool> {
     }
     for i in 0..n {
         let t = &toks[i];
-        if t.kind == Kind::Para {
-            ends[i] = true;
+        if inside[i] {
             continue;
         }
-        if inside[i] {
+        if t.kind == Kind::Para {
+            ends[i] = true;
             continue;
         }
         if t.kind == Kind::Punct && matches!(t.ch, '.' | '!' | '?' | '…') {
