@@ -441,12 +441,41 @@ impl Tagger {
     }
 }
 
+/// Reported content runs to the end of its sentence: a content span that stops early with
+/// nothing but unlabelled tokens after it is extended to the sentence's final punctuation.
+pub fn extend_contents(doc: &Doc, labels: &mut [u8]) {
+    let toks = &doc.toks;
+    for &(a, b) in &doc.sents {
+        // Last content token of the sentence.
+        let Some(last) = (a..b).rev().find(|&k| role(labels[k]) != 0) else { continue };
+        if role(labels[last]) != 3 {
+            continue;
+        }
+        let mut end = b;
+        while end > last + 1 && (toks[end - 1].kind == Kind::Para || toks[end - 1].kind == Kind::Punct && matches!(toks[end - 1].ch, '.' | '!' | '?' | '…' | ':' | ';')) {
+            end -= 1;
+        }
+        if end <= last + 1 || end - last > 60 {
+            continue;
+        }
+        // Do not run into a quote the rules left alone, or across a paragraph.
+        if toks[last + 1..end].iter().any(|t| t.kind == Kind::Para || t.kind == Kind::Quote && super::text::is_double(t.ch)) {
+            continue;
+        }
+        for l in labels.iter_mut().take(end).skip(last + 1) {
+            *l = 6;
+        }
+    }
+}
+
 /// Turns labels into attributions: content and source spans attach to the nearest cue in
 /// the same paragraph; split contents sharing a cue become one attribution.
 pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
     let toks = &doc.toks;
     let n = toks.len();
-    let labels = &t.labels;
+    let mut labels = t.labels;
+    extend_contents(doc, &mut labels);
+    let labels = &labels;
     // Spans per role.
     let mut spans: Vec<(u8, usize, usize)> = Vec::new();
     let mut i = 0;
