@@ -106,7 +106,7 @@ pub fn resolve(text: &str, speakers: &[Option<(usize, usize)>], mentions: &[Ment
     // (position, entity) of earlier resolved speakers.
     let mut spoke: Vec<(usize, usize)> = Vec::new();
     let last_mention_of = |ent: usize, pos: usize| -> Option<usize> {
-        persons.iter().filter(|p| p.ent == ent && p.start <= pos).map(|p| p.idx).last().or_else(|| persons.iter().find(|p| p.ent == ent).map(|p| p.idx))
+        persons.iter().rev().find(|p| p.ent == ent && p.start <= pos).map(|p| p.idx).or_else(|| persons.iter().find(|p| p.ent == ent).map(|p| p.idx))
     };
     for qi in order {
         let (a, b) = speakers[qi].unwrap_or((0, 0));
@@ -114,7 +114,7 @@ pub fn resolve(text: &str, speakers: &[Option<(usize, usize)>], mentions: &[Ment
             continue;
         }
         // A name inside the phrase.
-        if let Some(p) = persons.iter().filter(|p| p.start >= a && p.start < b).last() {
+        if let Some(p) = persons.iter().rev().find(|p| p.start >= a && p.start < b) {
             out[qi] = Some(p.idx);
             spoke.push((a, p.ent));
             continue;

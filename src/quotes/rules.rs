@@ -116,7 +116,7 @@ impl<'a> Doc<'a> {
 
     fn namey(&self, i: usize) -> bool {
         let t = &self.toks[i];
-        t.is_word() && (t.has(CAP) || t.has(INNERCAP)) && !(t.has(FUNC) && !t.has(ROLE | GROUP | DET))
+        t.is_word() && (t.has(CAP) || t.has(INNERCAP)) && (!t.has(FUNC) || t.has(ROLE | GROUP | DET))
     }
 
     /// The speaker phrase ending just before token `c` (skipping auxiliaries, adverbs, a
@@ -221,11 +221,12 @@ impl<'a> Doc<'a> {
             let w = self.word(e);
             if self.namey(e) || t.has(ROLE | GROUP) {
                 content = true;
-            } else if t.has(DET) && !content {
-            } else if (w == "of" || w == "and") && content && e + 1 < hi && self.namey(e + 1) {
-            } else if t.has(DIGIT) && !content {
             } else {
-                break;
+                let joiner = (w == "of" || w == "and") && content && e + 1 < hi && self.namey(e + 1);
+                let lead = (t.has(DET) || t.has(DIGIT)) && !content;
+                if !(joiner || lead) {
+                    break;
+                }
             }
             // Stop before a day name after a name ("Trump Tuesday").
             if content && t.has(TIMEWORD) && t.has(CAP) && e > j {
@@ -438,14 +439,7 @@ pub fn find(doc: &Doc) -> Vec<Found> {
                 let ws: Vec<&str> = text[ca..cb].split_whitespace().collect();
                 !ws.is_empty() && ws.len() <= 8 && ws.iter().all(|w| w.chars().next().is_some_and(|c| c.is_uppercase() || !c.is_alphabetic()) || w.len() <= 3)
             };
-            if kind == QuoteKind::Partial && !ends_punct {
-                if words <= 4 && (after_det || cue.is_none()) {
-                    kind = QuoteKind::Term;
-                } else if title_like && cue.is_none() {
-                    kind = QuoteKind::Term;
-                }
-            }
-            if kind == QuoteKind::Partial && words <= 4 && after_det && !ends_punct {
+            if kind == QuoteKind::Partial && !ends_punct && (words <= 4 && (after_det || cue.is_none()) || title_like && cue.is_none()) {
                 kind = QuoteKind::Term;
             }
             let mut conf = match kind {

@@ -299,8 +299,7 @@ pub fn active_windows(doc: &Doc) -> Vec<(usize, usize)> {
         act[k] = toks[a..b].iter().any(|t| t.flags & (CUE | CUE_WEAK) != 0 || t.kind == Kind::Quote || t.is_punct(':') || t.kind == Kind::Word && t.text(doc.text).eq_ignore_ascii_case("according"));
     }
     let mut out: Vec<(usize, usize)> = Vec::new();
-    for k in 0..ns {
-        let on = act[k];
+    for (k, &on) in act.iter().enumerate() {
         if !on {
             continue;
         }
@@ -468,6 +467,9 @@ pub fn extend_contents(doc: &Doc, labels: &mut [u8]) {
     }
 }
 
+/// Contents, cue and source of one tagged attribution (token ranges).
+type Group = (Vec<(usize, usize)>, Option<(usize, usize)>, Option<(usize, usize)>);
+
 /// Turns labels into attributions: content and source spans attach to the nearest cue in
 /// the same paragraph; split contents sharing a cue become one attribution.
 pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
@@ -506,13 +508,7 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
     let nearest_cue = |a: usize, b: usize| -> Option<usize> {
         let mut best: Option<(usize, usize)> = None;
         for (ci, &(ca, cb)) in cues.iter().enumerate() {
-            let d = if cb <= a {
-                a - cb
-            } else if ca >= b {
-                ca - b
-            } else {
-                0
-            };
+            let d = a.saturating_sub(cb).max(ca.saturating_sub(b));
             // Content may sit a paragraph away from its cue (lead-ins); sources rarely.
             if d > 400 {
                 continue;
@@ -535,8 +531,8 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
         }
         words <= 6 && hi - lo <= 40
     };
-    let mut groups: Vec<(Vec<(usize, usize)>, Option<(usize, usize)>, Option<(usize, usize)>)> = cues.iter().map(|&c| (Vec::new(), Some(c), None)).collect();
-    let mut loose: Vec<(Vec<(usize, usize)>, Option<(usize, usize)>, Option<(usize, usize)>)> = Vec::new();
+    let mut groups: Vec<Group> = cues.iter().map(|&c| (Vec::new(), Some(c), None)).collect();
+    let mut loose: Vec<Group> = Vec::new();
     for &(r, a, b) in &spans {
         match r {
             1 => match nearest_cue(a, b).filter(|&ci| para[cues[ci].0] == para[a]) {

@@ -139,10 +139,8 @@ pub fn tokenize(text: &str) -> Vec<Tok> {
             continue;
         }
         if c.is_whitespace() {
-            if c == '\u{2028}' || c == '\u{2029}' {
-                if !matches!(toks.last(), Some(t) if t.kind == Kind::Para) {
-                    toks.push(Tok { start: i as u32, end: (i + l) as u32, kind: Kind::Para, ch: '\n', flags: 0, hash: 0 });
-                }
+            if (c == '\u{2028}' || c == '\u{2029}') && !matches!(toks.last(), Some(t) if t.kind == Kind::Para) {
+                toks.push(Tok { start: i as u32, end: (i + l) as u32, kind: Kind::Para, ch: '\n', flags: 0, hash: 0 });
             }
             i += l;
             continue;
