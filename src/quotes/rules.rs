@@ -369,9 +369,11 @@ pub fn find(doc: &Doc) -> Vec<Found> {
                             }
                         }
                     }
-                    if cue.is_none() && (toks[j].is_punct('—') || toks[j].is_punct('–') || toks[j].is_punct('-')) {
+                    if cue.is_none() && toks[j].kind == Kind::Punct && matches!(toks[j].ch, '—' | '–' | '―' | '-') {
+                        // "“...” — Jens Stoltenberg": the dash is the cue.
                         if let Some(s) = doc.np_after(j + 1, next_open) {
                             speaker = Some(s);
+                            cue = Some((j, j + 1));
                         }
                     }
                 }
