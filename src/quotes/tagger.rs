@@ -507,7 +507,11 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
     let cues: Vec<(usize, usize)> = spans.iter().filter(|s| s.0 == 2).map(|s| (s.1, s.2)).collect();
     let nearest_cue = |a: usize, b: usize| -> Option<usize> {
         let mut best: Option<(usize, usize)> = None;
-        for (ci, &(ca, cb)) in cues.iter().enumerate() {
+        // Cues are sorted and disjoint: only the neighbours of the span can be nearest.
+        let mid = cues.partition_point(|c| c.1 <= a);
+        let lo = mid.saturating_sub(2);
+        let hi = (mid + 3).min(cues.len());
+        for (ci, &(ca, cb)) in cues.iter().enumerate().take(hi).skip(lo) {
             let d = a.saturating_sub(cb).max(ca.saturating_sub(b));
             // Content may sit a paragraph away from its cue (lead-ins); sources rarely.
             if d > 400 {
@@ -522,6 +526,9 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
     // A content belongs to a cue when little but the source and punctuation lies between.
     let near = |c: (usize, usize), a: usize, b: usize| -> bool {
         let (lo, hi) = if c.1 <= a { (c.1, a) } else if c.0 >= b { (b, c.0) } else { return true };
+        if hi - lo > 40 {
+            return false;
+        }
         let mut words = 0;
         for k in lo..hi {
             let tk = &toks[k];
@@ -568,6 +575,14 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
     // quote. Indirect speech comes from the tagger alone.
     let mut out: Vec<Found> = Vec::new();
     let mut consumed = vec![false; groups.len()];
+    // Every content span of every group, sorted by position (spans never overlap).
+    let mut index: Vec<(usize, usize, usize, usize)> = Vec::new(); // (start, end, group, k)
+    for (gi, grp) in groups.iter().enumerate() {
+        for (k, &(a, b)) in grp.0.iter().enumerate() {
+            index.push((toks[a].start as usize, toks[b - 1].end as usize, gi, k));
+        }
+    }
+    index.sort_unstable();
     let gspan = |&(a, b): &(usize, usize)| (toks[a].start as usize, toks[b - 1].end as usize);
     for f in &found {
         if f.kind == QuoteKind::Indirect {
@@ -584,12 +599,10 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
             (Some(sp), Some(c)) => sp.1 <= c.0 && c.0 - sp.1 <= 2 || sp.0 >= c.1 && sp.0 - c.1 <= 1,
             _ => false,
         };
-        for (gi, grp) in groups.iter().enumerate() {
-            for sp in &grp.0 {
-                let (ba, bb) = gspan(sp);
-                if !(ba < fb && fa < bb) {
-                    continue;
-                }
+        let first = index.partition_point(|x| x.1 <= fa);
+        for &(ba, bb, gi, _) in index[first..].iter().take_while(|x| x.0 < fb) {
+            let grp = &groups[gi];
+            {
                 consumed[gi] = true;
                 if f.kind == QuoteKind::Partial && ba <= fa && fb <= bb {
                     g.content = (ba, bb);

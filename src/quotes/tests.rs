@@ -291,3 +291,15 @@ proptest! {
         let _ = rules().attributions(&text);
     }
 }
+
+#[test]
+fn many_quotes_in_one_sentence_stay_linear() {
+    // Every lookback is bounded: this finishes quickly instead of taking quadratic time.
+    let text = "word \"a\" said Trump ".repeat(20_000);
+    let m = persons(&text, &["Trump"]);
+    let qs = rules().extract(&text, &m);
+    assert!(qs.len() >= 19_000);
+    let text = "He said \"x\", Trump said. ".repeat(10_000);
+    let m = persons(&text, &["Trump"]);
+    assert!(!rules().extract(&text, &m).is_empty());
+}
