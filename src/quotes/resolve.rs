@@ -92,7 +92,7 @@ pub fn resolve(text: &str, speakers: &[Option<(usize, usize)>], mentions: &[Ment
             lead.reverse();
             title = lead.join(" ").to_lowercase();
         }
-        let subject = subject_known && before.trim().is_empty() || subject_known && before.split_whitespace().all(|w| w.chars().next().is_some_and(|c| c.is_uppercase() || c == '“' || c == '"'));
+        let subject = subject_known && before.split_whitespace().all(|w| w.chars().next().is_some_and(|c| c.is_uppercase() || c == '“' || c == '"'));
         // Gender from the first name.
         let first = s.split_whitespace().next().unwrap_or("");
         let f = lx.flags(first) | lx.flags(title.split_whitespace().last().unwrap_or(""));
