@@ -106,6 +106,16 @@ fn main() -> anyhow::Result<()> {
                 let p: Vec<_> = pred.iter().filter(|x| !quoted || x.quoted).filter_map(pick).collect();
                 for x in &g {
                     if !p.contains(x) {
+                        // A boundary error: show what differs at each end.
+                        let (gs, ge) = (x[0].0, x[x.len() - 1].1);
+                        if let Some(y) = p.iter().find(|y| !g.contains(y) && y[0].0 < ge && gs < y[y.len() - 1].1) {
+                            let (ps, pe) = (y[0].0, y[y.len() - 1].1);
+                            let d = |a: usize, b: usize| -> String { chars[a.min(b)..a.max(b)].iter().collect::<String>().replace('\n', "/") };
+                            let sd = if ps < gs { format!("+[{}]", d(ps, gs)) } else if ps > gs { format!("-[{}]", d(gs, ps)) } else { "=".into() };
+                            let ed = if pe > ge { format!("+[{}]", d(ge, pe)) } else if pe < ge { format!("-[{}]", d(pe, ge)) } else { "=".into() };
+                            let segs = if x.len() != y.len() { format!(" segs {}/{}", x.len(), y.len()) } else { String::new() };
+                            println!("BOUND start {} end {}{}", sd.chars().take(60).collect::<String>(), ed.chars().take(60).collect::<String>(), segs);
+                        }
                         println!("MISS {}", show(x).replace('\n', " / "));
                     }
                 }

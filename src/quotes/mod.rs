@@ -149,12 +149,12 @@ impl QuoteExtractor {
                     continue;
                 }
                 by_cue.insert(c, out.len());
-            } else if f.continued {
-                if let Some(last) = out.last_mut() {
-                    if last.source == source {
-                        last.content.extend(content);
-                        continue;
-                    }
+            } else if f.continued && source.is_some() {
+                // The same speaker's previous quote, a few attributions back at most.
+                let from = out.len().saturating_sub(3);
+                if let Some(k) = (from..out.len()).rev().find(|&k| out[k].source == source) {
+                    out[k].content.extend(content);
+                    continue;
                 }
             }
             out.push(Attribution { kind: f.kind, content, cue, source });

@@ -44,6 +44,7 @@ pub fn resolve(text: &str, speakers: &[Option<(usize, usize)>], mentions: &[Ment
     let lx = lexicon();
     // Entities by surname.
     let mut keys: Vec<String> = Vec::new();
+    let mut key_ids: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut genders: Vec<Gender> = Vec::new();
     let mut persons: Vec<Person> = Vec::new();
     for (i, m) in mentions.iter().enumerate() {
@@ -55,9 +56,10 @@ pub fn resolve(text: &str, speakers: &[Option<(usize, usize)>], mentions: &[Ment
         if key.is_empty() {
             continue;
         }
-        let ent = match keys.iter().position(|k| *k == key) {
-            Some(e) => e,
+        let ent = match key_ids.get(&key) {
+            Some(&e) => e,
             None => {
+                key_ids.insert(key.clone(), keys.len());
                 keys.push(key);
                 genders.push(Gender::Unknown);
                 keys.len() - 1
@@ -70,7 +72,13 @@ pub fn resolve(text: &str, speakers: &[Option<(usize, usize)>], mentions: &[Ment
             Err(0) => 0,
             Err(k) => sent_starts[k - 1],
         };
-        let before = &text[sent_start..m.span.start];
+        // The sentence up to the name, at most its last 300 bytes.
+        let mut from = sent_start.max(m.span.start.saturating_sub(300));
+        while !text.is_char_boundary(from) {
+            from += 1;
+        }
+        let subject_known = from == sent_start;
+        let before = &text[from.min(m.span.start)..m.span.start];
         let mut lead: Vec<&str> = Vec::new();
         for w in before.split_whitespace().rev() {
             let f = lx.flags(w.trim_matches(|c: char| !c.is_alphanumeric() && c != '-'));
@@ -84,7 +92,7 @@ pub fn resolve(text: &str, speakers: &[Option<(usize, usize)>], mentions: &[Ment
             lead.reverse();
             title = lead.join(" ").to_lowercase();
         }
-        let subject = before.trim().is_empty() || before.split_whitespace().all(|w| w.chars().next().is_some_and(|c| c.is_uppercase() || c == '“' || c == '"'));
+        let subject = subject_known && before.split_whitespace().all(|w| w.chars().next().is_some_and(|c| c.is_uppercase() || c == '“' || c == '"'));
         // Gender from the first name.
         let first = s.split_whitespace().next().unwrap_or("");
         let f = lx.flags(first) | lx.flags(title.split_whitespace().last().unwrap_or(""));
@@ -100,13 +108,14 @@ pub fn resolve(text: &str, speakers: &[Option<(usize, usize)>], mentions: &[Ment
     if persons.is_empty() {
         return out;
     }
+    persons.sort_by_key(|p| p.start);
     // Speakers in text order.
     let mut order: Vec<usize> = (0..speakers.len()).filter(|&i| speakers[i].is_some()).collect();
     order.sort_by_key(|&i| speakers[i].map(|s| s.0));
     // (position, entity) of earlier resolved speakers.
     let mut spoke: Vec<(usize, usize)> = Vec::new();
     let last_mention_of = |ent: usize, pos: usize| -> Option<usize> {
-        persons.iter().filter(|p| p.ent == ent && p.start <= pos).map(|p| p.idx).last().or_else(|| persons.iter().find(|p| p.ent == ent).map(|p| p.idx))
+        persons.iter().rev().find(|p| p.ent == ent && p.start <= pos).map(|p| p.idx).or_else(|| persons.iter().find(|p| p.ent == ent).map(|p| p.idx))
     };
     for qi in order {
         let (a, b) = speakers[qi].unwrap_or((0, 0));
@@ -114,7 +123,12 @@ pub fn resolve(text: &str, speakers: &[Option<(usize, usize)>], mentions: &[Ment
             continue;
         }
         // A name inside the phrase.
-        if let Some(p) = persons.iter().filter(|p| p.start >= a && p.start < b).last() {
+        // Persons are sorted by position; look only at a window before the speaker (bounded
+        // work per speaker, however long the report).
+        let upto = persons.partition_point(|p| p.start < b);
+        let from = persons.partition_point(|p| p.start + 20_000 < a);
+        let window = &persons[from..upto];
+        if let Some(p) = window.iter().rev().find(|p| p.start >= a && p.start < b) {
             out[qi] = Some(p.idx);
             spoke.push((a, p.ent));
             continue;
@@ -132,11 +146,11 @@ pub fn resolve(text: &str, speakers: &[Option<(usize, usize)>], mentions: &[Ment
                 continue; // they / I / we / it
             };
             // Candidates: earlier speakers and subjects, most recent first.
-            let mut cands: Vec<(usize, usize)> = spoke.iter().filter(|&&(p, _)| p < a).copied().collect();
-            cands.extend(persons.iter().filter(|p| p.subject && p.start < a).map(|p| (p.start, p.ent)));
+            let mut cands: Vec<(usize, usize)> = spoke.iter().rev().take(50).filter(|&&(p, _)| p < a).copied().collect();
+            cands.extend(window.iter().filter(|p| p.subject && p.start < a).map(|p| (p.start, p.ent)));
             cands.sort_by_key(|c| std::cmp::Reverse(c.0));
             let near: Vec<(usize, usize)> = {
-                let mut v: Vec<(usize, usize)> = persons.iter().filter(|p| p.start < a).map(|p| (p.start, p.ent)).collect();
+                let mut v: Vec<(usize, usize)> = window.iter().filter(|p| p.start < a).map(|p| (p.start, p.ent)).collect();
                 v.sort_by_key(|c| std::cmp::Reverse(c.0));
                 v
             };
@@ -160,8 +174,8 @@ pub fn resolve(text: &str, speakers: &[Option<(usize, usize)>], mentions: &[Ment
             let role = head.to_lowercase();
             // Holders of the title; the most mentioned wins, then the most recent.
             let mut best: Option<(usize, usize, usize)> = None; // (count, last pos, ent)
-            for p in persons.iter().filter(|p| p.title.split(|c: char| !c.is_alphanumeric() && c != '-').any(|w| w == role)) {
-                let count = persons.iter().filter(|q| q.ent == p.ent && q.start < a.max(p.start + 1)).count();
+            for p in window.iter().filter(|p| p.title.split(|c: char| !c.is_alphanumeric() && c != '-').any(|w| w == role)) {
+                let count = window.iter().filter(|q| q.ent == p.ent && q.start < a.max(p.start + 1)).count();
                 let cand = (count, p.start, p.ent);
                 if best.is_none_or(|b| (cand.0, cand.1) > (b.0, b.1)) {
                     best = Some(cand);

@@ -116,7 +116,7 @@ impl<'a> Doc<'a> {
 
     fn namey(&self, i: usize) -> bool {
         let t = &self.toks[i];
-        t.is_word() && (t.has(CAP) || t.has(INNERCAP)) && !(t.has(FUNC) && !t.has(ROLE | GROUP | DET))
+        t.is_word() && (t.has(CAP) || t.has(INNERCAP)) && (!t.has(FUNC) || t.has(ROLE | GROUP | DET))
     }
 
     /// The speaker phrase ending just before token `c` (skipping auxiliaries, adverbs, a
@@ -221,11 +221,12 @@ impl<'a> Doc<'a> {
             let w = self.word(e);
             if self.namey(e) || t.has(ROLE | GROUP) {
                 content = true;
-            } else if t.has(DET) && !content {
-            } else if (w == "of" || w == "and") && content && e + 1 < hi && self.namey(e + 1) {
-            } else if t.has(DIGIT) && !content {
             } else {
-                break;
+                let joiner = (w == "of" || w == "and") && content && e + 1 < hi && self.namey(e + 1);
+                let lead = (t.has(DET) || t.has(DIGIT)) && !content;
+                if !(joiner || lead) {
+                    break;
+                }
             }
             // Stop before a day name after a name ("Trump Tuesday").
             if content && t.has(TIMEWORD) && t.has(CAP) && e > j {
@@ -256,7 +257,7 @@ impl<'a> Doc<'a> {
                 }
             }
             // The subject of the sentence's main cue, else its first phrase.
-            for i in lo..c.0 {
+            for i in lo.max(c.0.saturating_sub(60))..c.0 {
                 if self.outside(i) && self.toks[i].has(CUE) && !self.toks[i].has(CUE_ING) {
                     if let Some(s) = self.np_before(i, lo) {
                         return Some(s);
@@ -303,6 +304,8 @@ pub fn find(doc: &Doc) -> Vec<Found> {
             ri += 1;
         }
         let cues: Vec<(usize, usize)> = (sa..sb).filter(|&i| doc.outside(i)).filter_map(|i| doc.is_cue(i)).collect();
+        // First reporter's word (or comma) of the sentence: a quote before it opens the sentence.
+        let first_textual = (sa..sb).find(|&i| doc.outside(i) && (toks[i].is_word() || toks[i].is_punct(','))).unwrap_or(sb);
         if sent_regs.is_empty() {
             // Indirect speech.
             if let Some(f) = indirect(doc, si, sa, sb, &cues) {
@@ -328,7 +331,9 @@ pub fn find(doc: &Doc) -> Vec<Found> {
             let first_ch = text[ca..cb].trim_start().chars().next().unwrap_or(' ');
             let words = word_count(text, ca, cb);
             // Outside tokens before the mark, in this sentence.
-            let before: Vec<usize> = (sa..reg.open).filter(|&i| doc.outside(i)).collect();
+            // Only the last stretch before the mark matters (bounded: no quadratic work on a
+            // huge sentence holding many quotes).
+            let before: Vec<usize> = (sa.max(reg.open.saturating_sub(64))..reg.open).filter(|&i| doc.outside(i)).collect();
             let after_first = (after_lo..sb).find(|&i| doc.outside(i));
 
             let mut cue: Option<(usize, usize)> = None;
@@ -368,9 +373,11 @@ pub fn find(doc: &Doc) -> Vec<Found> {
                             }
                         }
                     }
-                    if cue.is_none() && (toks[j].is_punct('—') || toks[j].is_punct('–') || toks[j].is_punct('-')) {
+                    if cue.is_none() && toks[j].kind == Kind::Punct && matches!(toks[j].ch, '—' | '–' | '―' | '-') {
+                        // "“...” — Jens Stoltenberg": the dash is the cue.
                         if let Some(s) = doc.np_after(j + 1, next_open) {
                             speaker = Some(s);
+                            cue = Some((j, j + 1));
                         }
                     }
                 }
@@ -407,13 +414,16 @@ pub fn find(doc: &Doc) -> Vec<Found> {
             // 3. Any cue in the sentence (partial quotes).
             if cue.is_none() {
                 // The sentence's main (first finite) cue with a speaker, else the nearest.
-                let main = cues.iter().filter(|c| c.1 <= reg.open && !toks[c.0].has(CUE_ING)).find_map(|&c| doc.speaker_of(c, sa, sb).map(|s| (c, s)));
+                let lo_i = cues.partition_point(|c| c.0 + 300 < reg.open);
+                let hi_i = cues.partition_point(|c| c.1 <= reg.open).max(lo_i);
+                let near = &cues[lo_i..hi_i];
+                let main = near.iter().filter(|c| !toks[c.0].has(CUE_ING)).take(8).find_map(|&c| doc.speaker_of(c, sa, sb).map(|s| (c, s)));
                 if let Some((c, s)) = main {
                     cue = Some(c);
                     speaker = Some(s);
                 } else {
-                    let pre = cues.iter().rev().find(|c| c.1 <= reg.open);
-                    let post = cues.iter().find(|c| c.0 > reg.close);
+                    let pre = near.last();
+                    let post = cues.get(hi_i).filter(|c| c.0 > reg.close && c.0 < reg.close + 300);
                     if let Some(&c) = pre.or(post) {
                         cue = Some(c);
                         speaker = doc.speaker_of(c, sa, sb);
@@ -421,7 +431,7 @@ pub fn find(doc: &Doc) -> Vec<Found> {
                 }
             }
             // Kind.
-            let starts_sentence = before.is_empty() || before.iter().all(|&i| toks[i].kind == Kind::Punct && !toks[i].is_punct(','));
+            let starts_sentence = first_textual >= reg.open;
             let full = ends_punct || first_ch.is_uppercase() && words >= 4;
             let mut kind = if (starts_sentence || lead_in) && (full || words >= 6) {
                 QuoteKind::Direct
@@ -438,14 +448,7 @@ pub fn find(doc: &Doc) -> Vec<Found> {
                 let ws: Vec<&str> = text[ca..cb].split_whitespace().collect();
                 !ws.is_empty() && ws.len() <= 8 && ws.iter().all(|w| w.chars().next().is_some_and(|c| c.is_uppercase() || !c.is_alphabetic()) || w.len() <= 3)
             };
-            if kind == QuoteKind::Partial && !ends_punct {
-                if words <= 4 && (after_det || cue.is_none()) {
-                    kind = QuoteKind::Term;
-                } else if title_like && cue.is_none() {
-                    kind = QuoteKind::Term;
-                }
-            }
-            if kind == QuoteKind::Partial && words <= 4 && after_det && !ends_punct {
+            if kind == QuoteKind::Partial && !ends_punct && (words <= 4 && (after_det || cue.is_none()) || title_like && cue.is_none()) {
                 kind = QuoteKind::Term;
             }
             let mut conf = match kind {

@@ -299,8 +299,7 @@ pub fn active_windows(doc: &Doc) -> Vec<(usize, usize)> {
         act[k] = toks[a..b].iter().any(|t| t.flags & (CUE | CUE_WEAK) != 0 || t.kind == Kind::Quote || t.is_punct(':') || t.kind == Kind::Word && t.text(doc.text).eq_ignore_ascii_case("according"));
     }
     let mut out: Vec<(usize, usize)> = Vec::new();
-    for k in 0..ns {
-        let on = act[k];
+    for (k, &on) in act.iter().enumerate() {
         if !on {
             continue;
         }
@@ -441,12 +440,44 @@ impl Tagger {
     }
 }
 
+/// Reported content runs to the end of its sentence: a content span that stops early with
+/// nothing but unlabelled tokens after it is extended to the sentence's final punctuation.
+pub fn extend_contents(doc: &Doc, labels: &mut [u8]) {
+    let toks = &doc.toks;
+    for &(a, b) in &doc.sents {
+        // Last content token of the sentence.
+        let Some(last) = (a..b).rev().find(|&k| role(labels[k]) != 0) else { continue };
+        if role(labels[last]) != 3 {
+            continue;
+        }
+        let mut end = b;
+        while end > last + 1 && (toks[end - 1].kind == Kind::Para || toks[end - 1].kind == Kind::Punct && matches!(toks[end - 1].ch, '.' | '!' | '?' | '…' | ':' | ';')) {
+            end -= 1;
+        }
+        if end <= last + 1 || end - last > 60 {
+            continue;
+        }
+        // Do not run into a quote the rules left alone, or across a paragraph.
+        if toks[last + 1..end].iter().any(|t| t.kind == Kind::Para || t.kind == Kind::Quote && super::text::is_double(t.ch)) {
+            continue;
+        }
+        for l in labels.iter_mut().take(end).skip(last + 1) {
+            *l = 6;
+        }
+    }
+}
+
+/// Contents, cue and source of one tagged attribution (token ranges).
+type Group = (Vec<(usize, usize)>, Option<(usize, usize)>, Option<(usize, usize)>);
+
 /// Turns labels into attributions: content and source spans attach to the nearest cue in
 /// the same paragraph; split contents sharing a cue become one attribution.
 pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
     let toks = &doc.toks;
     let n = toks.len();
-    let labels = &t.labels;
+    let mut labels = t.labels;
+    extend_contents(doc, &mut labels);
+    let labels = &labels;
     // Spans per role.
     let mut spans: Vec<(u8, usize, usize)> = Vec::new();
     let mut i = 0;
@@ -476,14 +507,12 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
     let cues: Vec<(usize, usize)> = spans.iter().filter(|s| s.0 == 2).map(|s| (s.1, s.2)).collect();
     let nearest_cue = |a: usize, b: usize| -> Option<usize> {
         let mut best: Option<(usize, usize)> = None;
-        for (ci, &(ca, cb)) in cues.iter().enumerate() {
-            let d = if cb <= a {
-                a - cb
-            } else if ca >= b {
-                ca - b
-            } else {
-                0
-            };
+        // Cues are sorted and disjoint: only the neighbours of the span can be nearest.
+        let mid = cues.partition_point(|c| c.1 <= a);
+        let lo = mid.saturating_sub(2);
+        let hi = (mid + 3).min(cues.len());
+        for (ci, &(ca, cb)) in cues.iter().enumerate().take(hi).skip(lo) {
+            let d = a.saturating_sub(cb).max(ca.saturating_sub(b));
             // Content may sit a paragraph away from its cue (lead-ins); sources rarely.
             if d > 400 {
                 continue;
@@ -497,6 +526,9 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
     // A content belongs to a cue when little but the source and punctuation lies between.
     let near = |c: (usize, usize), a: usize, b: usize| -> bool {
         let (lo, hi) = if c.1 <= a { (c.1, a) } else if c.0 >= b { (b, c.0) } else { return true };
+        if hi - lo > 40 {
+            return false;
+        }
         let mut words = 0;
         for k in lo..hi {
             let tk = &toks[k];
@@ -506,8 +538,8 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
         }
         words <= 6 && hi - lo <= 40
     };
-    let mut groups: Vec<(Vec<(usize, usize)>, Option<(usize, usize)>, Option<(usize, usize)>)> = cues.iter().map(|&c| (Vec::new(), Some(c), None)).collect();
-    let mut loose: Vec<(Vec<(usize, usize)>, Option<(usize, usize)>, Option<(usize, usize)>)> = Vec::new();
+    let mut groups: Vec<Group> = cues.iter().map(|&c| (Vec::new(), Some(c), None)).collect();
+    let mut loose: Vec<Group> = Vec::new();
     for &(r, a, b) in &spans {
         match r {
             1 => match nearest_cue(a, b).filter(|&ci| para[cues[ci].0] == para[a]) {
@@ -538,49 +570,90 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
         }
     }
     groups.extend(loose);
-    // Rule quotes by content start, to borrow kinds; terms are kept from the rules.
+    // Quoted material: the rules know the marks, the kinds and the speakers (pronouns,
+    // continuation); the tagger knows how far PolNeAR's content reaches around a partial
+    // quote. Indirect speech comes from the tagger alone.
     let mut out: Vec<Found> = Vec::new();
-    for (contents, cue, source) in groups {
-        if contents.is_empty() {
-            // A cue or source with no content still counts as an attribution part.
-            out.push(Found {
-                kind: QuoteKind::Indirect,
-                content: (0, 0),
-                content_marked: (0, 0),
-                cue,
-                speaker: source,
-                continued: false,
-                confidence: 0.3,
-                sentence: 0,
-            });
+    let mut consumed = vec![false; groups.len()];
+    // Every content span of every group, sorted by position (spans never overlap).
+    let mut index: Vec<(usize, usize, usize, usize)> = Vec::new(); // (start, end, group, k)
+    for (gi, grp) in groups.iter().enumerate() {
+        for (k, &(a, b)) in grp.0.iter().enumerate() {
+            index.push((toks[a].start as usize, toks[b - 1].end as usize, gi, k));
+        }
+    }
+    index.sort_unstable();
+    let gspan = |&(a, b): &(usize, usize)| (toks[a].start as usize, toks[b - 1].end as usize);
+    for f in &found {
+        if f.kind == QuoteKind::Indirect {
             continue;
         }
-        for (k, &(a, b)) in contents.iter().enumerate() {
-            let ba = toks[a].start as usize;
-            let bb = toks[b - 1].end as usize;
-            let marked = ba < bb && doc.text[ba..bb].chars().any(super::text::is_quote_char);
-            // Prefer the rule's view of quoted contents.
-            let rule = found.iter().find(|f| f.kind != QuoteKind::Term && f.content_marked.0 < bb && ba < f.content_marked.1);
-            let (kind, inner) = match rule {
-                Some(f) if f.content_marked == (ba, bb) => (f.kind, f.content),
-                Some(_) if marked => (QuoteKind::Partial, (ba, bb)),
-                _ => (QuoteKind::Indirect, (ba, bb)),
-            };
+        if f.kind == QuoteKind::Term {
+            out.push(f.clone());
+            continue;
+        }
+        let (fa, fb) = f.content_marked;
+        let mut g = f.clone();
+        // A speaker right next to its cue ("Trump said", "said Trump") is the rules' best case.
+        let rule_strong = match (f.speaker, f.cue) {
+            (Some(sp), Some(c)) => sp.1 <= c.0 && c.0 - sp.1 <= 2 || sp.0 >= c.1 && sp.0 - c.1 <= 1,
+            _ => false,
+        };
+        let first = index.partition_point(|x| x.1 <= fa);
+        for &(ba, bb, gi, _) in index[first..].iter().take_while(|x| x.0 < fb) {
+            let grp = &groups[gi];
+            {
+                consumed[gi] = true;
+                if f.kind == QuoteKind::Partial && ba <= fa && fb <= bb {
+                    g.content = (ba, bb);
+                    g.content_marked = (ba, bb);
+                }
+                let tag_strong = match (grp.2, grp.1) {
+                    (Some(sp), Some(c)) => sp.1 <= c.0 && c.0 - sp.1 <= 2,
+                    _ => false,
+                };
+                // A cue after a quote that closed its sentence belongs to the next one.
+                let cue_after_end = grp.1.is_some_and(|c| toks[c.0].start as usize >= fb) && doc.text[fa..fb].trim_end_matches(|c: char| super::text::is_quote_char(c) || c.is_whitespace()).ends_with(['.', '!', '?']);
+                if cue_after_end {
+                    continue;
+                }
+                if (tag_strong || !rule_strong) && (grp.1.is_some() && grp.2.is_some() || g.speaker.is_none() && !g.continued) {
+                    g.speaker = grp.2;
+                    g.cue = grp.1;
+                    g.continued = false;
+                }
+            }
+        }
+        // Several partial quotes of one sentence share one widened content.
+        if let Some(last) = out.last() {
+            if last.kind == QuoteKind::Partial && g.kind == QuoteKind::Partial && last.content_marked == g.content_marked {
+                continue;
+            }
+        }
+        out.push(g);
+    }
+    for (gi, (contents, cue, source)) in groups.into_iter().enumerate() {
+        if consumed[gi] {
+            continue;
+        }
+        if contents.is_empty() {
+            // A cue or source with no content still counts as an attribution part.
+            out.push(Found { kind: QuoteKind::Indirect, content: (0, 0), content_marked: (0, 0), cue, speaker: source, continued: false, confidence: 0.3, sentence: 0 });
+            continue;
+        }
+        for (k, sp) in contents.iter().enumerate() {
+            let (ba, bb) = gspan(sp);
+            let marked = doc.text[ba..bb].chars().any(super::text::is_double);
             out.push(Found {
-                kind,
-                content: inner,
+                kind: if marked { QuoteKind::Partial } else { QuoteKind::Indirect },
+                content: (ba, bb),
                 content_marked: (ba, bb),
                 cue,
                 speaker: source,
                 continued: k > 0,
-                confidence: if marked { 0.8 } else { 0.6 },
+                confidence: 0.6,
                 sentence: 0,
             });
-        }
-    }
-    for f in found {
-        if f.kind == QuoteKind::Term && !out.iter().any(|o| o.content_marked.0 < f.content_marked.1 && f.content_marked.0 < o.content_marked.1) {
-            out.push(f);
         }
     }
     out.sort_by_key(|f| (f.content_marked.0, f.content_marked.1));

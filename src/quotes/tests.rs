@@ -1,1 +1,305 @@
-//! Unit tests of the quote stage: one short text per hard case.
+//! Unit tests of the quote stage: one short text per hard case of the quote issue, plus a
+//! property test that arbitrary text never panics and every span is a valid slice.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::record::{EntityLabel, Method, Mention};
+
+fn rules() -> QuoteExtractor {
+    QuoteExtractor::rules_only()
+}
+
+struct Q {
+    kind: QuoteKind,
+    content: String,
+    speaker: String,
+    cue: String,
+    mention: Option<usize>,
+}
+
+fn run(text: &str, mentions: &[Mention]) -> Vec<Q> {
+    rules()
+        .extract(text, mentions)
+        .into_iter()
+        .map(|q| Q {
+            kind: q.kind,
+            content: q.content.slice(text).to_string(),
+            speaker: q.speaker.map(|s| s.slice(text).to_string()).unwrap_or_default(),
+            cue: q.cue.map(|s| s.slice(text).to_string()).unwrap_or_default(),
+            mention: q.speaker_mention,
+        })
+        .collect()
+}
+
+fn speech(text: &str) -> Vec<Q> {
+    run(text, &[]).into_iter().filter(|q| q.kind == QuoteKind::Direct || q.kind == QuoteKind::Partial).collect()
+}
+
+/// PERSON mentions for every occurrence of each name.
+fn persons(text: &str, names: &[&str]) -> Vec<Mention> {
+    let mut v = Vec::new();
+    for n in names {
+        for (i, _) in text.match_indices(n) {
+            v.push(Mention { span: Span::new(i, i + n.len()), label: EntityLabel::Person, method: Method::Rule, score: 1.0, title: None });
+        }
+    }
+    v.sort_by_key(|m| m.span.start);
+    v.dedup_by_key(|m| m.span.start);
+    v
+}
+
+const STRAIGHT: &str = "\"We will win,\" Smith said.";
+const CURLY: &str = "“We will win,” Smith said.";
+const SINGLE: &str = "‘We will win,’ Smith said.";
+const SINGLE_ASCII: &str = "'We will win,' Smith said.";
+const GUILLEMETS: &str = "«We will win,» Smith said.";
+const LOW_HIGH: &str = "„We will win,“ Smith said.";
+
+#[test]
+fn every_mark_style() {
+    for t in [STRAIGHT, CURLY, SINGLE, SINGLE_ASCII, GUILLEMETS, LOW_HIGH] {
+        let q = speech(t);
+        assert_eq!(q.len(), 1, "{t}");
+        assert_eq!(q[0].content, "We will win,", "{t}");
+        assert_eq!(q[0].speaker, "Smith", "{t}");
+        assert_eq!(q[0].cue, "said", "{t}");
+        assert_eq!(q[0].kind, QuoteKind::Direct, "{t}");
+    }
+}
+
+const NESTED: &str = "“He told me ‘never again’ and left,” Jones said.";
+
+#[test]
+fn nested_quotes_of_the_other_kind() {
+    let q = speech(NESTED);
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].content, "He told me ‘never again’ and left,");
+}
+
+const MISUSED_APOSTROPHE: &str = "“Well, we‘re going to work with Ukraine. We‘re going to help,” Trump said. Trump‘s aides agreed.";
+
+#[test]
+fn apostrophe_misused_as_left_quote() {
+    let q = speech(MISUSED_APOSTROPHE);
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].content, "Well, we‘re going to work with Ukraine. We‘re going to help,");
+    assert_eq!(q[0].speaker, "Trump");
+}
+
+const MULTI_PARAGRAPH: &str = "“The first paragraph of the statement goes on.\n“The second paragraph ends it,” the senator said.";
+
+#[test]
+fn multi_paragraph_quote_is_one() {
+    let q = speech(MULTI_PARAGRAPH);
+    assert_eq!(q.len(), 1);
+    assert!(q[0].content.starts_with("The first paragraph") && q[0].content.ends_with("ends it,"));
+    assert_eq!(q[0].speaker, "the senator");
+}
+
+const UNBALANCED: &str = "“This quote never closes.\nThe reporter writes on. Nothing here is quoted. Smith left.\n“Done,” Smith said.";
+
+#[test]
+fn unbalanced_mark_recovers_at_paragraph() {
+    let q = run(UNBALANCED, &[]);
+    let first = q.iter().find(|q| q.content.starts_with("This quote")).expect("recovered quote");
+    assert_eq!(first.content, "This quote never closes.");
+    assert!(q.iter().all(|q| !q.content.contains("The reporter")));
+    assert!(q.iter().any(|q| q.content == "Done," && q.speaker == "Smith"));
+}
+
+const STRAY_CLOSER: &str = "The White House: U.S. troops won’t be on the ground. But we can help” https://t.co/x";
+
+#[test]
+fn opening_mark_missing_in_post() {
+    let q = speech(STRAY_CLOSER);
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].content, "U.S. troops won’t be on the ground. But we can help");
+    assert_eq!(q[0].speaker, "The White House");
+}
+
+const PARTIAL: &str = "He said the U.S. would be “involved” in the security guarantees.";
+
+#[test]
+fn partial_quote_is_attributed() {
+    let q = speech(PARTIAL);
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].kind, QuoteKind::Partial);
+    assert_eq!(q[0].speaker, "He");
+    assert_eq!(q[0].cue, "said");
+}
+
+const SCARE: &str = "Early in the war, Ukraine requested that NATO impose a “no-fly zone” over its airspace. The Times cited a “senior government source” on the plan.";
+
+#[test]
+fn scare_quotes_are_terms() {
+    let q = run(SCARE, &[]);
+    let terms: Vec<&str> = q.iter().filter(|q| q.kind == QuoteKind::Term).map(|q| q.content.as_str()).collect();
+    assert_eq!(terms, vec!["no-fly zone", "senior government source"]);
+    assert!(q.iter().filter(|q| q.kind == QuoteKind::Term).all(|q| q.speaker.is_empty()));
+}
+
+const SPLIT: &str = "“First part,” Trump said. “Second part of the statement.”";
+
+#[test]
+fn split_quote_and_continuation() {
+    let q = speech(SPLIT);
+    assert_eq!(q.len(), 2);
+    assert_eq!(q[0].speaker, "Trump");
+    assert_eq!(q[1].speaker, "Trump");
+}
+
+const INTERVENING: &str = "“First part,” Trump said. The crowd cheered loudly for a while. “Second part of something else.”";
+
+#[test]
+fn no_continuation_across_narration() {
+    let q = speech(INTERVENING);
+    assert_eq!(q.len(), 2);
+    assert_eq!(q[1].speaker, "");
+}
+
+const INVERTED: &str = "“We are ready,” said White House Press Secretary Karoline Leavitt.";
+const COLON: &str = "Leavitt said: “We are ready to help with coordination.”";
+const DASH: &str = "“We are not part of this conflict.” — Jens Stoltenberg";
+const LEAD_IN_PARTICIPLE: &str = "President Donald Trump on Tuesday ruled it out, telling Fox News, “You have my assurance, and I’m president.”";
+
+#[test]
+fn speaker_positions() {
+    let q = speech(INVERTED);
+    assert_eq!((q[0].speaker.as_str(), q[0].cue.as_str()), ("White House Press Secretary Karoline Leavitt", "said"));
+    let q = speech(COLON);
+    assert_eq!((q[0].speaker.as_str(), q[0].cue.as_str(), q[0].kind), ("Leavitt", "said", QuoteKind::Direct));
+    let q = speech(DASH);
+    assert_eq!(q[0].speaker, "Jens Stoltenberg");
+    let q = speech(LEAD_IN_PARTICIPLE);
+    assert_eq!((q[0].speaker.as_str(), q[0].cue.as_str()), ("President Donald Trump", "telling"));
+}
+
+const ACCORDING: &str = "According to officials, the talks will resume next week in Geneva.";
+
+#[test]
+fn according_to_is_indirect() {
+    let q = run(ACCORDING, &[]);
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].kind, QuoteKind::Indirect);
+    assert_eq!(q[0].cue, "According to");
+    assert_eq!(q[0].speaker, "officials");
+    assert_eq!(q[0].content, "the talks will resume next week in Geneva");
+}
+
+const INDIRECT: &str = "Trump said that both sides may have to give up territory.";
+
+#[test]
+fn reported_speech() {
+    let q = run(INDIRECT, &[]);
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].kind, QuoteKind::Indirect);
+    assert_eq!(q[0].content, "that both sides may have to give up territory");
+    assert_eq!(q[0].speaker, "Trump");
+}
+
+const PRONOUNS: &str = "President Donald Trump met Ukrainian President Volodymyr Zelensky. During the meeting with Zelensky, he said the U.S. would be “involved” in guarantees. White House Press Secretary Karoline Leavitt spoke later. “It is an option,” she explained.";
+
+#[test]
+fn pronouns_resolve_by_gender_and_salience() {
+    let m = persons(PRONOUNS, &["Donald Trump", "Volodymyr Zelensky", "Zelensky", "Karoline Leavitt"]);
+    let q = run(PRONOUNS, &m);
+    let he = q.iter().find(|q| q.speaker == "he").expect("he");
+    assert_eq!(m[he.mention.expect("resolved")].span.slice(PRONOUNS), "Donald Trump");
+    let she = q.iter().find(|q| q.speaker == "she").expect("she");
+    assert_eq!(m[she.mention.expect("resolved")].span.slice(PRONOUNS), "Karoline Leavitt");
+}
+
+const ROLE_NOUN: &str = "President Donald Trump met Ukrainian President Volodymyr Zelensky. Trump spoke first. “We will help,” the president said.";
+
+#[test]
+fn role_noun_resolves_to_title_holder() {
+    let m = persons(ROLE_NOUN, &["Donald Trump", "Volodymyr Zelensky", "Trump"]);
+    let q = run(ROLE_NOUN, &m);
+    let p = q.iter().find(|q| q.speaker == "the president").expect("role speaker");
+    let name = m[p.mention.expect("resolved")].span.slice(ROLE_NOUN);
+    assert!(name.contains("Trump"), "{name}");
+}
+
+const GROUP: &str = "“We are clear that Ukraine must have ironclad guarantees,” European leaders said.";
+
+#[test]
+fn group_speaker_kept_without_entity() {
+    let m = persons(GROUP, &["Trump"]);
+    let q = run(GROUP, &m);
+    assert_eq!(q[0].speaker, "European leaders");
+    assert_eq!(q[0].mention, None);
+}
+
+const TWEET: &str = "We can certainly help in coordination” https://t.co/2WNPUriqjn\n— Name (@handle) July 23, 2016</tweet>\n“Fine,” he said.";
+
+#[test]
+fn embedded_post() {
+    let q = speech(TWEET);
+    assert!(q.iter().any(|q| q.content == "We can certainly help in coordination"));
+    assert!(q.iter().any(|q| q.content == "Fine," && q.speaker == "he"));
+}
+
+const TERM_TITLE: &str = "She starred in “The Long Goodbye Show” last year.";
+
+#[test]
+fn titles_are_terms() {
+    let q = run(TERM_TITLE, &[]);
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].kind, QuoteKind::Term);
+}
+
+#[test]
+fn empty_and_degenerate_inputs() {
+    for t in ["", "\"", "“", "”", "‘’", "\"\"\"", "said", "“”", "\n\n\n", "a ' b ' c", "“a\n”b"] {
+        let _ = rules().extract(t, &[]);
+    }
+}
+
+fn check_spans(text: &str, qs: &[crate::record::Quote], n_mentions: usize) -> Result<(), TestCaseError> {
+    for q in qs {
+        for s in [Some(q.content), q.cue, q.speaker].into_iter().flatten() {
+            prop_assert!(s.start <= s.end && s.end <= text.len());
+            prop_assert!(text.is_char_boundary(s.start) && text.is_char_boundary(s.end));
+        }
+        if let Some(m) = q.speaker_mention {
+            prop_assert!(m < n_mentions);
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,300}") {
+        let qs = rules().extract(&text, &[]);
+        check_spans(&text, &qs, 0)?;
+    }
+
+    #[test]
+    fn quote_heavy_text_never_panics(parts in prop::collection::vec(prop_oneof![
+        Just("“"), Just("”"), Just("\""), Just("'"), Just("‘"), Just("’"), Just("«"), Just("»"), Just("„"),
+        Just(" said "), Just("Trump"), Just(" he "), Just("the president"), Just(", "), Just(". "), Just(":"),
+        Just("\n"), Just("\n\n"), Just("according to"), Just("officials"), Just("é"), Just("—"), Just("word"),
+    ], 0..60)) {
+        let text: String = parts.concat();
+        let m = persons(&text, &["Trump"]);
+        let qs = rules().extract(&text, &m);
+        check_spans(&text, &qs, m.len())?;
+        let _ = rules().attributions(&text);
+    }
+}
+
+#[test]
+fn many_quotes_in_one_sentence_stay_linear() {
+    // Every lookback is bounded: this finishes quickly instead of taking quadratic time.
+    let text = "word \"a\" said Trump ".repeat(20_000);
+    let m = persons(&text, &["Trump"]);
+    let qs = rules().extract(&text, &m);
+    assert!(qs.len() >= 19_000);
+    let text = "He said \"x\", Trump said. ".repeat(10_000);
+    let m = persons(&text, &["Trump"]);
+    assert!(!rules().extract(&text, &m).is_empty());
+}

@@ -139,10 +139,8 @@ pub fn tokenize(text: &str) -> Vec<Tok> {
             continue;
         }
         if c.is_whitespace() {
-            if c == '\u{2028}' || c == '\u{2029}' {
-                if !matches!(toks.last(), Some(t) if t.kind == Kind::Para) {
-                    toks.push(Tok { start: i as u32, end: (i + l) as u32, kind: Kind::Para, ch: '\n', flags: 0, hash: 0 });
-                }
+            if (c == '\u{2028}' || c == '\u{2029}') && !matches!(toks.last(), Some(t) if t.kind == Kind::Para) {
+                toks.push(Tok { start: i as u32, end: (i + l) as u32, kind: Kind::Para, ch: '\n', flags: 0, hash: 0 });
             }
             i += l;
             continue;
@@ -501,11 +499,11 @@ pub fn sentence_ends(text: &str, toks: &[Tok], regs: &[Region]) -> Vec<bool> {
     }
     for i in 0..n {
         let t = &toks[i];
-        if t.kind == Kind::Para {
-            ends[i] = true;
+        if inside[i] {
             continue;
         }
-        if inside[i] {
+        if t.kind == Kind::Para {
+            ends[i] = true;
             continue;
         }
         if t.kind == Kind::Punct && matches!(t.ch, '.' | '!' | '?' | '…') {

@@ -52,7 +52,7 @@ fn chunks(doc: &Doc, feats: Vec<u32>, labels: Vec<u8>) -> Vec<Example> {
     let mut out = Vec::new();
     let mut s = 0;
     for i in 0..n {
-        let cut = doc.toks[i].kind == super::text::Kind::Para && (i + 1 >= n || !(labels[i + 1] != 0 && labels[i + 1] % 2 == 0)) && i + 1 - s >= 40;
+        let cut = doc.toks[i].kind == super::text::Kind::Para && (i + 1 >= n || !(labels[i + 1] != 0 && labels[i + 1].is_multiple_of(2))) && i + 1 - s >= 40;
         if cut || i + 1 == n {
             let e = i + 1;
             out.push(Example { feats: feats[s * NF..e * NF].to_vec(), labels: labels[s..e].to_vec() });

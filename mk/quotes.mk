@@ -1,0 +1,22 @@
+# Quote stage: train the attribution tagger, score it, measure it.
+QUOTES_POLNEAR ?= ../shared/corpora/polnear
+QUOTES_EPOCHS ?= 14
+
+.PHONY: quotes-model quotes-eval quotes-bench quotes-test
+
+quotes-model: ## Train the quote tagger on PolNeAR train into models/quotes-tagger.bin (deterministic)
+	@if [ -d "$(QUOTES_POLNEAR)/train" ]; then \
+		cargo run --release --quiet --bin newsmill-train-quotes -- train --corpus "$(QUOTES_POLNEAR)/train" --out models/quotes-tagger.bin --epochs $(QUOTES_EPOCHS); \
+	else echo "skipping quotes-model: $(QUOTES_POLNEAR)/train not found"; fi
+
+quotes-eval: ## Score the quote stage on PolNeAR dev (exact and overlap P/R/F1)
+	@if [ -d "$(QUOTES_POLNEAR)/dev" ]; then \
+		cargo run --release --quiet --bin newsmill-train-quotes -- eval --polnear "$(QUOTES_POLNEAR)/dev" --models models; \
+	else echo "skipping quotes-eval: $(QUOTES_POLNEAR)/dev not found"; fi
+
+quotes-bench: ## Throughput of the quote stage on one core (seeds + PolNeAR dev texts)
+	cargo bench --bench quotes
+
+quotes-test: ## Unit, property and integration tests of the quote stage
+	cargo test --release --lib quotes
+	cargo test --release --test integration quotes
