@@ -159,10 +159,9 @@ def main():
         else:
             kind = "original"
             title = title_of(rng, paras)
-            k = rng.randint(4, 14)
-            start = rng.randrange(len(paras))
-            # Mostly consecutive paragraphs (one source), sometimes mixed in from elsewhere.
-            body = [paras[(start + i) % len(paras)] if rng.random() < 0.8 else rng.choice(paras) for i in range(k)]
+            # Paragraphs drawn at random from the whole pool, so that two originals share little
+            # text (consecutive runs would make accidental near-copies of each other).
+            body = rng.sample(paras, rng.randint(4, 14))
             group = rid
             originals.append((rid, title, body))
             if len(originals) > 2000:

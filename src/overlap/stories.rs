@@ -517,6 +517,9 @@ fn time_factor(a: Option<i64>, b: Option<i64>, config: &StoriesConfig) -> f64 {
     }
 }
 
+/// Terms found in more documents than this are skipped when looking for neighbours.
+const MAX_POSTING: usize = 1000;
+
 /// The sparse similarity graph: for every document its `k` most similar others (ties by
 /// index), symmetrised; edges as (i, j, sim) with i < j, sorted.
 fn graph(
@@ -545,7 +548,13 @@ fn graph(
             |(acc, touched), i| {
                 // Dense accumulator with a touched list: no hashing in the inner loop.
                 for &(t, w) in &vecs[i] {
-                    for &(j, wj) in &postings[t as usize] {
+                    let posting = &postings[t as usize];
+                    // A term carried by very many reports names no particular event, and
+                    // walking its postings for every document would make the graph quadratic.
+                    if posting.len() > MAX_POSTING {
+                        continue;
+                    }
+                    for &(j, wj) in posting {
                         if j as usize != i {
                             let a = &mut acc[j as usize];
                             if *a == 0.0 {
@@ -578,6 +587,8 @@ fn graph(
                     l.truncate(k);
                 }
                 l.sort_unstable_by(by_sim);
+                // Keep only k entries' worth of memory, not the whole candidate list's.
+                l.shrink_to_fit();
                 l
             },
         )
