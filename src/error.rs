@@ -75,11 +75,6 @@ impl Error {
             _ => 1,
         }
     }
-
-    /// True for errors the user caused through the command line or config (exit code 2).
-    pub fn is_usage(&self) -> bool {
-        matches!(self, Error::ParsePipeline { .. } | Error::InvalidPipeline { .. })
-    }
 }
 
 /// Why an input record was refused (the `reason` column of `rejects`).

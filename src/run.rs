@@ -539,7 +539,9 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     }
     write::write_tables(&tables, &staging, cfg.output.format)?;
     crate::lock::fault_point("write");
-    // A CSV-only or Parquet-only run removes the other format's stale mirror of older runs.
+    write::commit_staging(&staging, &out_dir)?;
+    // A CSV-only or Parquet-only run removes the other format's stale copy of older runs, once
+    // the new tables are in place (before that, the old ones are what readers have).
     match cfg.output.format {
         Format::Parquet => remove_if_exists(&out_dir.join("csv"))?,
         Format::Csv => {
@@ -549,7 +551,6 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         }
         Format::Both => {}
     }
-    write::commit_staging(&staging, &out_dir)?;
     timer.lap("write");
 
     let mut rejected_by_reason = BTreeMap::new();

@@ -356,7 +356,7 @@ pub fn link(docs: &[(&str, &[Mention])]) -> Linked {
         a.docs.insert(m.doc);
         a.n += 1;
     }
-    let id_of = |k: &str| format!("{:016x}", xxh3_64(k.as_bytes()));
+    let id_of = |k: &str| crate::normalize::hex_id(xxh3_64(k.as_bytes()));
     let mut entities: Vec<EntityRow> = accs
         .iter()
         .map(|(k, a)| {

@@ -10,7 +10,7 @@ pub fn stable_id(kind: &str, parts: &[&str]) -> String {
         buf.push(0);
         buf.extend_from_slice(p.as_bytes());
     }
-    format!("{:016x}", xxh3_64(&buf))
+    crate::normalize::hex_id(xxh3_64(&buf))
 }
 
 #[cfg(test)]
