@@ -12,3 +12,7 @@ bench: build $(BENCH_VENV)/bin/python ## Benchmark on a 50 MB generated corpus, 
 
 bench-full: build $(BENCH_VENV)/bin/python ## Headline benchmark at 1 GB, with scaling at 50 MB, 200 MB and 1 GB
 	python3 bench/run_bench.py --mb 1000 --runs 1 --scaling 50,200,1000
+
+.PHONY: bench-big
+bench-big: build ## One 1 GB JSONL file in a temporary folder, every stage on: wall time and peak memory
+	python3 bench/big_jsonl.py --mb $(or $(MB),1000)

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use globset::Glob;
 use serde_json::Value as Json;
 
-use crate::config::InputConfig;
+use crate::config::{FieldMap, InputConfig};
 use crate::error::{Error, Reject, RejectReason};
 
 /// One report as read, before normalization.
@@ -162,95 +162,310 @@ pub fn looks_binary(head: &[u8]) -> bool {
     ctrl * 10 > head.len().max(1)
 }
 
-/// Reads one file into records and rejects. Never fails: every problem is a reject.
+/// What a reader yields: a record, or a refusal with its reason.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    /// A report to normalize.
+    Record(RawRecord),
+    /// A record (or the whole file) refused.
+    Reject(Reject),
+}
+
+/// Reads one file record by record, holding at most one record (and the decompressor's and
+/// parser's buffers) in memory, so a file of any size is read in flat memory. Never fails:
+/// every problem becomes a [`Item::Reject`].
+pub struct RecordReader {
+    name: String,
+    cap: usize,
+    fields: FieldMap,
+    state: ReadState,
+}
+
+enum ReadState {
+    Done,
+    /// A refusal of the whole file, yielded once.
+    Refused(Reject),
+    Text(Box<dyn BufRead + Send>),
+    Jsonl { reader: Box<dyn BufRead + Send>, lineno: u64 },
+    Csv(Box<CsvState>),
+}
+
+struct CsvState {
+    rdr: csv::Reader<Box<dyn BufRead + Send>>,
+    headers: Vec<String>,
+    cols: [Option<usize>; 6],
+    row: csv::ByteRecord,
+    rowno: u64,
+}
+
+impl RecordReader {
+    /// Opens `path`: detects compression from the content, refuses binaries, and picks the
+    /// format from the name (or, for unknown names, from the first bytes).
+    pub fn open(path: &Path, input: &InputConfig) -> RecordReader {
+        let name = path.to_string_lossy().into_owned();
+        let mut r = RecordReader { name, cap: input.max_doc_bytes.get(), fields: input.fields.clone(), state: ReadState::Done };
+        r.state = match r.start(path) {
+            Ok(s) => s,
+            Err((reason, detail)) => ReadState::Refused(r.reject(0, reason, detail)),
+        };
+        r
+    }
+
+    fn reject(&self, record: u64, reason: RejectReason, detail: String) -> Reject {
+        Reject { source_file: self.name.clone(), source_record: record, reason, detail }
+    }
+
+    fn start(&self, path: &Path) -> Result<ReadState, (RejectReason, String)> {
+        let unreadable = |e: std::io::Error| (RejectReason::Unreadable, e.to_string());
+        let mut file = File::open(path).map_err(unreadable)?;
+        let mut magic = [0u8; 4];
+        let n = read_up_to(&mut file, &mut magic);
+        let comp = sniff_compression(&magic[..n]);
+        let file = File::open(path).map_err(unreadable)?;
+        let raw: Box<dyn Read + Send> = match comp {
+            Compression::None => Box::new(file),
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(file)),
+            Compression::Zstd => Box::new(
+                zstd::stream::read::Decoder::new(file).map_err(|e| (RejectReason::BadCompression, e.to_string()))?,
+            ),
+        };
+        let mut reader: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(1 << 16, raw));
+        // Look at the first (decompressed) bytes to refuse binaries and to sniff unknown formats.
+        let head = match reader.fill_buf() {
+            Ok(h) => h[..h.len().min(8192)].to_vec(),
+            Err(e) => {
+                let reason = if comp == Compression::None { RejectReason::Unreadable } else { RejectReason::BadCompression };
+                return Err((reason, e.to_string()));
+            }
+        };
+        if looks_binary(&head) {
+            return Err((RejectReason::Binary, "NUL or control bytes in the first 8 KiB: not a text file".into()));
+        }
+        let format = format_from_name(path).unwrap_or_else(|| {
+            if head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+                FileFormat::Jsonl
+            } else {
+                FileFormat::Text
+            }
+        });
+        Ok(match format {
+            FileFormat::Text => ReadState::Text(reader),
+            FileFormat::Jsonl => ReadState::Jsonl { reader, lineno: 0 },
+            FileFormat::Csv => {
+                let mut rdr = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(reader);
+                let headers: Vec<String> = match rdr.byte_headers() {
+                    Ok(h) => h.iter().map(|f| decode(f).0.trim().to_string()).collect(),
+                    Err(e) => return Err((RejectReason::MalformedCsv, format!("no readable header row: {e}"))),
+                };
+                let col = |k: &str| headers.iter().position(|h| h == k);
+                let f = &self.fields;
+                let cols = [col(&f.text), col(&f.title), col(&f.url), col(&f.published_at), col(&f.outlet), col(&f.id)];
+                ReadState::Csv(Box::new(CsvState { rdr, headers, cols, row: csv::ByteRecord::new(), rowno: 0 }))
+            }
+        })
+    }
+
+    /// The next record or refusal; `None` at the end of the file.
+    pub fn next_item(&mut self) -> Option<Item> {
+        match std::mem::replace(&mut self.state, ReadState::Done) {
+            ReadState::Done => None,
+            ReadState::Refused(r) => Some(Item::Reject(r)),
+            ReadState::Text(reader) => Some(self.read_text(reader)),
+            ReadState::Jsonl { mut reader, mut lineno } => {
+                let (item, more) = self.next_jsonl(&mut reader, &mut lineno);
+                if more {
+                    self.state = ReadState::Jsonl { reader, lineno };
+                }
+                item
+            }
+            ReadState::Csv(mut c) => {
+                let item = self.next_csv(&mut c);
+                if item.is_some() {
+                    self.state = ReadState::Csv(c);
+                }
+                item
+            }
+        }
+    }
+
+    fn read_text(&self, reader: Box<dyn BufRead + Send>) -> Item {
+        let cap = self.cap;
+        let mut buf = Vec::new();
+        match reader.take(cap as u64 + 1).read_to_end(&mut buf) {
+            Ok(_) if buf.len() > cap => Item::Reject(self.reject(1, RejectReason::TooLarge, format!("more than {cap} bytes"))),
+            Ok(_) => {
+                let (text, encoding) = decode(&buf);
+                Item::Record(RawRecord {
+                    source_file: self.name.clone(),
+                    source_record: 1,
+                    source_id: None,
+                    text,
+                    title: None,
+                    url: None,
+                    published_at: None,
+                    outlet: None,
+                    encoding,
+                })
+            }
+            Err(e) => Item::Reject(self.reject(1, RejectReason::BadCompression, e.to_string())),
+        }
+    }
+
+    /// The next item of a JSONL file, and whether more may follow.
+    fn next_jsonl(&self, reader: &mut Box<dyn BufRead + Send>, lineno: &mut u64) -> (Option<Item>, bool) {
+        let cap = self.cap;
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            *lineno += 1;
+            let lineno = *lineno;
+            // Read at most cap+1 bytes of the line; the rest of an oversized line is skipped.
+            let n = match reader.by_ref().take(cap as u64 + 1).read_until(b'\n', &mut line) {
+                Ok(n) => n,
+                Err(e) => {
+                    let r = self.reject(lineno, RejectReason::BadCompression, format!("reading stopped: {e}"));
+                    return (Some(Item::Reject(r)), false);
+                }
+            };
+            if n == 0 {
+                return (None, false);
+            }
+            if line.len() > cap && line.last() != Some(&b'\n') {
+                skip_line(reader);
+                let r = self.reject(lineno, RejectReason::TooLarge, format!("line longer than {cap} bytes"));
+                return (Some(Item::Reject(r)), true);
+            }
+            if line.iter().all(|b| b.is_ascii_whitespace()) {
+                continue;
+            }
+            let (s, encoding) = decode(&line);
+            let rej = |reason, detail: String| (Some(Item::Reject(self.reject(lineno, reason, detail))), true);
+            let obj = match serde_json::from_str::<Json>(s.trim()) {
+                Ok(Json::Object(m)) => m,
+                Ok(other) => return rej(RejectReason::MalformedJson, format!("expected a JSON object, got {}", json_kind(&other))),
+                Err(e) => return rej(RejectReason::MalformedJson, e.to_string()),
+            };
+            let get = |k: &str| obj.get(k).and_then(json_scalar);
+            let f = &self.fields;
+            return match get(&f.text) {
+                Some(text) => {
+                    let rec = RawRecord {
+                        source_file: self.name.clone(),
+                        source_record: lineno,
+                        source_id: get(&f.id),
+                        text,
+                        title: get(&f.title),
+                        url: get(&f.url),
+                        published_at: get(&f.published_at),
+                        outlet: get(&f.outlet),
+                        encoding,
+                    };
+                    (Some(Item::Record(rec)), true)
+                }
+                None => rej(
+                    RejectReason::MissingTextField,
+                    format!("no string field \"{}\" (fields: {})", f.text, obj.keys().cloned().collect::<Vec<_>>().join(", ")),
+                ),
+            };
+        }
+    }
+
+    fn next_csv(&self, c: &mut CsvState) -> Option<Item> {
+        let cap = self.cap;
+        c.rowno += 1;
+        let rowno = c.rowno;
+        match c.rdr.read_byte_record(&mut c.row) {
+            Ok(false) => return None,
+            Ok(true) => {}
+            Err(e) => {
+                let r = self.reject(rowno, RejectReason::MalformedCsv, e.to_string());
+                if e.is_io_error() {
+                    // Nothing more can be read: end the file after this refusal.
+                    c.rdr = csv::Reader::from_reader(Box::new(std::io::empty()) as Box<dyn BufRead + Send>);
+                }
+                return Some(Item::Reject(r));
+            }
+        }
+        let rej = |reason, detail: String| Some(Item::Reject(self.reject(rowno, reason, detail)));
+        let [text_col, title_col, url_col, pub_col, outlet_col, id_col] = c.cols;
+        let Some(tc) = text_col else {
+            return rej(
+                RejectReason::MissingTextField,
+                format!("no column \"{}\" in the header ({})", self.fields.text, c.headers.join(", ")),
+            );
+        };
+        if c.row.as_slice().len() > cap {
+            return rej(RejectReason::TooLarge, format!("row longer than {cap} bytes"));
+        }
+        let mut encoding = "utf-8";
+        let row = &c.row;
+        let mut get = |c: Option<usize>| -> Option<String> {
+            let (s, enc) = decode(row.get(c?)?);
+            if enc != "utf-8" {
+                encoding = enc;
+            }
+            if s.trim().is_empty() {
+                None
+            } else {
+                Some(s)
+            }
+        };
+        let text = get(Some(tc));
+        let (title, url, published_at, outlet, source_id) =
+            (get(title_col), get(url_col), get(pub_col), get(outlet_col), get(id_col));
+        match text {
+            Some(text) => Some(Item::Record(RawRecord {
+                source_file: self.name.clone(),
+                source_record: rowno,
+                source_id,
+                text,
+                title,
+                url,
+                published_at,
+                outlet,
+                encoding,
+            })),
+            None => rej(RejectReason::Empty, format!("column \"{}\" is empty", self.fields.text)),
+        }
+    }
+}
+
+impl Iterator for RecordReader {
+    type Item = Item;
+    fn next(&mut self) -> Option<Item> {
+        self.next_item()
+    }
+}
+
+/// Reads one whole file into records and rejects (small files and tests; the runner streams
+/// with [`RecordReader`]). Never fails: every problem is a reject.
 pub fn read_file(path: &Path, input: &InputConfig) -> (Vec<RawRecord>, Vec<Reject>) {
-    let name = path.to_string_lossy().into_owned();
     let mut recs = Vec::new();
     let mut rejects = Vec::new();
-    let reject = |record: u64, reason: RejectReason, detail: String| Reject {
-        source_file: name.clone(),
-        source_record: record,
-        reason,
-        detail,
-    };
-    let mut file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) => {
-            rejects.push(reject(0, RejectReason::Unreadable, e.to_string()));
-            return (recs, rejects);
+    for item in RecordReader::open(path, input) {
+        match item {
+            Item::Record(r) => recs.push(r),
+            Item::Reject(r) => rejects.push(r),
         }
-    };
-    let mut magic = [0u8; 4];
-    let n = read_up_to(&mut file, &mut magic);
-    let comp = sniff_compression(&magic[..n]);
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) => {
-            rejects.push(reject(0, RejectReason::Unreadable, e.to_string()));
-            return (recs, rejects);
-        }
-    };
-    let raw: Box<dyn Read> = match comp {
-        Compression::None => Box::new(file),
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(file)),
-        Compression::Zstd => match zstd::stream::read::Decoder::new(file) {
-            Ok(d) => Box::new(d),
-            Err(e) => {
-                rejects.push(reject(0, RejectReason::BadCompression, e.to_string()));
-                return (recs, rejects);
-            }
-        },
-    };
-    let mut reader = BufReader::with_capacity(1 << 16, raw);
-    // Look at the first (decompressed) bytes to refuse binaries and to sniff unknown formats.
-    let head = match reader.fill_buf() {
-        Ok(h) => h.to_vec(),
-        Err(e) => {
-            let reason = if comp == Compression::None { RejectReason::Unreadable } else { RejectReason::BadCompression };
-            rejects.push(reject(0, reason, e.to_string()));
-            return (recs, rejects);
-        }
-    };
-    if looks_binary(&head[..head.len().min(8192)]) {
-        rejects.push(reject(0, RejectReason::Binary, "NUL or control bytes in the first 8 KiB: not a text file".into()));
-        return (recs, rejects);
-    }
-    let format = format_from_name(path).unwrap_or_else(|| {
-        if head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-            FileFormat::Jsonl
-        } else {
-            FileFormat::Text
-        }
-    });
-    let cap = input.max_doc_bytes.get();
-    match format {
-        FileFormat::Text => {
-            let mut buf = Vec::new();
-            match reader.by_ref().take(cap as u64 + 1).read_to_end(&mut buf) {
-                Ok(_) if buf.len() > cap => {
-                    rejects.push(reject(1, RejectReason::TooLarge, format!("more than {cap} bytes")));
-                }
-                Ok(_) => {
-                    let (text, encoding) = decode(&buf);
-                    recs.push(RawRecord {
-                        source_file: name.clone(),
-                        source_record: 1,
-                        source_id: None,
-                        text,
-                        title: None,
-                        url: None,
-                        published_at: None,
-                        outlet: None,
-                        encoding,
-                    });
-                }
-                Err(e) => rejects.push(reject(1, RejectReason::BadCompression, e.to_string())),
-            }
-        }
-        FileFormat::Jsonl => read_jsonl(reader, &name, input, &mut recs, &mut rejects),
-        FileFormat::Csv => read_csv(reader, &name, input, &mut recs, &mut rejects),
     }
     (recs, rejects)
+}
+
+/// Skips the rest of an oversized line without holding it in memory.
+fn skip_line(reader: &mut Box<dyn BufRead + Send>) {
+    loop {
+        let (done, used) = match reader.fill_buf() {
+            Ok([]) | Err(_) => return,
+            Ok(buf) => match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => (true, i + 1),
+                None => (false, buf.len()),
+            },
+        };
+        reader.consume(used);
+        if done {
+            return;
+        }
+    }
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> usize {
@@ -262,85 +477,6 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> usize {
         }
     }
     n
-}
-
-fn read_jsonl(
-    mut reader: impl BufRead,
-    name: &str,
-    input: &InputConfig,
-    recs: &mut Vec<RawRecord>,
-    rejects: &mut Vec<Reject>,
-) {
-    let cap = input.max_doc_bytes.get();
-    let mut line = Vec::new();
-    let mut lineno = 0u64;
-    loop {
-        line.clear();
-        lineno += 1;
-        // Read at most cap+1 bytes of the line; the rest of an oversized line is skipped.
-        let n = match reader.by_ref().take(cap as u64 + 1).read_until(b'\n', &mut line) {
-            Ok(n) => n,
-            Err(e) => {
-                rejects.push(Reject {
-                    source_file: name.into(),
-                    source_record: lineno,
-                    reason: RejectReason::BadCompression,
-                    detail: format!("reading stopped: {e}"),
-                });
-                return;
-            }
-        };
-        if n == 0 {
-            return;
-        }
-        if line.len() > cap && line.last() != Some(&b'\n') {
-            // Skip to the end of the line.
-            let mut sink = Vec::new();
-            let _ = reader.read_until(b'\n', &mut sink);
-            rejects.push(Reject {
-                source_file: name.into(),
-                source_record: lineno,
-                reason: RejectReason::TooLarge,
-                detail: format!("line longer than {cap} bytes"),
-            });
-            continue;
-        }
-        if line.iter().all(|b| b.is_ascii_whitespace()) {
-            continue;
-        }
-        let (s, encoding) = decode(&line);
-        let rej = |reason, detail: String| Reject { source_file: name.into(), source_record: lineno, reason, detail };
-        let obj = match serde_json::from_str::<Json>(s.trim()) {
-            Ok(Json::Object(m)) => m,
-            Ok(other) => {
-                rejects.push(rej(RejectReason::MalformedJson, format!("expected a JSON object, got {}", json_kind(&other))));
-                continue;
-            }
-            Err(e) => {
-                rejects.push(rej(RejectReason::MalformedJson, e.to_string()));
-                continue;
-            }
-        };
-        let get = |k: &str| obj.get(k).and_then(json_scalar);
-        let f = &input.fields;
-        match get(&f.text) {
-            Some(text) => recs.push(RawRecord {
-                source_file: name.into(),
-                source_record: lineno,
-                source_id: get(&f.id),
-                text,
-                title: get(&f.title),
-                url: get(&f.url),
-                published_at: get(&f.published_at),
-                outlet: get(&f.outlet),
-                encoding,
-            }),
-            None => rejects.push(rej(
-                RejectReason::MissingTextField,
-                format!("no string field \"{}\" (fields: {})", f.text, obj.keys().cloned().collect::<Vec<_>>().join(", ")),
-            )),
-        }
-    }
 }
 
 fn json_kind(v: &Json) -> &'static str {
@@ -360,90 +496,6 @@ fn json_scalar(v: &Json) -> Option<String> {
         Json::Number(n) => Some(n.to_string()),
         Json::Bool(b) => Some(b.to_string()),
         _ => None,
-    }
-}
-
-fn read_csv(reader: impl Read, name: &str, input: &InputConfig, recs: &mut Vec<RawRecord>, rejects: &mut Vec<Reject>) {
-    let cap = input.max_doc_bytes.get();
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(reader);
-    let headers: Vec<String> = match rdr.byte_headers() {
-        Ok(h) => h.iter().map(|f| decode(f).0.trim().to_string()).collect(),
-        Err(e) => {
-            rejects.push(Reject {
-                source_file: name.into(),
-                source_record: 0,
-                reason: RejectReason::MalformedCsv,
-                detail: format!("no readable header row: {e}"),
-            });
-            return;
-        }
-    };
-    let col = |k: &str| headers.iter().position(|h| h == k);
-    let f = &input.fields;
-    let text_col = col(&f.text);
-    let (title_col, url_col, pub_col, outlet_col, id_col) =
-        (col(&f.title), col(&f.url), col(&f.published_at), col(&f.outlet), col(&f.id));
-    let mut row = csv::ByteRecord::new();
-    let mut rowno = 0u64;
-    loop {
-        rowno += 1;
-        match rdr.read_byte_record(&mut row) {
-            Ok(false) => return,
-            Ok(true) => {}
-            Err(e) => {
-                rejects.push(Reject {
-                    source_file: name.into(),
-                    source_record: rowno,
-                    reason: RejectReason::MalformedCsv,
-                    detail: e.to_string(),
-                });
-                if e.is_io_error() {
-                    return;
-                }
-                continue;
-            }
-        }
-        let rej = |reason, detail: String| Reject { source_file: name.into(), source_record: rowno, reason, detail };
-        let Some(tc) = text_col else {
-            rejects.push(rej(
-                RejectReason::MissingTextField,
-                format!("no column \"{}\" in the header ({})", f.text, headers.join(", ")),
-            ));
-            continue;
-        };
-        if row.as_slice().len() > cap {
-            rejects.push(rej(RejectReason::TooLarge, format!("row longer than {cap} bytes")));
-            continue;
-        }
-        let mut encoding = "utf-8";
-        let mut get = |c: Option<usize>| -> Option<String> {
-            let (s, enc) = decode(row.get(c?)?);
-            if enc != "utf-8" {
-                encoding = enc;
-            }
-            if s.trim().is_empty() {
-                None
-            } else {
-                Some(s)
-            }
-        };
-        let text = get(Some(tc));
-        let (title, url, published_at, outlet, source_id) =
-            (get(title_col), get(url_col), get(pub_col), get(outlet_col), get(id_col));
-        match text {
-            Some(text) => recs.push(RawRecord {
-                source_file: name.into(),
-                source_record: rowno,
-                source_id,
-                text,
-                title,
-                url,
-                published_at,
-                outlet,
-                encoding,
-            }),
-            None => rejects.push(rej(RejectReason::Empty, format!("column \"{}\" is empty", f.text))),
-        }
     }
 }
 

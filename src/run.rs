@@ -23,9 +23,9 @@ use crate::ingest::{self, RawRecord};
 use crate::normalize::{self, hex_id, Document};
 use crate::overlap::{self, OverlapDoc, OverlapQuote};
 use crate::quotes::QuoteExtractor;
-use crate::record::{Mention, Quote, QuoteKind};
+use crate::record::{EntityLabel, Mention, Quote, QuoteKind};
 use crate::schema;
-use crate::write::{self, CharIndex, Format, TableBuilder, Value};
+use crate::write::{self, CharIndex, Format, TableWriter, Value};
 
 /// When to draw progress bars.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -250,6 +250,12 @@ struct Timer {
 }
 
 impl Timer {
+    /// Adds time spent in a stage that ran interleaved with others.
+    fn add(&mut self, stage: &str, secs: f64) {
+        tracing::info!(stage, seconds = secs, "stage done");
+        self.stages.push((stage.to_string(), secs));
+    }
+
     fn lap(&mut self, stage: &str) {
         let now = Instant::now();
         let secs = (now - self.at).as_secs_f64();
@@ -275,9 +281,18 @@ fn hash_file(path: &Path) -> (u64, String) {
     (size, hex_id(h.digest()))
 }
 
-/// What one input file yielded: its documents with their extractions, and its refusals.
+/// A batch is processed (normalized, extracted) in parallel once it holds this much text...
+const BATCH_TEXT_BYTES: u64 = 32 << 20;
+/// ...or this many records.
+const BATCH_RECORDS: usize = 8192;
+/// Files up to this size are read whole, several at once; larger ones are streamed record by
+/// record.
+const SMALL_FILE: u64 = 1 << 20;
+
+/// A slice of one input file's documents with what the per-document stages found in them, and
+/// the file's refusals: the unit a batch produces, the cache stores and the writer reads back.
 #[derive(Debug, Default, Serialize, serde::Deserialize)]
-struct CacheEntry {
+struct Chunk {
     docs: Vec<Document>,
     mentions: Vec<Vec<Mention>>,
     quotes: Vec<Vec<Quote>>,
@@ -285,14 +300,40 @@ struct CacheEntry {
     text_bytes: u64,
 }
 
-/// `<output>/_state/cache/`: per input file, what the per-document stages produced, keyed by
-/// the file's path and content, the extraction settings, the version and the model files. A
-/// rerun after new files arrive extracts only the new ones; the whole-run stages (linking,
-/// overlap) still see every document.
+/// `<output>/_state/cache/`: per input file, the chunks the per-document stages produced,
+/// keyed by the file's path and content, the extraction settings, the version and the model
+/// files. It is also where the writer reads the documents back from, so the run never holds
+/// every text at once; and a rerun after new files arrive extracts only the new ones, while
+/// the whole-run stages (linking, overlap) still see every document.
 struct ExtractCache {
     dir: PathBuf,
     salt: String,
 }
+
+/// Appends one input file's chunks to its cache entry; the entry appears (by rename) only
+/// when the file is complete.
+struct CacheWriter {
+    tmp: PathBuf,
+    path: PathBuf,
+    z: zstd::stream::write::Encoder<'static, std::io::BufWriter<fs::File>>,
+}
+
+impl CacheWriter {
+    fn append(&mut self, c: &Chunk) -> Result<(), Error> {
+        serde_json::to_writer(&mut self.z, c).map_err(|e| Error::io(&self.tmp, e.into()))?;
+        std::io::Write::write_all(&mut self.z, b"\n").map_err(|e| Error::io(&self.tmp, e))
+    }
+
+    fn finish(self) -> Result<(), Error> {
+        let tmp = self.tmp;
+        let mut w = self.z.finish().map_err(|e| Error::io(&tmp, e))?;
+        std::io::Write::flush(&mut w).map_err(|e| Error::io(&tmp, e))?;
+        drop(w);
+        fs::rename(&tmp, &self.path).map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+const CACHE_SUFFIX: &str = ".chunks.zst";
 
 impl ExtractCache {
     fn new(out_dir: &Path, cfg: &PipelineConfig) -> ExtractCache {
@@ -321,26 +362,29 @@ impl ExtractCache {
         hex_id(xxh3_64(format!("{}\u{1f}{path}\u{1f}{content_hash}", self.salt).as_bytes()))
     }
 
-    fn load(&self, key: &str) -> Option<CacheEntry> {
-        let f = fs::File::open(self.dir.join(format!("{key}.json.zst"))).ok()?;
-        let r = zstd::stream::read::Decoder::new(f).ok()?;
-        serde_json::from_reader(std::io::BufReader::new(r)).ok()
+    fn path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}{CACHE_SUFFIX}"))
     }
 
-    /// Best effort: a cache that cannot be written only costs the next run some work.
-    fn store(&self, key: &str, e: &CacheEntry) {
-        let write = || -> std::io::Result<()> {
-            fs::create_dir_all(&self.dir)?;
-            let tmp = self.dir.join(format!(".{key}.tmp"));
-            let f = fs::File::create(&tmp)?;
-            let mut z = zstd::stream::write::Encoder::new(std::io::BufWriter::new(f), 1)?;
-            serde_json::to_writer(&mut z, e)?;
-            z.finish()?;
-            fs::rename(&tmp, self.dir.join(format!("{key}.json.zst")))
-        };
-        if let Err(err) = write() {
-            tracing::warn!(error = %err, "could not write the extraction cache");
-        }
+    fn has(&self, key: &str) -> bool {
+        self.path(key).is_file()
+    }
+
+    /// The chunks of an entry, in order; an unreadable chunk is an error item.
+    fn chunks(&self, key: &str) -> Result<impl Iterator<Item = Result<Chunk, Error>>, Error> {
+        let path = self.path(key);
+        let f = fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+        let r = zstd::stream::read::Decoder::new(f).map_err(|e| Error::io(&path, e))?;
+        let it = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, r)).into_iter::<Chunk>();
+        Ok(it.map(move |c| c.map_err(|e| Error::io(&path, e.into()))))
+    }
+
+    fn writer(&self, key: &str) -> Result<CacheWriter, Error> {
+        fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
+        let tmp = self.dir.join(format!(".{key}.tmp"));
+        let f = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let z = zstd::stream::write::Encoder::new(std::io::BufWriter::new(f), 1).map_err(|e| Error::io(&tmp, e))?;
+        Ok(CacheWriter { tmp, path: self.path(key), z })
     }
 
     /// Drops entries no longer used by the committed run (inputs removed or changed).
@@ -348,7 +392,7 @@ impl ExtractCache {
         let Ok(entries) = fs::read_dir(&self.dir) else { return };
         for e in entries.filter_map(|e| e.ok()) {
             let name = e.file_name().to_string_lossy().into_owned();
-            let key = name.strip_suffix(".json.zst").unwrap_or(&name);
+            let key = name.strip_suffix(CACHE_SUFFIX).unwrap_or(&name);
             if !keys.iter().any(|k| k == key) {
                 let _ = fs::remove_file(e.path());
             }
@@ -356,19 +400,289 @@ impl ExtractCache {
     }
 }
 
-/// Everything extracted from a run's documents, before it becomes tables.
-pub struct Extracted {
-    /// Per document, its mentions.
-    pub mentions: Vec<Vec<Mention>>,
-    /// Per document, its quotes.
-    pub quotes: Vec<Vec<Quote>>,
-    /// The linking result.
-    pub linked: entities::Linked,
-    /// The overlap result.
-    pub overlap: overlap::OverlapOutput,
-    /// Quote positions (doc, quote) handed to the overlap stage, parallel to
-    /// `overlap.quote_cluster_of`.
-    pub overlap_quotes: Vec<(usize, usize)>,
+/// What the whole-run stages keep of one document: its id, its distinct names, and what the
+/// overlap stage needs.
+struct Kept {
+    doc_id: String,
+    names: entities::DocNames,
+    overlap: Option<OverlapKept>,
+}
+
+/// The overlap stage's share of a document.
+struct OverlapKept {
+    text: String,
+    title: Option<String>,
+    published_at: Option<i64>,
+}
+
+/// A direct or partial quote handed to the overlap stage.
+struct QuoteKept {
+    doc: usize,
+    quote: usize,
+    text: String,
+    /// The speaker's name (index into the document's names), when the speaker is a mention.
+    speaker: Option<u32>,
+}
+
+/// One file's share of a batch: raw records still to normalize and extract.
+struct Piece {
+    file: usize,
+    recs: Vec<RawRecord>,
+    rejects: Vec<Reject>,
+    text_bytes: u64,
+    /// The file ends with this piece.
+    last: bool,
+}
+
+/// The first pass: reads, normalizes and extracts batch by batch, caches each file's chunks,
+/// and keeps only what the whole-run stages need.
+struct FirstPass<'a> {
+    cfg: &'a PipelineConfig,
+    norm_cfg: &'a NormalizeConfig,
+    cache: &'a ExtractCache,
+    keys: &'a [String],
+    rec: Option<Recognizer>,
+    qx: Option<QuoteExtractor>,
+    names: entities::Names,
+    kept: Vec<Kept>,
+    quotes: Vec<QuoteKept>,
+    rejects: Vec<Reject>,
+    text_bytes: u64,
+    extracted: u64,
+    writers: BTreeMap<usize, CacheWriter>,
+    seconds: BTreeMap<&'static str, f64>,
+    pb: ProgressBar,
+}
+
+impl FirstPass<'_> {
+    fn time<T>(&mut self, stage: &'static str, f: impl FnOnce(&mut Self) -> T) -> T {
+        let t = Instant::now();
+        let out = f(self);
+        *self.seconds.entry(stage).or_default() += t.elapsed().as_secs_f64();
+        out
+    }
+
+    /// Normalizes and extracts a batch, caches its chunks, keeps what the run needs.
+    fn process(&mut self, pieces: Vec<Piece>) -> Result<(), Error> {
+        if pieces.is_empty() {
+            return Ok(());
+        }
+        let norm_cfg = self.norm_cfg;
+        let mut chunks: Vec<(usize, bool, Chunk)> = Vec::with_capacity(pieces.len());
+        let mut flat: Vec<(usize, RawRecord)> = Vec::new();
+        for (k, p) in pieces.into_iter().enumerate() {
+            flat.extend(p.recs.into_iter().map(|r| (k, r)));
+            chunks.push((p.file, p.last, Chunk { rejects: p.rejects, text_bytes: p.text_bytes, ..Chunk::default() }));
+        }
+        let normalized: Vec<(usize, Result<Document, Reject>)> = self.time("normalize", |_| {
+            flat.into_par_iter().map(|(k, r)| (k, normalize::normalize(r, norm_cfg))).collect()
+        });
+        let mut docs = Vec::with_capacity(normalized.len());
+        let mut doc_piece = Vec::with_capacity(normalized.len());
+        for (k, d) in normalized {
+            match d {
+                Ok(d) => {
+                    docs.push(d);
+                    doc_piece.push(k);
+                }
+                Err(r) => chunks[k].2.rejects.push(r),
+            }
+        }
+        let mentions: Vec<Vec<Mention>> = match &self.rec {
+            Some(rec) => {
+                let t = Instant::now();
+                let m = docs.par_iter().map(|d| rec.extract(&d.text)).collect();
+                *self.seconds.entry("entities").or_default() += t.elapsed().as_secs_f64();
+                m
+            }
+            None => vec![Vec::new(); docs.len()],
+        };
+        let quotes: Vec<Vec<Quote>> = match &self.qx {
+            Some(qx) => {
+                let t = Instant::now();
+                let q = docs.par_iter().zip(mentions.par_iter()).map(|(d, m)| qx.extract(&d.text, m)).collect();
+                *self.seconds.entry("quotes").or_default() += t.elapsed().as_secs_f64();
+                q
+            }
+            None => vec![Vec::new(); docs.len()],
+        };
+        self.extracted += docs.len() as u64;
+        for ((d, m), (q, k)) in docs.into_iter().zip(mentions).zip(quotes.into_iter().zip(doc_piece)) {
+            let c = &mut chunks[k].2;
+            c.docs.push(d);
+            c.mentions.push(m);
+            c.quotes.push(q);
+        }
+        for (file, last, chunk) in chunks {
+            self.time("cache", |s| -> Result<(), Error> {
+                if !s.writers.contains_key(&file) {
+                    let w = s.cache.writer(&s.keys[file])?;
+                    s.writers.insert(file, w);
+                }
+                let w = s.writers.get_mut(&file).expect("writer just made");
+                w.append(&chunk)?;
+                if last {
+                    s.writers.remove(&file).expect("writer").finish()?;
+                }
+                Ok(())
+            })?;
+            self.keep(chunk);
+        }
+        Ok(())
+    }
+
+    /// Keeps what the whole-run stages need of a chunk's documents.
+    fn keep(&mut self, chunk: Chunk) {
+        let t = Instant::now();
+        let with_overlap = self.cfg.overlap().is_some();
+        let base = self.kept.len();
+        #[allow(clippy::type_complexity)]
+        let per_doc: Vec<(Vec<(String, EntityLabel, u32)>, Vec<Option<u32>>, Option<OverlapKept>)> = chunk
+            .docs
+            .par_iter()
+            .zip(chunk.mentions.par_iter())
+            .map(|(d, m)| {
+                let (local, slots) = entities::local_names(&d.text, m);
+                let ov = with_overlap.then(|| OverlapKept {
+                    text: d.text.clone(),
+                    title: d.title.clone(),
+                    published_at: d.published_at,
+                });
+                (local, slots, ov)
+            })
+            .collect();
+        for (k, ((local, slots, ov), d)) in per_doc.into_iter().zip(&chunk.docs).enumerate() {
+            let doc = base + k;
+            if with_overlap {
+                for (qi, q) in chunk.quotes[k].iter().enumerate() {
+                    if matches!(q.kind, QuoteKind::Direct | QuoteKind::Partial) {
+                        self.quotes.push(QuoteKept {
+                            doc,
+                            quote: qi,
+                            text: q.content.slice(&d.text).to_string(),
+                            speaker: q.speaker_mention.and_then(|m| slots.get(m).copied().flatten()),
+                        });
+                    }
+                }
+            }
+            self.kept.push(Kept { doc_id: d.doc_id.clone(), names: entities::intern_names(&local, &mut self.names), overlap: ov });
+        }
+        self.text_bytes += chunk.text_bytes;
+        self.rejects.extend(chunk.rejects);
+        self.pb.inc(chunk.docs.len() as u64);
+        *self.seconds.entry("keep").or_default() += t.elapsed().as_secs_f64();
+    }
+
+    /// Keeps a cached file's documents without extracting them again. False (and nothing
+    /// kept) when the cache entry turns out unreadable: the file is then read afresh.
+    fn keep_cached(&mut self, file: usize) -> bool {
+        let (kept, quotes, rejects, bytes) = (self.kept.len(), self.quotes.len(), self.rejects.len(), self.text_bytes);
+        let key = self.keys[file].clone();
+        let ok = (|| -> Result<(), Error> {
+            for c in self.cache.chunks(&key)? {
+                let t = Instant::now();
+                let c = c?;
+                *self.seconds.entry("cache").or_default() += t.elapsed().as_secs_f64();
+                self.keep(c);
+            }
+            Ok(())
+        })();
+        if let Err(e) = ok {
+            tracing::warn!(error = %e, "unreadable extraction cache entry; reading the input again");
+            self.kept.truncate(kept);
+            self.quotes.truncate(quotes);
+            self.rejects.truncate(rejects);
+            self.text_bytes = bytes;
+            return false;
+        }
+        true
+    }
+}
+
+/// Reads the fresh inputs into batches (small files whole and several at once, large ones
+/// streamed) and hands each full batch to the first pass; cached inputs are kept from the
+/// cache in their turn, so documents stay in input order.
+fn first_pass(fp: &mut FirstPass, files: &[PathBuf], sizes: &[u64], cached: &[bool]) -> Result<(), Error> {
+    let cfg: &PipelineConfig = fp.cfg;
+    let input = &cfg.input;
+    let mut batch: Vec<Piece> = Vec::new();
+    let mut batch_bytes = 0u64;
+    let mut batch_records = 0usize;
+    let mut small: Vec<usize> = Vec::new();
+    let mut small_bytes = 0u64;
+    // Reads the queued small files (in parallel) into the batch.
+    let read_small = |fp: &mut FirstPass, small: &mut Vec<usize>, batch: &mut Vec<Piece>, bytes: &mut u64, records: &mut usize| {
+        if small.is_empty() {
+            return;
+        }
+        let pieces: Vec<Piece> = fp.time("read", |_| {
+            small
+                .par_iter()
+                .map(|&i| {
+                    let (recs, rejects) = ingest::read_file(&files[i], input);
+                    let text_bytes = recs.iter().map(|r| r.text.len() as u64).sum();
+                    Piece { file: i, recs, rejects, text_bytes, last: true }
+                })
+                .collect()
+        });
+        for p in pieces {
+            *bytes += p.text_bytes;
+            *records += p.recs.len();
+            batch.push(p);
+        }
+        small.clear();
+    };
+    for i in 0..files.len() {
+        if cached[i] {
+            read_small(fp, &mut small, &mut batch, &mut batch_bytes, &mut batch_records);
+            small_bytes = 0;
+            fp.process(std::mem::take(&mut batch))?;
+            (batch_bytes, batch_records) = (0, 0);
+            if fp.keep_cached(i) {
+                continue;
+            }
+        }
+        if sizes[i] <= SMALL_FILE {
+            small.push(i);
+            small_bytes += sizes[i];
+            if small_bytes + batch_bytes >= BATCH_TEXT_BYTES || small.len() + batch_records >= BATCH_RECORDS {
+                read_small(fp, &mut small, &mut batch, &mut batch_bytes, &mut batch_records);
+                small_bytes = 0;
+                fp.process(std::mem::take(&mut batch))?;
+                (batch_bytes, batch_records) = (0, 0);
+            }
+            continue;
+        }
+        read_small(fp, &mut small, &mut batch, &mut batch_bytes, &mut batch_records);
+        small_bytes = 0;
+        let mut reader = ingest::RecordReader::open(&files[i], input);
+        let mut piece = Piece { file: i, recs: Vec::new(), rejects: Vec::new(), text_bytes: 0, last: false };
+        loop {
+            let t = Instant::now();
+            let item = reader.next_item();
+            *fp.seconds.entry("read").or_default() += t.elapsed().as_secs_f64();
+            match item {
+                None => break,
+                Some(ingest::Item::Reject(r)) => piece.rejects.push(r),
+                Some(ingest::Item::Record(r)) => {
+                    piece.text_bytes += r.text.len() as u64;
+                    batch_bytes += r.text.len() as u64;
+                    batch_records += 1;
+                    piece.recs.push(r);
+                }
+            }
+            if batch_bytes >= BATCH_TEXT_BYTES || batch_records >= BATCH_RECORDS {
+                let next = Piece { file: i, recs: Vec::new(), rejects: Vec::new(), text_bytes: 0, last: false };
+                batch.push(std::mem::replace(&mut piece, next));
+                fp.process(std::mem::take(&mut batch))?;
+                (batch_bytes, batch_records) = (0, 0);
+            }
+        }
+        piece.last = true;
+        batch.push(piece);
+    }
+    read_small(fp, &mut small, &mut batch, &mut batch_bytes, &mut batch_records);
+    fp.process(batch)
 }
 
 /// Runs a pipeline. Bad records become rejects; only config and output problems fail the run.
@@ -423,13 +737,13 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     // extraction settings and models, or read, normalize and extract it now.
     let cache = ExtractCache::new(&out_dir, &cfg);
     let pb = progress.bar("hash", files.len() as u64);
-    let hashed: Vec<(InputFile, String, Option<CacheEntry>)> = files
+    let hashed: Vec<(InputFile, String, bool)> = files
         .par_iter()
         .map(|p| {
             let (size, content_hash) = hash_file(p);
             let path = p.to_string_lossy().into_owned();
             let key = cache.key(&path, &content_hash);
-            let hit = if opts.full { None } else { cache.load(&key) };
+            let hit = !opts.full && cache.has(&key);
             pb.inc(1);
             (InputFile { path, size, content_hash }, key, hit)
         })
@@ -442,102 +756,132 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         }
         hex_id(xxh3_64(key.as_bytes()))
     };
-    let fresh: Vec<usize> = (0..hashed.len()).filter(|&i| hashed[i].2.is_none()).collect();
-    tracing::info!(files = hashed.len(), cached = hashed.len() - fresh.len(), "inputs hashed");
+    let n_cached = hashed.iter().filter(|h| h.2).count();
+    tracing::info!(files = hashed.len(), cached = n_cached, "inputs hashed");
     timer.lap("hash");
+    let keys: Vec<String> = hashed.iter().map(|h| h.1.clone()).collect();
+    let sizes: Vec<u64> = hashed.iter().map(|h| h.0.size).collect();
+    let cached: Vec<bool> = hashed.iter().map(|h| h.2).collect();
+    let inputs: Vec<InputFile> = hashed.into_iter().map(|h| h.0).collect();
 
-    let pb = progress.bar("read", fresh.len() as u64);
-    let read: Vec<(Vec<RawRecord>, Vec<Reject>)> = fresh
-        .par_iter()
-        .map(|&i| {
-            let r = ingest::read_file(&files[i], &cfg.input);
-            pb.inc(1);
-            r
-        })
-        .collect();
-    pb.finish_and_clear();
-    // Every fresh record remembers which input it came from.
-    let mut raws: Vec<(usize, RawRecord)> = Vec::new();
-    let mut fresh_entries: BTreeMap<usize, CacheEntry> = BTreeMap::new();
-    for (&i, (recs, rej)) in fresh.iter().zip(read) {
-        let e = fresh_entries.entry(i).or_default();
-        e.text_bytes = recs.iter().map(|r| r.text.len() as u64).sum();
-        e.rejects = rej;
-        raws.extend(recs.into_iter().map(|r| (i, r)));
-    }
-    timer.lap("read");
-
+    // First pass: read, normalize, extract and cache batch by batch; keep what the whole-run
+    // stages need.
     let default_norm = NormalizeConfig { lift_header: false, lift_boilerplate: false };
-    let norm_cfg = cfg.normalize().unwrap_or(&default_norm);
-    let pb = progress.bar("normalize", raws.len() as u64);
-    let normalized: Vec<(usize, Result<Document, Reject>)> = raws
-        .into_par_iter()
-        .map(|(i, r)| {
-            let d = normalize::normalize(r, norm_cfg);
-            pb.inc(1);
-            (i, d)
-        })
-        .collect();
-    pb.finish_and_clear();
-    let mut new_docs = Vec::with_capacity(normalized.len());
-    let mut new_doc_file = Vec::with_capacity(normalized.len());
-    for (i, d) in normalized {
-        match d {
-            Ok(d) => {
-                new_docs.push(d);
-                new_doc_file.push(i);
-            }
-            Err(r) => fresh_entries.entry(i).or_default().rejects.push(r),
+    let rec = match cfg.entities() {
+        Some(ec) => Some(Recognizer::load(Path::new(&ec.models)).map_err(|e| Error::Load {
+            what: format!("entity model from {}", ec.models),
+            detail: format!("{e:#}"),
+        })?),
+        None => None,
+    };
+    let qx = match cfg.quotes() {
+        Some(qc) => Some(QuoteExtractor::load(Path::new(&qc.models), qc).map_err(|e| Error::Load {
+            what: format!("quote model from {}", qc.models),
+            detail: format!("{e:#}"),
+        })?),
+        None => None,
+    };
+    timer.lap("load");
+    let mut fp = FirstPass {
+        cfg: &cfg,
+        norm_cfg: cfg.normalize().unwrap_or(&default_norm),
+        cache: &cache,
+        keys: &keys,
+        rec,
+        qx,
+        names: entities::Names::default(),
+        kept: Vec::new(),
+        quotes: Vec::new(),
+        rejects: Vec::new(),
+        text_bytes: 0,
+        extracted: 0,
+        writers: BTreeMap::new(),
+        seconds: BTreeMap::new(),
+        pb: progress.bar("documents", 0),
+    };
+    first_pass(&mut fp, &files, &sizes, &cached)?;
+    fp.pb.finish_and_clear();
+    for stage in ["read", "normalize", "entities", "quotes", "cache", "keep"] {
+        if let Some(&secs) = fp.seconds.get(stage) {
+            timer.add(stage, secs);
         }
     }
-    timer.lap("normalize");
-
-    let (new_mentions, new_quotes) = extract_docs(&cfg, &new_docs, &progress, &mut timer)?;
-    for ((d, m), (q, i)) in new_docs.into_iter().zip(new_mentions).zip(new_quotes.into_iter().zip(new_doc_file)) {
-        let e = fresh_entries.entry(i).or_default();
-        e.docs.push(d);
-        e.mentions.push(m);
-        e.quotes.push(q);
-    }
-    let extracted_documents: u64 = fresh_entries.values().map(|e| e.docs.len() as u64).sum();
-    for (&i, e) in &fresh_entries {
-        cache.store(&hashed[i].1, e);
-    }
-    timer.lap("cache");
-
-    // Assemble the whole run in input order.
-    let mut inputs = Vec::with_capacity(hashed.len());
-    let mut docs = Vec::new();
-    let mut mentions = Vec::new();
-    let mut quotes = Vec::new();
-    let mut rejects = Vec::new();
-    let mut input_text_bytes = 0;
-    let mut used_keys = Vec::with_capacity(hashed.len());
-    for (i, (f, key, hit)) in hashed.into_iter().enumerate() {
-        let e = match hit {
-            Some(e) => e,
-            None => fresh_entries.remove(&i).unwrap_or_default(),
-        };
-        inputs.push(f);
-        used_keys.push(key);
-        input_text_bytes += e.text_bytes;
-        docs.extend(e.docs);
-        mentions.extend(e.mentions);
-        quotes.extend(e.quotes);
-        rejects.extend(e.rejects);
-    }
+    timer.at = Instant::now();
+    let FirstPass { kept, quotes: kept_quotes, mut rejects, names, text_bytes: input_text_bytes, extracted: extracted_documents, .. } = fp;
     rejects.sort_by(|a, b| (&a.source_file, a.source_record).cmp(&(&b.source_file, b.source_record)));
 
-    let extracted = link_and_overlap(&cfg, &docs, mentions, quotes, &mut timer);
+    // Whole-run stages.
+    let linked = if cfg.entities().is_some() {
+        let lists: Vec<&entities::DocNames> = kept.iter().map(|k| &k.names).collect();
+        let l = entities::link_names(&lists, &names);
+        timer.lap("link");
+        l
+    } else {
+        entities::LinkedNames { name_entity: kept.iter().map(|k| vec![None; k.names.len()]).collect(), entities: Vec::new() }
+    };
+    drop(names);
+    let entity_of = |doc: usize, slot: Option<u32>| -> Option<&str> {
+        let e = linked.name_entity.get(doc)?.get(slot? as usize).copied().flatten()?;
+        Some(linked.entities[e as usize].entity_id.as_str())
+    };
+    let overlap_out = match cfg.overlap() {
+        Some(oc) => {
+            let odocs: Vec<OverlapDoc> = kept
+                .iter()
+                .enumerate()
+                .map(|(i, k)| {
+                    let ov = k.overlap.as_ref().expect("kept for overlap");
+                    let mut entity_ids = Vec::new();
+                    for (slot, &(_, label, count)) in k.names.iter().enumerate() {
+                        if label.is_name() {
+                            if let Some(e) = entity_of(i, Some(slot as u32)) {
+                                entity_ids.extend(std::iter::repeat_n(e, count as usize));
+                            }
+                        }
+                    }
+                    OverlapDoc {
+                        doc_id: &k.doc_id,
+                        text: &ov.text,
+                        title: ov.title.as_deref(),
+                        published_at: ov.published_at,
+                        entity_ids,
+                    }
+                })
+                .collect();
+            let oq: Vec<OverlapQuote> = kept_quotes
+                .iter()
+                .map(|q| OverlapQuote { doc: q.doc, text: &q.text, speaker_entity_id: entity_of(q.doc, q.speaker) })
+                .collect();
+            let o = overlap::run(&odocs, &oq, oc);
+            timer.lap("overlap");
+            o
+        }
+        None => overlap::OverlapOutput::default(),
+    };
+    let mut cluster_of: HashMap<(usize, usize), String> = HashMap::new();
+    for (q, c) in kept_quotes.iter().zip(overlap_out.quote_cluster_of.iter()) {
+        if let Some(c) = c {
+            cluster_of.insert((q.doc, q.quote), c.clone());
+        }
+    }
+    let n_docs = kept.len();
+    drop(kept_quotes);
+    drop(kept);
     crate::lock::fault_point("extract");
-    let n_docs = docs.len();
-    let tables = build_tables(&mut docs, &rejects, &extracted, &run_id)?;
-    drop(docs);
+
+    // Second pass: the tables, written while the cached chunks are read back in input order.
     let staging = out_dir.join(format!(".staging-{run_id}"));
     if staging.exists() {
         fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
     }
-    write::write_tables(&tables, &staging, cfg.output.format)?;
+    let sources = Sources { linked: &linked, overlap: &overlap_out, cluster_of: &cluster_of, run_id: &run_id };
+    let tables = write_tables(&cfg, &cache, &keys, &staging, &sources, &rejects)?;
+    if tables.get("documents").copied() != Some(n_docs as u64) {
+        return Err(Error::Schema(format!(
+            "documents: wrote {} rows for {n_docs} documents read",
+            tables.get("documents").copied().unwrap_or(0)
+        )));
+    }
     crate::lock::fault_point("write");
     write::commit_staging(&staging, &out_dir)?;
     // A CSV-only or Parquet-only run removes the other format's stale copy of older runs, once
@@ -552,6 +896,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         Format::Both => {}
     }
     timer.lap("write");
+    let used_keys = keys;
 
     let mut rejected_by_reason = BTreeMap::new();
     for r in &rejects {
@@ -567,7 +912,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         documents: n_docs as u64,
         rejected: rejects.len() as u64,
         rejected_by_reason,
-        tables: tables.iter().map(|t| (t.def().name.to_string(), t.len() as u64)).collect(),
+        tables,
         stage_seconds: timer.stages,
         input_text_bytes,
         inputs,
@@ -606,207 +951,62 @@ fn remove_if_exists(p: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// Per-document extraction (entities, then quotes) over `docs`, in parallel.
-#[allow(clippy::type_complexity)]
-fn extract_docs(
-    cfg: &PipelineConfig,
-    docs: &[Document],
-    progress: &Progress,
-    timer: &mut Timer,
-) -> Result<(Vec<Vec<Mention>>, Vec<Vec<Quote>>), Error> {
-    let mentions: Vec<Vec<Mention>> = match cfg.entities() {
-        Some(ec) => {
-            let rec = Recognizer::load(Path::new(&ec.models))
-                .map_err(|e| Error::Load { what: format!("entity model from {}", ec.models), detail: format!("{e:#}") })?;
-            let pb = progress.bar("entities", docs.len() as u64);
-            let m = docs
-                .par_iter()
-                .map(|d| {
-                    let m = rec.extract(&d.text);
-                    pb.inc(1);
-                    m
-                })
-                .collect();
-            pb.finish_and_clear();
-            timer.lap("entities");
-            m
-        }
-        None => vec![Vec::new(); docs.len()],
-    };
-    let quotes: Vec<Vec<Quote>> = match cfg.quotes() {
-        Some(qc) => {
-            let qx = QuoteExtractor::load(Path::new(&qc.models), qc)
-                .map_err(|e| Error::Load { what: format!("quote model from {}", qc.models), detail: format!("{e:#}") })?;
-            let pb = progress.bar("quotes", docs.len() as u64);
-            let q = docs
-                .par_iter()
-                .zip(mentions.par_iter())
-                .map(|(d, m)| {
-                    let q = qx.extract(&d.text, m);
-                    pb.inc(1);
-                    q
-                })
-                .collect();
-            pb.finish_and_clear();
-            timer.lap("quotes");
-            q
-        }
-        None => vec![Vec::new(); docs.len()],
-    };
-    Ok((mentions, quotes))
+
+/// The whole-run results the second pass writes beside each document.
+struct Sources<'a> {
+    linked: &'a entities::LinkedNames,
+    overlap: &'a overlap::OverlapOutput,
+    /// (document, quote) -> quote cluster id.
+    cluster_of: &'a HashMap<(usize, usize), String>,
+    run_id: &'a str,
 }
 
-/// The whole-run stages: linking mentions into entities, then overlap across documents.
-fn link_and_overlap(
+/// One document's rows: documents, mentions, quotes.
+type DocRows = (Vec<Value>, Vec<Vec<Value>>, Vec<Vec<Value>>);
+
+/// Writes the eight tables into `staging`, reading the documents back from the cache chunk by
+/// chunk (the per-document tables stream; the whole-run ones are small). Returns the row
+/// count of each table.
+fn write_tables(
     cfg: &PipelineConfig,
-    docs: &[Document],
-    mentions: Vec<Vec<Mention>>,
-    quotes: Vec<Vec<Quote>>,
-    timer: &mut Timer,
-) -> Extracted {
-    let linked = if cfg.entities().is_some() {
-        let input: Vec<(&str, &[Mention])> = docs.iter().zip(&mentions).map(|(d, m)| (d.text.as_str(), m.as_slice())).collect();
-        let l = entities::link(&input);
-        timer.lap("link");
-        l
-    } else {
-        entities::Linked { mention_entity: mentions.iter().map(|m| vec![None; m.len()]).collect(), entities: Vec::new() }
-    };
-    let mut overlap_quotes = Vec::new();
-    let overlap = match cfg.overlap() {
-        Some(oc) => {
-            let odocs: Vec<OverlapDoc> = docs
-                .iter()
+    cache: &ExtractCache,
+    keys: &[String],
+    staging: &Path,
+    src: &Sources,
+    rejects: &[Reject],
+) -> Result<BTreeMap<String, u64>, Error> {
+    let format = cfg.output.format;
+    let mut documents = TableWriter::create(&schema::DOCUMENTS, staging, format)?;
+    let mut mentions = TableWriter::create(&schema::MENTIONS, staging, format)?;
+    let mut quotes = TableWriter::create(&schema::QUOTES, staging, format)?;
+    let names: HashMap<&str, &str> = src.linked.entities.iter().map(|e| (e.entity_id.as_str(), e.name.as_str())).collect();
+    let mut base = 0usize;
+    for key in keys {
+        for chunk in cache.chunks(key)? {
+            let chunk = chunk?;
+            let rows: Vec<Result<DocRows, Error>> = chunk
+                .docs
+                .into_par_iter()
+                .zip(chunk.mentions.into_par_iter())
+                .zip(chunk.quotes.into_par_iter())
                 .enumerate()
-                .map(|(i, d)| OverlapDoc {
-                    doc_id: &d.doc_id,
-                    text: &d.text,
-                    title: d.title.as_deref(),
-                    published_at: d.published_at,
-                    entity_ids: mentions[i]
-                        .iter()
-                        .zip(&linked.mention_entity[i])
-                        .filter(|(m, _)| m.label.is_name())
-                        .filter_map(|(_, e)| e.as_deref())
-                        .collect(),
-                })
+                .map(|(k, ((d, m), q))| doc_rows(d, &m, &q, base + k, src, &names))
                 .collect();
-            let mut oq = Vec::new();
-            for (di, qs) in quotes.iter().enumerate() {
-                for (qi, q) in qs.iter().enumerate() {
-                    if matches!(q.kind, QuoteKind::Direct | QuoteKind::Partial) {
-                        let speaker = q.speaker_mention.and_then(|m| linked.mention_entity[di].get(m)).and_then(|e| e.as_deref());
-                        oq.push(OverlapQuote { doc: di, text: q.content.slice(&docs[di].text), speaker_entity_id: speaker });
-                        overlap_quotes.push((di, qi));
-                    }
+            base += rows.len();
+            for r in rows {
+                let (doc, ms, qs) = r?;
+                for row in ms {
+                    mentions.push(row)?;
                 }
+                for row in qs {
+                    quotes.push(row)?;
+                }
+                documents.push(doc)?;
             }
-            let o = overlap::run(&odocs, &oq, oc);
-            timer.lap("overlap");
-            o
-        }
-        None => overlap::OverlapOutput::default(),
-    };
-    Extracted { mentions, quotes, linked, overlap, overlap_quotes }
-}
-
-/// Turns documents, rejects and extraction results into the eight tables.
-/// Each document's text is moved into its row (not copied): `docs` keep empty texts afterwards.
-pub fn build_tables(docs: &mut [Document], rejects: &[Reject], x: &Extracted, run_id: &str) -> Result<Vec<TableBuilder>, Error> {
-    let mut documents = TableBuilder::new(&schema::DOCUMENTS);
-    let mut mentions = TableBuilder::new(&schema::MENTIONS);
-    let mut entities = TableBuilder::new(&schema::ENTITIES);
-    let mut quotes = TableBuilder::new(&schema::QUOTES);
-    let mut quote_clusters = TableBuilder::new(&schema::QUOTE_CLUSTERS);
-    let mut duplicates = TableBuilder::new(&schema::DUPLICATES);
-    let mut stories = TableBuilder::new(&schema::STORIES);
-    let mut rejects_t = TableBuilder::new(&schema::REJECTS);
-
-    let names: HashMap<&str, &str> = x.linked.entities.iter().map(|e| (e.entity_id.as_str(), e.name.as_str())).collect();
-    let mut cluster_of: HashMap<(usize, usize), &str> = HashMap::new();
-    for (pos, c) in x.overlap_quotes.iter().zip(&x.overlap.quote_cluster_of) {
-        if let Some(c) = c {
-            cluster_of.insert(*pos, c.as_str());
         }
     }
-    for (di, d) in docs.iter_mut().enumerate() {
-        let ix = CharIndex::new(&d.text);
-        let ents = x.linked.mention_entity.get(di);
-        for (mi, m) in x.mentions[di].iter().enumerate() {
-            if m.span.end > d.text.len() || !d.text.is_char_boundary(m.span.start) || !d.text.is_char_boundary(m.span.end) {
-                return Err(Error::Schema(format!("mention span {:?} outside document {}", m.span, d.doc_id)));
-            }
-            let eid = ents.and_then(|e| e.get(mi)).cloned().flatten();
-            mentions.push(vec![
-                d.doc_id.clone().into(),
-                ix.char_of(m.span.start).into(),
-                ix.char_of(m.span.end).into(),
-                m.span.slice(&d.text).into(),
-                m.label.as_str().into(),
-                eid.into(),
-                m.title.clone().into(),
-                m.method.as_str().into(),
-                m.score.into(),
-            ])?;
-        }
-        for (qi, q) in x.quotes[di].iter().enumerate() {
-            for s in [Some(q.content), q.cue, q.speaker].into_iter().flatten() {
-                if s.end > d.text.len() || !d.text.is_char_boundary(s.start) || !d.text.is_char_boundary(s.end) {
-                    return Err(Error::Schema(format!("quote span {s:?} outside document {}", d.doc_id)));
-                }
-            }
-            let speaker_eid = q.speaker_mention.and_then(|m| ents.and_then(|e| e.get(m)).cloned().flatten());
-            let speaker_name = speaker_eid.as_deref().and_then(|e| names.get(e)).map(|s| s.to_string());
-            let qid = hex_id(xxh3_64(format!("{}\u{1f}{}\u{1f}{}\u{1f}{}", d.doc_id, q.kind.as_str(), q.content.start, q.content.end).as_bytes()));
-            let span_cols = |s: Option<crate::record::Span>| -> [Value; 3] {
-                match s {
-                    Some(s) => [s.slice(&d.text).into(), ix.char_of(s.start).into(), ix.char_of(s.end).into()],
-                    None => [Value::Null, Value::Null, Value::Null],
-                }
-            };
-            let [sp_text, sp_start, sp_end] = span_cols(q.speaker);
-            let [cue_text, cue_start, cue_end] = span_cols(q.cue);
-            quotes.push(vec![
-                qid.into(),
-                d.doc_id.clone().into(),
-                q.kind.as_str().into(),
-                q.content.slice(&d.text).into(),
-                ix.char_of(q.content.start).into(),
-                ix.char_of(q.content.end).into(),
-                sp_text,
-                sp_start,
-                sp_end,
-                speaker_eid.into(),
-                speaker_name.into(),
-                cue_text,
-                cue_start,
-                cue_end,
-                cluster_of.get(&(di, qi)).map(|s| s.to_string()).into(),
-                q.confidence.into(),
-            ])?;
-        }
-        documents.push(vec![
-            d.doc_id.clone().into(),
-            d.source_file.clone().into(),
-            (d.source_record as i64).into(),
-            d.source_id.clone().into(),
-            d.url.clone().into(),
-            d.outlet.clone().into(),
-            d.section.clone().into(),
-            d.title.clone().into(),
-            d.byline.clone().into(),
-            d.dateline.clone().into(),
-            d.published_at.into(),
-            d.language.clone().into(),
-            d.encoding.clone().into(),
-            std::mem::take(&mut d.text).into(),
-            d.n_chars.into(),
-            d.n_words.into(),
-            d.content_hash.clone().into(),
-            run_id.into(),
-        ])?;
-    }
-    for e in &x.linked.entities {
+    let mut entities = TableWriter::create(&schema::ENTITIES, staging, format)?;
+    for e in &src.linked.entities {
         entities.push(vec![
             e.entity_id.clone().into(),
             e.label.as_str().into(),
@@ -816,7 +1016,8 @@ pub fn build_tables(docs: &mut [Document], rejects: &[Reject], x: &Extracted, ru
             e.n_documents.into(),
         ])?;
     }
-    for c in &x.overlap.quote_clusters {
+    let mut quote_clusters = TableWriter::create(&schema::QUOTE_CLUSTERS, staging, format)?;
+    for c in &src.overlap.quote_clusters {
         quote_clusters.push(vec![
             c.quote_cluster_id.clone().into(),
             c.text.clone().into(),
@@ -825,7 +1026,8 @@ pub fn build_tables(docs: &mut [Document], rejects: &[Reject], x: &Extracted, ru
             c.first_doc_id.clone().into(),
         ])?;
     }
-    for r in &x.overlap.duplicates {
+    let mut duplicates = TableWriter::create(&schema::DUPLICATES, staging, format)?;
+    for r in &src.overlap.duplicates {
         duplicates.push(vec![
             r.doc_id.clone().into(),
             r.dup_cluster_id.clone().into(),
@@ -835,7 +1037,8 @@ pub fn build_tables(docs: &mut [Document], rejects: &[Reject], x: &Extracted, ru
             r.story_id.clone().into(),
         ])?;
     }
-    for s in &x.overlap.stories {
+    let mut stories = TableWriter::create(&schema::STORIES, staging, format)?;
+    for s in &src.overlap.stories {
         stories.push(vec![
             s.story_id.clone().into(),
             s.n_documents.into(),
@@ -844,14 +1047,107 @@ pub fn build_tables(docs: &mut [Document], rejects: &[Reject], x: &Extracted, ru
             s.top_entities.clone().into(),
         ])?;
     }
+    let mut rejects_t = TableWriter::create(&schema::REJECTS, staging, format)?;
     for r in rejects {
         rejects_t.push(vec![
             r.source_file.clone().into(),
             (r.source_record as i64).into(),
             r.reason.as_str().into(),
             r.detail.clone().into(),
-            run_id.into(),
+            src.run_id.into(),
         ])?;
     }
-    Ok(vec![documents, mentions, entities, quotes, quote_clusters, duplicates, stories, rejects_t])
+    let mut counts = BTreeMap::new();
+    for t in [documents, mentions, entities, quotes, quote_clusters, duplicates, stories, rejects_t] {
+        let name = t.def().name.to_string();
+        counts.insert(name, t.finish()?);
+    }
+    Ok(counts)
+}
+
+/// The rows of one document (the `di`-th of the run): its `documents` row, its mentions and
+/// its quotes, with entity ids, speakers and quote clusters from the whole-run stages.
+fn doc_rows(mut d: Document, ms: &[Mention], qs: &[Quote], di: usize, src: &Sources, names: &HashMap<&str, &str>) -> Result<DocRows, Error> {
+    let ix = CharIndex::new(&d.text);
+    let (_, slots) = entities::local_names(&d.text, ms);
+    let entity_of = |mi: usize| -> Option<String> {
+        let slot = slots.get(mi).copied().flatten()?;
+        let e = src.linked.name_entity.get(di)?.get(slot as usize).copied().flatten()?;
+        Some(src.linked.entities[e as usize].entity_id.clone())
+    };
+    let mut mention_rows = Vec::with_capacity(ms.len());
+    for (mi, m) in ms.iter().enumerate() {
+        if m.span.end > d.text.len() || !d.text.is_char_boundary(m.span.start) || !d.text.is_char_boundary(m.span.end) {
+            return Err(Error::Schema(format!("mention span {:?} outside document {}", m.span, d.doc_id)));
+        }
+        mention_rows.push(vec![
+            d.doc_id.clone().into(),
+            ix.char_of(m.span.start).into(),
+            ix.char_of(m.span.end).into(),
+            m.span.slice(&d.text).into(),
+            m.label.as_str().into(),
+            entity_of(mi).into(),
+            m.title.clone().into(),
+            m.method.as_str().into(),
+            m.score.into(),
+        ]);
+    }
+    let mut quote_rows = Vec::with_capacity(qs.len());
+    for (qi, q) in qs.iter().enumerate() {
+        for s in [Some(q.content), q.cue, q.speaker].into_iter().flatten() {
+            if s.end > d.text.len() || !d.text.is_char_boundary(s.start) || !d.text.is_char_boundary(s.end) {
+                return Err(Error::Schema(format!("quote span {s:?} outside document {}", d.doc_id)));
+            }
+        }
+        let speaker_eid = q.speaker_mention.and_then(entity_of);
+        let speaker_name = speaker_eid.as_deref().and_then(|e| names.get(e)).map(|s| s.to_string());
+        let qid = hex_id(xxh3_64(format!("{}\u{1f}{}\u{1f}{}\u{1f}{}", d.doc_id, q.kind.as_str(), q.content.start, q.content.end).as_bytes()));
+        let span_cols = |s: Option<crate::record::Span>| -> [Value; 3] {
+            match s {
+                Some(s) => [s.slice(&d.text).into(), ix.char_of(s.start).into(), ix.char_of(s.end).into()],
+                None => [Value::Null, Value::Null, Value::Null],
+            }
+        };
+        let [sp_text, sp_start, sp_end] = span_cols(q.speaker);
+        let [cue_text, cue_start, cue_end] = span_cols(q.cue);
+        quote_rows.push(vec![
+            qid.into(),
+            d.doc_id.clone().into(),
+            q.kind.as_str().into(),
+            q.content.slice(&d.text).into(),
+            ix.char_of(q.content.start).into(),
+            ix.char_of(q.content.end).into(),
+            sp_text,
+            sp_start,
+            sp_end,
+            speaker_eid.into(),
+            speaker_name.into(),
+            cue_text,
+            cue_start,
+            cue_end,
+            src.cluster_of.get(&(di, qi)).cloned().into(),
+            q.confidence.into(),
+        ]);
+    }
+    let doc_row = vec![
+        d.doc_id.clone().into(),
+        d.source_file.clone().into(),
+        (d.source_record as i64).into(),
+        d.source_id.clone().into(),
+        d.url.clone().into(),
+        d.outlet.clone().into(),
+        d.section.clone().into(),
+        d.title.clone().into(),
+        d.byline.clone().into(),
+        d.dateline.clone().into(),
+        d.published_at.into(),
+        d.language.clone().into(),
+        d.encoding.clone().into(),
+        std::mem::take(&mut d.text).into(),
+        d.n_chars.into(),
+        d.n_words.into(),
+        d.content_hash.clone().into(),
+        src.run_id.into(),
+    ];
+    Ok((doc_row, mention_rows, quote_rows))
 }

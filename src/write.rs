@@ -271,23 +271,131 @@ impl Format {
     }
 }
 
+/// Rows per Parquet row group, and per batch the streaming writer converts at a time.
+const ROW_GROUP: usize = 16_384;
+
+fn parquet_props() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
+        .set_created_by(format!("newsmill {}", env!("CARGO_PKG_VERSION")))
+        .set_max_row_group_size(ROW_GROUP)
+        .build()
+}
+
+/// Writes one table while its rows arrive: `<dir>/<name>/part-00000.parquet` and/or
+/// `<dir>/csv/<name>.csv`. Rows are checked against the schema as they are pushed and written
+/// a row group at a time, so memory holds at most one row group of the table.
+pub struct TableWriter {
+    buf: TableBuilder,
+    parquet: Option<(PathBuf, ArrowWriter<BufWriter<File>>)>,
+    csv: Option<(PathBuf, csv::Writer<BufWriter<File>>)>,
+    rows: u64,
+}
+
+impl TableWriter {
+    /// Creates the table's files under `dir` in the chosen formats.
+    pub fn create(def: &'static TableDef, dir: &Path, format: Format) -> Result<TableWriter, Error> {
+        let parquet = if format.parquet() {
+            let folder = dir.join(def.name);
+            fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
+            let path = folder.join("part-00000.parquet");
+            let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
+            let w = ArrowWriter::try_new(BufWriter::new(file), Arc::new(def.arrow_schema()), Some(parquet_props()))
+                .map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
+            Some((path, w))
+        } else {
+            None
+        };
+        let csv = if format.csv() {
+            let folder = dir.join("csv");
+            fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
+            let path = folder.join(format!("{}.csv", def.name));
+            let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
+            let mut w = csv::Writer::from_writer(BufWriter::new(file));
+            w.write_record(def.columns.iter().map(|c| c.name)).map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
+            Some((path, w))
+        } else {
+            None
+        };
+        Ok(TableWriter { buf: TableBuilder::new(def), parquet, csv, rows: 0 })
+    }
+
+    /// The table's declaration.
+    pub fn def(&self) -> &'static TableDef {
+        self.buf.def
+    }
+
+    /// Adds a row (values in the declared column order).
+    pub fn push(&mut self, row: Vec<Value>) -> Result<(), Error> {
+        self.buf.push(row)?;
+        self.rows += 1;
+        if self.buf.len() >= ROW_GROUP {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Adds every row of a table built in memory.
+    pub fn push_all(&mut self, table: TableBuilder) -> Result<(), Error> {
+        for row in table.rows {
+            self.push(row)?;
+        }
+        Ok(())
+    }
+
+    /// Rows pushed so far.
+    pub fn len(&self) -> u64 {
+        self.rows
+    }
+
+    /// True when no row was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        if let Some((path, w)) = &mut self.parquet {
+            let batch = self.buf.to_batch()?;
+            w.write(&batch).map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
+            w.flush().map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
+        }
+        if let Some((path, w)) = &mut self.csv {
+            for row in &self.buf.rows {
+                let cells = row.iter().zip(self.buf.def.columns).map(|(v, c)| csv_cell(v, c.ty));
+                w.write_record(cells).map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
+            }
+        }
+        self.buf.rows.clear();
+        Ok(())
+    }
+
+    /// Writes what is left and closes the files; returns the number of rows.
+    pub fn finish(mut self) -> Result<u64, Error> {
+        self.flush()?;
+        if let Some((path, w)) = self.parquet.take() {
+            w.close().map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
+        }
+        if let Some((path, mut w)) = self.csv.take() {
+            w.flush().map_err(|e| Error::io(&path, e))?;
+        }
+        Ok(self.rows)
+    }
+}
+
 /// Writes `table` as `<dir>/<name>/part-00000.parquet`.
 pub fn write_parquet(table: &TableBuilder, dir: &Path) -> Result<PathBuf, Error> {
     let folder = dir.join(table.def.name);
     fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
     let path = folder.join("part-00000.parquet");
     let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
-        .set_created_by(format!("newsmill {}", env!("CARGO_PKG_VERSION")))
-        .set_max_row_group_size(16_384)
-        .build();
     let schema = Arc::new(table.def.arrow_schema());
-    let mut w = ArrowWriter::try_new(BufWriter::new(file), schema, Some(props))
+    let mut w = ArrowWriter::try_new(BufWriter::new(file), schema, Some(parquet_props()))
         .map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
-    const CHUNK: usize = 16_384;
-    for start in (0..table.rows.len()).step_by(CHUNK) {
-        let batch = table.batch_of(start..(start + CHUNK).min(table.rows.len()))?;
+    for start in (0..table.rows.len()).step_by(ROW_GROUP) {
+        let batch = table.batch_of(start..(start + ROW_GROUP).min(table.rows.len()))?;
         w.write(&batch).map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
     }
     w.close().map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;

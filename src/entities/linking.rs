@@ -185,29 +185,121 @@ impl Aliases {
     }
 }
 
-/// A mention reference during linking.
-struct M {
+/// The distinct name surfaces of a run, each stored once (the linking stage keeps these and
+/// small per-document lists, never the documents' texts).
+#[derive(Debug, Default)]
+pub struct Names {
+    ids: HashMap<Box<str>, u32>,
+    strs: Vec<Box<str>>,
+}
+
+impl Names {
+    /// The id of a surface, adding it when new.
+    pub fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.strs.len() as u32;
+        self.strs.push(s.into());
+        self.ids.insert(s.into(), id);
+        id
+    }
+
+    /// The surface of an id.
+    pub fn get(&self, id: u32) -> &str {
+        &self.strs[id as usize]
+    }
+}
+
+/// One document's distinct names to link: (surface id, label, number of mentions), in order
+/// of first mention.
+pub type DocNames = Vec<(u32, EntityLabel, u32)>;
+
+/// The surface of a mention as linking sees it (single spaces), or None when the mention is
+/// not a name to link.
+fn name_surface(text: &str, m: &Mention) -> Option<String> {
+    group(m.label)?;
+    let surface = text.get(m.span.start..m.span.end)?;
+    let surface = surface.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!surface.is_empty()).then_some(surface)
+}
+
+/// A document's distinct names to link, (surface, label, number of mentions) in order of first
+/// mention, and for each mention the index of its name in that list (None: not a name).
+pub fn local_names(text: &str, mentions: &[Mention]) -> (Vec<(String, EntityLabel, u32)>, Vec<Option<u32>>) {
+    let mut out: Vec<(String, EntityLabel, u32)> = Vec::new();
+    let mut slot: HashMap<(String, EntityLabel), u32> = HashMap::new();
+    let slots = mentions
+        .iter()
+        .map(|m| {
+            let s = name_surface(text, m)?;
+            let k = *slot.entry((s.clone(), m.label)).or_insert_with(|| {
+                out.push((s, m.label, 0));
+                (out.len() - 1) as u32
+            });
+            out[k as usize].2 += 1;
+            Some(k)
+        })
+        .collect();
+    (out, slots)
+}
+
+/// The run-wide form of [`local_names`]: surfaces replaced by their ids in `names`.
+pub fn intern_names(local: &[(String, EntityLabel, u32)], names: &mut Names) -> DocNames {
+    local.iter().map(|(s, l, c)| (names.intern(s), *l, *c)).collect()
+}
+
+/// The result of [`link_names`].
+#[derive(Debug, Default, Clone)]
+pub struct LinkedNames {
+    /// For each document, for each of its names, the index of its entity in `entities`.
+    pub name_entity: Vec<Vec<Option<u32>>>,
+    /// The canonical entities, sorted by entity_id.
+    pub entities: Vec<EntityRow>,
+}
+
+/// A name reference during linking.
+struct M<'a> {
     doc: usize,
     idx: usize,
-    surface: String,
+    surface: &'a str,
     label: EntityLabel,
     group: Group,
+    count: u32,
 }
 
 /// Links the mentions of every document of a run into canonical entities.
 /// `docs[i]` is (document text, its mentions).
 pub fn link(docs: &[(&str, &[Mention])]) -> Linked {
+    let mut names = Names::default();
+    let mut slots = Vec::with_capacity(docs.len());
+    let mut lists = Vec::with_capacity(docs.len());
+    for (text, mentions) in docs {
+        let (local, s) = local_names(text, mentions);
+        lists.push(intern_names(&local, &mut names));
+        slots.push(s);
+    }
+    let l = link_names(&lists, &names);
+    let mention_entity = slots
+        .iter()
+        .zip(&l.name_entity)
+        .map(|(s, ne)| {
+            s.iter()
+                .map(|k| k.and_then(|k| ne[k as usize]).map(|e| l.entities[e as usize].entity_id.clone()))
+                .collect()
+        })
+        .collect();
+    Linked { mention_entity, entities: l.entities }
+}
+
+/// Links the distinct names of every document of a run into canonical entities.
+pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -> LinkedNames {
     let aliases = Aliases::load();
     let mut ms: Vec<M> = Vec::new();
-    for (d, (text, mentions)) in docs.iter().enumerate() {
-        for (k, m) in mentions.iter().enumerate() {
-            let Some(g) = group(m.label) else { continue };
-            let Some(surface) = text.get(m.span.start..m.span.end) else { continue };
-            let surface = surface.split_whitespace().collect::<Vec<_>>().join(" ");
-            if surface.is_empty() {
-                continue;
-            }
-            ms.push(M { doc: d, idx: k, surface, label: m.label, group: g });
+    for (d, list) in docs.iter().enumerate() {
+        for (k, &(sid, label, count)) in list.borrow().iter().enumerate() {
+            let Some(g) = group(label) else { continue };
+            ms.push(M { doc: d, idx: k, surface: names.get(sid), label, group: g, count });
         }
     }
     // A lone word typed as a place, organisation or other name that is the surname of a
@@ -222,8 +314,18 @@ pub fn link(docs: &[(&str, &[Mention])]) -> Linked {
             m.group = Group::Person;
         }
     }
-    // key of each mention
-    let mut keys: Vec<String> = vec![String::new(); ms.len()];
+    // key of each name (interned: many names share a key)
+    let mut key_ids: HashMap<String, u32> = HashMap::new();
+    let mut key_strs: Vec<String> = Vec::new();
+    let mut intern_key = |k: String| -> u32 {
+        if let Some(&id) = key_ids.get(&k) {
+            return id;
+        }
+        key_strs.push(k.clone());
+        key_ids.insert(k, (key_strs.len() - 1) as u32);
+        (key_strs.len() - 1) as u32
+    };
+    let mut keys: Vec<u32> = vec![u32::MAX; ms.len()];
 
     // --- persons ---
     // surname clusters across the run
@@ -266,8 +368,9 @@ pub fn link(docs: &[(&str, &[Mention])]) -> Linked {
         let sn = find(&rep, &surname_key(last));
         let first = if ws.len() >= 2 { Some(fold(&ws[0]).trim_end_matches('.').to_string()) } else { None };
         if let Some(f) = &first {
-            *run_firsts.entry(sn.clone()).or_default().entry(f.clone()).or_insert(0) += 1;
-            *doc_firsts.entry((ms[i].doc, sn.clone())).or_default().entry(f.clone()).or_insert(0) += 1;
+            let c = ms[i].count as usize;
+            *run_firsts.entry(sn.clone()).or_default().entry(f.clone()).or_insert(0) += c;
+            *doc_firsts.entry((ms[i].doc, sn.clone())).or_default().entry(f.clone()).or_insert(0) += c;
         }
         pinfo.insert(i, (sn, first));
     }
@@ -292,10 +395,10 @@ pub fn link(docs: &[(&str, &[Mention])]) -> Linked {
         // The key carries the first name whenever one is known, so a person keeps one id
         // whether or not a namesake appears in the same run.
         let _ = &distinct;
-        keys[i] = match chosen {
+        keys[i] = intern_key(match chosen {
             Some(f) => format!("person:{f}|{sn}"),
             None => format!("person:{sn}"),
-        };
+        });
     }
 
     // --- orgs, places, groups, other names ---
@@ -338,46 +441,60 @@ pub fn link(docs: &[(&str, &[Mention])]) -> Linked {
         // orgs and places may be tagged either way ("NATO" as ORG, "America" as LOC): alias
         // canon of a country wins as a place
         let g = if aliases.canonical(&f).is_some() && matches!(ms[i].group, Group::Org | Group::Place) && aliases.is_place(&f) { "place" } else { g };
-        keys[i] = format!("{g}:{canon}");
+        keys[i] = intern_key(format!("{g}:{canon}"));
     }
 
     // --- assemble ---
-    struct Acc {
+    struct Acc<'a> {
         labels: BTreeMap<EntityLabel, usize>,
-        surfaces: BTreeMap<String, usize>,
-        docs: BTreeSet<usize>,
+        surfaces: BTreeMap<&'a str, usize>,
+        n_docs: u64,
+        last_doc: usize,
         n: u64,
     }
-    let mut accs: BTreeMap<String, Acc> = BTreeMap::new();
+    let mut accs: Vec<Acc> = (0..key_strs.len())
+        .map(|_| Acc { labels: BTreeMap::new(), surfaces: BTreeMap::new(), n_docs: 0, last_doc: usize::MAX, n: 0 })
+        .collect();
+    // `ms` is in document order, so a document is counted once per entity.
     for (i, m) in ms.iter().enumerate() {
-        let a = accs.entry(keys[i].clone()).or_insert_with(|| Acc { labels: BTreeMap::new(), surfaces: BTreeMap::new(), docs: BTreeSet::new(), n: 0 });
-        *a.labels.entry(m.label).or_insert(0) += 1;
-        *a.surfaces.entry(m.surface.clone()).or_insert(0) += 1;
-        a.docs.insert(m.doc);
-        a.n += 1;
+        let a = &mut accs[keys[i] as usize];
+        *a.labels.entry(m.label).or_insert(0) += m.count as usize;
+        *a.surfaces.entry(m.surface).or_insert(0) += m.count as usize;
+        if a.last_doc != m.doc {
+            a.last_doc = m.doc;
+            a.n_docs += 1;
+        }
+        a.n += m.count as u64;
     }
     let id_of = |k: &str| crate::normalize::hex_id(xxh3_64(k.as_bytes()));
-    let mut entities: Vec<EntityRow> = accs
+    let mut entities: Vec<(EntityRow, u32)> = accs
         .iter()
-        .map(|(k, a)| {
+        .zip(&key_strs)
+        .enumerate()
+        .map(|(ki, (a, k))| {
             let label = a.labels.iter().max_by_key(|(l, c)| (**c, std::cmp::Reverse(**l))).map(|(l, _)| *l).unwrap_or(EntityLabel::Misc);
-            let name = canonical_name(k, a.surfaces.iter().map(|(s, c)| (s.as_str(), *c)), &aliases);
-            EntityRow {
+            let name = canonical_name(k, a.surfaces.iter().map(|(s, c)| (*s, *c)), &aliases);
+            let row = EntityRow {
                 entity_id: id_of(k),
                 label,
                 name,
-                aliases: a.surfaces.keys().cloned().collect(),
+                aliases: a.surfaces.keys().map(|s| s.to_string()).collect(),
                 n_mentions: a.n,
-                n_documents: a.docs.len() as u64,
-            }
+                n_documents: a.n_docs,
+            };
+            (row, ki as u32)
         })
         .collect();
-    entities.sort_by(|a, b| a.entity_id.cmp(&b.entity_id));
-    let mut mention_entity: Vec<Vec<Option<String>>> = docs.iter().map(|(_, m)| vec![None; m.len()]).collect();
-    for (i, m) in ms.iter().enumerate() {
-        mention_entity[m.doc][m.idx] = Some(id_of(&keys[i]));
+    entities.sort_by(|a, b| a.0.entity_id.cmp(&b.0.entity_id));
+    let mut index_of_key = vec![0u32; key_strs.len()];
+    for (pos, (_, ki)) in entities.iter().enumerate() {
+        index_of_key[*ki as usize] = pos as u32;
     }
-    Linked { mention_entity, entities }
+    let mut name_entity: Vec<Vec<Option<u32>>> = docs.iter().map(|l| vec![None; l.borrow().len()]).collect();
+    for (i, m) in ms.iter().enumerate() {
+        name_entity[m.doc][m.idx] = Some(index_of_key[keys[i] as usize]);
+    }
+    LinkedNames { name_entity, entities: entities.into_iter().map(|(e, _)| e).collect() }
 }
 
 fn find(rep: &HashMap<String, String>, k: &str) -> String {

@@ -103,3 +103,48 @@ fn missing_input_fails_with_exit_1_and_schema_prints_every_table() {
         assert!(s.contains(t.name));
     }
 }
+
+/// A JSONL file of more records than one batch holds is streamed in several batches, beside
+/// small files read whole; every record lands once, in input order, and a rerun that finds
+/// the big file in the extraction cache gives the same tables as a full run.
+#[test]
+fn a_file_larger_than_a_batch_streams_in_order_and_nothing_is_lost() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("input");
+    fs::create_dir(&input).unwrap();
+    fs::write(input.join("a.txt"), "A small report about the harbour.\n").unwrap();
+    let mut big = String::new();
+    let n = 9000; // more than one batch of records
+    for i in 0..n {
+        if i % 1000 == 7 {
+            big.push_str("{not json\n");
+        } else {
+            big.push_str(&format!("{{\"text\": \"Report number {i} about the harbour and the bridge, line {i}.\"}}\n"));
+        }
+    }
+    // Over the size under which files are read whole, so it is streamed.
+    big.push_str(&format!("{{\"text\": \"{}\"}}\n", "padding words ".repeat(80_000)));
+    fs::write(input.join("b.jsonl"), &big).unwrap();
+    fs::write(input.join("c.txt"), "Another small report.\n").unwrap();
+    let pipeline = tmp.path().join("p.toml");
+    fs::write(&pipeline, "name = 'stream'\n[input]\npaths = ['input']\n[[stage]]\ntype = 'normalize'\n[output]\ndir = 'out'\nformat = 'csv'\n").unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(bin()).current_dir(tmp.path()).arg("run").arg(&pipeline).args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        fs::read(tmp.path().join("out/csv/documents.csv")).unwrap()
+    };
+    let first = run(&["--full"]);
+    let docs = csv::Reader::from_reader(first.as_slice()).records().map(|r| r.unwrap()).collect::<Vec<_>>();
+    let rejects = csv_rows(&tmp.path().join("out/csv/rejects.csv"));
+    assert_eq!(docs.len() + rejects.len(), 2 + n + 1);
+    assert_eq!(rejects.len(), 9);
+    let order: Vec<(String, u64)> = docs.iter().map(|r| (r[1].to_string(), r[2].parse().unwrap())).collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert_eq!(order, sorted, "documents are not in input order");
+    assert_eq!(order.first().unwrap().0, "input/a.txt");
+    assert_eq!(order.last().unwrap().0, "input/c.txt");
+    // touch a small file: the big one comes from the cache, the tables stay the same
+    fs::write(input.join("c.txt"), "Another small report.\n").unwrap();
+    assert_eq!(run(&[]), first);
+}
