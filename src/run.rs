@@ -882,6 +882,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
             tables.get("documents").copied().unwrap_or(0)
         )));
     }
+    write::verify_staging(&staging, &tables, cfg.output.format)?;
     crate::lock::fault_point("write");
     write::commit_staging(&staging, &out_dir)?;
     // A CSV-only or Parquet-only run removes the other format's stale copy of older runs, once

@@ -419,6 +419,39 @@ pub fn write_csv(table: &TableBuilder, dir: &Path) -> Result<PathBuf, Error> {
     Ok(path)
 }
 
+/// Checks the tables written into `staging` before they are committed: each Parquet file's
+/// schema is the declared one and its row count is the run's counter; each CSV file has the
+/// declared header.
+pub fn verify_staging(staging: &Path, counts: &std::collections::BTreeMap<String, u64>, format: Format) -> Result<(), Error> {
+    for t in crate::schema::TABLES {
+        let expected = counts.get(t.name).copied().unwrap_or(0);
+        if format.parquet() {
+            let path = staging.join(t.name).join("part-00000.parquet");
+            let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+            let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                .map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
+            let rows = builder.metadata().file_metadata().num_rows();
+            if rows as u64 != expected {
+                return Err(Error::Schema(format!("{}: {rows} rows written, {expected} counted", t.name)));
+            }
+            let declared = t.arrow_schema();
+            let found = builder.schema();
+            if found.fields() != declared.fields() {
+                return Err(Error::Schema(format!("{}: written schema differs from the declared one", t.name)));
+            }
+        }
+        if format.csv() {
+            let path = staging.join("csv").join(format!("{}.csv", t.name));
+            let mut r = csv::Reader::from_path(&path).map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
+            let header = r.headers().map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
+            if !header.iter().eq(t.columns.iter().map(|c| c.name)) {
+                return Err(Error::Schema(format!("{}: CSV header differs from the declared columns", t.name)));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The CSV form of one cell.
 pub fn csv_cell(v: &Value, ty: ColType) -> String {
     match v {
