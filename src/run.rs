@@ -23,7 +23,7 @@ use crate::ingest::{self, RawRecord};
 use crate::normalize::{self, hex_id, Document};
 use crate::overlap::{self, OverlapDoc, OverlapQuote};
 use crate::quotes::QuoteExtractor;
-use crate::record::{EntityLabel, Mention, Quote, QuoteKind};
+use crate::record::{Mention, Quote, QuoteKind};
 use crate::schema;
 use crate::write::{self, CharIndex, Format, TableWriter, Value};
 
@@ -536,8 +536,7 @@ impl FirstPass<'_> {
         let t = Instant::now();
         let with_overlap = self.cfg.overlap().is_some();
         let base = self.kept.len();
-        #[allow(clippy::type_complexity)]
-        let per_doc: Vec<(Vec<(String, EntityLabel, u32)>, Vec<Option<u32>>, Option<OverlapKept>)> = chunk
+        let per_doc: Vec<(entities::LocalNames, Vec<Option<u32>>, Option<OverlapKept>)> = chunk
             .docs
             .par_iter()
             .zip(chunk.mentions.par_iter())

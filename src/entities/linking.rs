@@ -224,10 +224,13 @@ fn name_surface(text: &str, m: &Mention) -> Option<String> {
     (!surface.is_empty()).then_some(surface)
 }
 
+/// A document's distinct names with their surfaces: (surface, label, number of mentions).
+pub type LocalNames = Vec<(String, EntityLabel, u32)>;
+
 /// A document's distinct names to link, (surface, label, number of mentions) in order of first
 /// mention, and for each mention the index of its name in that list (None: not a name).
-pub fn local_names(text: &str, mentions: &[Mention]) -> (Vec<(String, EntityLabel, u32)>, Vec<Option<u32>>) {
-    let mut out: Vec<(String, EntityLabel, u32)> = Vec::new();
+pub fn local_names(text: &str, mentions: &[Mention]) -> (LocalNames, Vec<Option<u32>>) {
+    let mut out: LocalNames = Vec::new();
     let mut slot: HashMap<(String, EntityLabel), u32> = HashMap::new();
     let slots = mentions
         .iter()
@@ -245,7 +248,7 @@ pub fn local_names(text: &str, mentions: &[Mention]) -> (Vec<(String, EntityLabe
 }
 
 /// The run-wide form of [`local_names`]: surfaces replaced by their ids in `names`.
-pub fn intern_names(local: &[(String, EntityLabel, u32)], names: &mut Names) -> DocNames {
+pub fn intern_names(local: &LocalNames, names: &mut Names) -> DocNames {
     local.iter().map(|(s, l, c)| (names.intern(s), *l, *c)).collect()
 }
 
@@ -310,7 +313,7 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
         .filter_map(|m| m.surface.rsplit(' ').next().map(surname_key))
         .collect();
     for m in ms.iter_mut() {
-        if m.group != Group::Person && !m.surface.contains(' ') && m.surface.chars().skip(1).any(|c| c.is_lowercase()) && full_surnames.contains(&surname_key(&m.surface)) {
+        if m.group != Group::Person && !m.surface.contains(' ') && m.surface.chars().skip(1).any(|c| c.is_lowercase()) && full_surnames.contains(&surname_key(m.surface)) {
             m.group = Group::Person;
         }
     }
@@ -333,7 +336,7 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
     let words_of = |s: &str| -> Vec<String> { s.split([' ', '-']).filter(|w| !w.is_empty()).map(|w| w.to_string()).collect() };
     let mut surname_keys: BTreeSet<String> = BTreeSet::new();
     for &i in &person_ix {
-        if let Some(last) = words_of(&ms[i].surface).last() {
+        if let Some(last) = words_of(ms[i].surface).last() {
             surname_keys.insert(surname_key(last));
         }
     }
@@ -363,7 +366,7 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
     let mut doc_firsts: HashMap<(usize, String), BTreeMap<String, usize>> = HashMap::new();
     let mut pinfo: HashMap<usize, (String, Option<String>)> = HashMap::new();
     for &i in &person_ix {
-        let ws = words_of(&ms[i].surface);
+        let ws = words_of(ms[i].surface);
         let Some(last) = ws.last() else { continue };
         let sn = find(&rep, &surname_key(last));
         let first = if ws.len() >= 2 { Some(fold(&ws[0]).trim_end_matches('.').to_string()) } else { None };
@@ -406,7 +409,7 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
     let mut acronyms: HashMap<String, String> = HashMap::new();
     for m in ms.iter() {
         if m.group == Group::Org || m.group == Group::Place {
-            let base = strip_the(&m.surface);
+            let base = strip_the(m.surface);
             let ws: Vec<&str> = base.split(' ').collect();
             if let Some(a) = acronym(&ws) {
                 let canon = aliases.canonical(&fold(base)).map(fold).unwrap_or_else(|| fold(base));
@@ -418,7 +421,7 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
         if ms[i].group == Group::Person {
             continue;
         }
-        let base = strip_the(&ms[i].surface);
+        let base = strip_the(ms[i].surface);
         let f = fold(base);
         let f = f.trim_end_matches("'s").to_string();
         let canon = if let Some(c) = aliases.canonical(&f) {

@@ -27,7 +27,7 @@ use crate::record::{EntityLabel, Method, Mention, Span};
 use gazetteer::{cat, hash_lower, phrase_hash, Gazetteer};
 use tagger::{bilou_spans, Model};
 
-pub use linking::{intern_names, link, link_names, local_names, DocNames, LinkedNames, Names};
+pub use linking::{intern_names, link, link_names, local_names, DocNames, LinkedNames, LocalNames, Names};
 
 /// File name of the tagger model inside the models folder.
 pub const MODEL_FILE: &str = "ner.model";
