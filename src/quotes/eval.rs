@@ -324,10 +324,25 @@ pub fn run(ex: &QuoteExtractor, dir: &Path) -> anyhow::Result<(Tally, usize, f64
     let preds: Vec<Vec<CharAttr>> = loaded.par_iter().map(|(t, _)| predict(ex, t)).collect();
     let secs = start.elapsed().as_secs_f64();
     let mut total = Tally::default();
+    // NEWSMILL_EVAL_DUMP=FILE writes each quoted gold content without an exact match, beside
+    // the overlapping prediction, for error analysis.
+    let mut dump = std::env::var_os("NEWSMILL_EVAL_DUMP").and_then(|p| std::fs::File::create(p).ok());
     for ((t, a), p) in loaded.iter().zip(&preds) {
         let chars: Vec<char> = t.chars().collect();
         let gold = parse_ann(a, &chars);
         total.add(&tally(&gold, p));
+        if let Some(f) = dump.as_mut() {
+            use std::io::Write;
+            let show = |s: &Segs| s.iter().map(|&(a, b)| chars[a..b].iter().collect::<String>()).collect::<Vec<_>>().join(" | ");
+            for g in gold.iter().filter(|g| g.quoted) {
+                let Some(gc) = &g.content else { continue };
+                if p.iter().any(|x| x.content.as_ref() == Some(gc)) {
+                    continue;
+                }
+                let near = p.iter().filter_map(|x| x.content.as_ref()).find(|x| overlaps(x, gc));
+                let _ = writeln!(f, "GOLD {}\nPRED {}\n", show(gc), near.map(show).unwrap_or_default());
+            }
+        }
     }
     Ok((total, loaded.len(), secs))
 }

@@ -319,7 +319,10 @@ pub fn find(doc: &Doc) -> Vec<Found> {
             let marked = if reg.no_open {
                 (ca, if reg.close < n { toks[reg.close].end as usize } else { cb })
             } else {
-                (toks[reg.open].start as usize, if reg.close < n && toks[reg.close].kind == Kind::Quote { toks[reg.close].end as usize } else { cb })
+                // The opening mark belongs to the span, unless a speaker label ("PENCE:") was
+                // cut from the content's start.
+                let start = if ca > toks[reg.open].end as usize { ca } else { toks[reg.open].start as usize };
+                (start, if reg.close < n && toks[reg.close].kind == Kind::Quote { toks[reg.close].end as usize } else { cb })
             };
             let prev_close = if k > 0 { doc.regs[sent_regs[k - 1]].close + 1 } else { sa };
             let next_open = if k + 1 < sent_regs.len() { doc.regs[sent_regs[k + 1]].open } else { sb };

@@ -405,11 +405,7 @@ pub fn regions(text: &str, toks: &[Tok]) -> Vec<Region> {
         }
         if let Some(&(o, _)) = stack.first() {
             // Multi-paragraph convention: the next paragraph opens with a mark.
-            let cont = pi + 1 < paras.len() && {
-                let (na, _) = paras[pi + 1];
-                let t = &toks[na];
-                t.kind == Kind::Quote && is_double(t.ch) && role_of(text, t) != Role::Close
-            };
+            let cont = continues(text, toks, &paras[pi + 1..]);
             stack.truncate(1);
             if cont {
                 let (na, nb) = paras[pi + 1];
@@ -477,9 +473,68 @@ pub fn regions(text: &str, toks: &[Tok]) -> Vec<Region> {
         }
         out = kept;
     }
+    // A transcript's speaker label ("WALLACE:") opening a quote is not what was said.
+    for r in out.iter_mut() {
+        if let Some(after) = speaker_label_end(text, toks, r.open + 1, r.close) {
+            if after < r.close {
+                r.content.0 = r.content.0.max(toks[after].start as usize);
+            }
+        }
+    }
     // Drop empty regions.
     out.retain(|r| r.content.1 > r.content.0);
     out
+}
+
+/// When tokens from `j` read as a speaker label (one to four capitalised words, no lower-case
+/// letters, then a colon: "WALLACE:", "MR. SMITH:"), the index of the token after the colon.
+fn speaker_label_end(text: &str, toks: &[Tok], j: usize, end: usize) -> Option<usize> {
+    let mut caps = 0;
+    let mut k = j;
+    while k < end && k < j + 6 {
+        let t = &toks[k];
+        if t.is_word() {
+            if t.text(text).chars().any(|c| c.is_lowercase()) || caps == 4 {
+                return None;
+            }
+            caps += 1;
+        } else if t.is_punct(':') {
+            return (caps > 0).then_some(k + 1);
+        } else if !t.is_punct('.') {
+            return None;
+        }
+        k += 1;
+    }
+    None
+}
+
+/// Under the multi-paragraph convention, whether a quote left open at the end of a paragraph
+/// goes on into `next[0]`: that paragraph opens with a mark, does not open with a speaker label
+/// (a transcript's "WALLACE:"), and the chain of such paragraphs ends in a closing mark. A
+/// chain that never closes is unbalanced marks, recovered paragraph by paragraph instead of
+/// swallowing the rest of the article.
+fn continues(text: &str, toks: &[Tok], next: &[(usize, usize)]) -> bool {
+    let opens = |a: usize, b: usize| {
+        let t = &toks[a];
+        a < b && t.kind == Kind::Quote && is_double(t.ch) && role_of(text, t) != Role::Close
+    };
+    let Some(&(na, nb)) = next.first() else { return false };
+    if !opens(na, nb) {
+        return false;
+    }
+    // "WALLACE:" or "MR. SMITH:" right after the mark: a new speaker, a new quote.
+    if speaker_label_end(text, toks, na + 1, nb).is_some() {
+        return false;
+    }
+    for &(a, b) in next {
+        if !opens(a, b) {
+            return false;
+        }
+        if toks[a + 1..b].iter().any(|t| t.kind == Kind::Quote && is_double(t.ch) && role_of(text, t) != Role::Open) {
+            return true;
+        }
+    }
+    false
 }
 
 /// Sentence boundaries outside quotes: `ends[i]` is true when token `i` ends a sentence.
@@ -599,6 +654,18 @@ mod tests {
         assert_eq!(quotes("She said ‘no way’ twice."), vec!["no way"]);
         assert_eq!(quotes("She said 'no way' twice, in the voters' view."), vec!["no way"]);
         assert_eq!(quotes("“He said ‘never’ to me,” she said."), vec!["He said ‘never’ to me,"]);
+    }
+
+    #[test]
+    fn multi_paragraph_chain_must_close_and_stops_at_speaker_labels() {
+        // every paragraph opens with a mark, none closes: per-paragraph recovery
+        let t = "“First never closed.\n“Second never closed.\n“Third never closed.\nAfter.";
+        assert_eq!(quotes(t), vec!["First never closed.", "Second never closed.", "Third never closed."]);
+        // a transcript: each paragraph is its own quote
+        let t = "\"WALLACE: Why would he do that?\n\"PENCE: Well, look.\n\"That is all.\"";
+        let q = quotes(t);
+        assert_eq!(q.len(), 2, "{q:?}");
+        assert_eq!(q, vec!["Why would he do that?", "Well, look.\n\"That is all."]);
     }
 
     #[test]
