@@ -252,17 +252,25 @@ struct Timer {
 impl Timer {
     /// Adds time spent in a stage that ran interleaved with others.
     fn add(&mut self, stage: &str, secs: f64) {
-        tracing::info!(stage, seconds = secs, "stage done");
+        tracing::info!(stage, seconds = secs, peak_rss_mb = peak_rss_mb(), "stage done");
         self.stages.push((stage.to_string(), secs));
     }
 
     fn lap(&mut self, stage: &str) {
         let now = Instant::now();
         let secs = (now - self.at).as_secs_f64();
-        tracing::info!(stage, seconds = secs, "stage done");
+        tracing::info!(stage, seconds = secs, peak_rss_mb = peak_rss_mb(), "stage done");
         self.stages.push((stage.to_string(), secs));
         self.at = now;
     }
+}
+
+/// The process's peak resident memory so far, in MB (Linux; 0 elsewhere), for the logs.
+fn peak_rss_mb() -> u64 {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .map_or(0, |kb| kb / 1024)
 }
 
 fn hash_file(path: &Path) -> (u64, String) {
@@ -961,6 +969,9 @@ struct Sources<'a> {
     run_id: &'a str,
 }
 
+/// Documents whose rows the writer makes at once.
+const ROWS_AT_ONCE: usize = 512;
+
 /// One document's rows: documents, mentions, quotes.
 type DocRows = (Vec<Value>, Vec<Vec<Value>>, Vec<Vec<Value>>);
 
@@ -984,24 +995,27 @@ fn write_tables(
     for key in keys {
         for chunk in cache.chunks(key)? {
             let chunk = chunk?;
-            let rows: Vec<Result<DocRows, Error>> = chunk
-                .docs
-                .into_par_iter()
-                .zip(chunk.mentions.into_par_iter())
-                .zip(chunk.quotes.into_par_iter())
-                .enumerate()
-                .map(|(k, ((d, m), q))| doc_rows(d, &m, &q, base + k, src, &names))
-                .collect();
-            base += rows.len();
-            for r in rows {
-                let (doc, ms, qs) = r?;
-                for row in ms {
-                    mentions.push(row)?;
+            // Rows are made in parallel a slice of documents at a time, so only that slice's
+            // rows are in memory at once.
+            let mut docs = chunk.docs.into_iter().zip(chunk.mentions).zip(chunk.quotes).peekable();
+            while docs.peek().is_some() {
+                let slice: Vec<_> = docs.by_ref().take(ROWS_AT_ONCE).collect();
+                let rows: Vec<Result<DocRows, Error>> = slice
+                    .into_par_iter()
+                    .enumerate()
+                    .map(|(k, ((d, m), q))| doc_rows(d, &m, &q, base + k, src, &names))
+                    .collect();
+                base += rows.len();
+                for r in rows {
+                    let (doc, ms, qs) = r?;
+                    for row in ms {
+                        mentions.push(row)?;
+                    }
+                    for row in qs {
+                        quotes.push(row)?;
+                    }
+                    documents.push(doc)?;
                 }
-                for row in qs {
-                    quotes.push(row)?;
-                }
-                documents.push(doc)?;
             }
         }
     }

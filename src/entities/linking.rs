@@ -261,16 +261,6 @@ pub struct LinkedNames {
     pub entities: Vec<EntityRow>,
 }
 
-/// A name reference during linking.
-struct M<'a> {
-    doc: usize,
-    idx: usize,
-    surface: &'a str,
-    label: EntityLabel,
-    group: Group,
-    count: u32,
-}
-
 /// Links the mentions of every document of a run into canonical entities.
 /// `docs[i]` is (document text, its mentions).
 pub fn link(docs: &[(&str, &[Mention])]) -> Linked {
@@ -296,27 +286,50 @@ pub fn link(docs: &[(&str, &[Mention])]) -> Linked {
 }
 
 /// Links the distinct names of every document of a run into canonical entities.
+///
+/// Everything that depends only on a name (its surname key, its acronym, its alias) is worked
+/// out once per distinct (surface, label) of the run; only a lone surname needs its document
+/// (the person of that surname named in full there). Memory is the run's distinct names plus
+/// a few bytes per document name.
 pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -> LinkedNames {
     let aliases = Aliases::load();
-    let mut ms: Vec<M> = Vec::new();
-    for (d, list) in docs.iter().enumerate() {
-        for (k, &(sid, label, count)) in list.borrow().iter().enumerate() {
-            let Some(g) = group(label) else { continue };
-            ms.push(M { doc: d, idx: k, surface: names.get(sid), label, group: g, count });
-        }
+    // The distinct (surface, label) pairs of the run, in order of first appearance.
+    struct P<'a> {
+        surface: &'a str,
+        label: EntityLabel,
+        group: Group,
     }
+    let mut pair_of: HashMap<(u32, EntityLabel), u32> = HashMap::new();
+    let mut pairs: Vec<P> = Vec::new();
+    let slot_pair: Vec<Vec<u32>> = docs
+        .iter()
+        .map(|l| {
+            l.borrow()
+                .iter()
+                .map(|&(sid, label, _)| {
+                    let Some(g) = group(label) else { return u32::MAX };
+                    *pair_of.entry((sid, label)).or_insert_with(|| {
+                        pairs.push(P { surface: names.get(sid), label, group: g });
+                        (pairs.len() - 1) as u32
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    drop(pair_of);
     // A lone word typed as a place, organisation or other name that is the surname of a
     // person named in full somewhere in the run is that person ("Putin" tagged GPE).
-    let full_surnames: BTreeSet<String> = ms
+    let full_surnames: BTreeSet<String> = pairs
         .iter()
         .filter(|m| m.group == Group::Person && m.surface.contains(' '))
         .filter_map(|m| m.surface.rsplit(' ').next().map(surname_key))
         .collect();
-    for m in ms.iter_mut() {
+    for m in pairs.iter_mut() {
         if m.group != Group::Person && !m.surface.contains(' ') && m.surface.chars().skip(1).any(|c| c.is_lowercase()) && full_surnames.contains(&surname_key(m.surface)) {
             m.group = Group::Person;
         }
     }
+    drop(full_surnames);
     // key of each name (interned: many names share a key)
     let mut key_ids: HashMap<String, u32> = HashMap::new();
     let mut key_strs: Vec<String> = Vec::new();
@@ -328,15 +341,15 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
         key_ids.insert(k, (key_strs.len() - 1) as u32);
         (key_strs.len() - 1) as u32
     };
-    let mut keys: Vec<u32> = vec![u32::MAX; ms.len()];
+    // Per pair: its key, or (persons named by surname alone) u32::MAX, resolved per document.
+    let mut pair_key: Vec<u32> = vec![u32::MAX; pairs.len()];
 
     // --- persons ---
     // surname clusters across the run
-    let person_ix: Vec<usize> = (0..ms.len()).filter(|&i| ms[i].group == Group::Person).collect();
     let words_of = |s: &str| -> Vec<String> { s.split([' ', '-']).filter(|w| !w.is_empty()).map(|w| w.to_string()).collect() };
     let mut surname_keys: BTreeSet<String> = BTreeSet::new();
-    for &i in &person_ix {
-        if let Some(last) = words_of(ms[i].surface).last() {
+    for p in pairs.iter().filter(|p| p.group == Group::Person) {
+        if let Some(last) = words_of(p.surface).last() {
             surname_keys.insert(surname_key(last));
         }
     }
@@ -361,53 +374,55 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
             }
         }
     }
-    // per surname: first names seen (run-wide) and per document
-    let mut run_firsts: HashMap<String, BTreeMap<String, usize>> = HashMap::new();
-    let mut doc_firsts: HashMap<(usize, String), BTreeMap<String, usize>> = HashMap::new();
-    let mut pinfo: HashMap<usize, (String, Option<String>)> = HashMap::new();
-    for &i in &person_ix {
-        let ws = words_of(ms[i].surface);
+    drop(by_prefix);
+    // per person pair: (surname, first name)
+    let mut pinfo: HashMap<u32, (String, Option<String>)> = HashMap::new();
+    for (i, p) in pairs.iter().enumerate() {
+        if p.group != Group::Person {
+            continue;
+        }
+        let ws = words_of(p.surface);
         let Some(last) = ws.last() else { continue };
         let sn = find(&rep, &surname_key(last));
         let first = if ws.len() >= 2 { Some(fold(&ws[0]).trim_end_matches('.').to_string()) } else { None };
-        if let Some(f) = &first {
-            let c = ms[i].count as usize;
-            *run_firsts.entry(sn.clone()).or_default().entry(f.clone()).or_insert(0) += c;
-            *doc_firsts.entry((ms[i].doc, sn.clone())).or_default().entry(f.clone()).or_insert(0) += c;
+        pinfo.insert(i as u32, (sn, first));
+    }
+    drop(rep);
+    // first names seen with each surname across the run
+    let mut run_firsts: HashMap<&str, BTreeMap<&str, usize>> = HashMap::new();
+    for (l, sp) in docs.iter().zip(&slot_pair) {
+        for (&(_, _, count), &pi) in l.borrow().iter().zip(sp) {
+            if let Some((sn, Some(f))) = pinfo.get(&pi) {
+                *run_firsts.entry(sn.as_str()).or_default().entry(f.as_str()).or_insert(0) += count as usize;
+            }
         }
-        pinfo.insert(i, (sn, first));
     }
     let compatible = |a: &str, b: &str| a == b || (a.len() == 1 && b.starts_with(a)) || (b.len() == 1 && a.starts_with(b));
-    for &i in &person_ix {
-        let Some((sn, first)) = pinfo.get(&i) else { continue };
-        let firsts = run_firsts.get(sn);
-        let distinct: Vec<&String> = firsts.map(|f| f.keys().filter(|k| k.len() > 1).collect()).unwrap_or_default();
-        let chosen: Option<String> = match first {
-            Some(f) => {
-                // an initial joins the full first name it abbreviates
-                distinct.iter().find(|d| compatible(f, d) && d.len() >= f.len()).map(|d| d.to_string()).or(Some(f.clone()))
-            }
-            None => {
-                // lone surname: the person of that surname named in this document, else the
-                // only one in the run, else the most mentioned one
-                let in_doc = doc_firsts.get(&(ms[i].doc, sn.clone()));
-                let pick = |m: &BTreeMap<String, usize>| m.iter().filter(|(k, _)| k.len() > 1).max_by_key(|(k, c)| (**c, std::cmp::Reverse((*k).clone()))).map(|(k, _)| k.clone());
-                in_doc.and_then(pick).or_else(|| firsts.and_then(pick))
-            }
-        };
+    let pick = |m: &BTreeMap<&str, usize>| m.iter().filter(|(k, _)| k.len() > 1).max_by_key(|(k, c)| (**c, std::cmp::Reverse(**k))).map(|(k, _)| k.to_string());
+    let person_key = |f: Option<&str>, sn: &str| match f {
         // The key carries the first name whenever one is known, so a person keeps one id
         // whether or not a namesake appears in the same run.
-        let _ = &distinct;
-        keys[i] = intern_key(match chosen {
-            Some(f) => format!("person:{f}|{sn}"),
-            None => format!("person:{sn}"),
-        });
+        Some(f) => format!("person:{f}|{sn}"),
+        None => format!("person:{sn}"),
+    };
+    let mut pis: Vec<u32> = pinfo.keys().copied().collect();
+    pis.sort_unstable();
+    for pi in pis {
+        let (sn, first) = &pinfo[&pi];
+        if let Some(f) = first {
+            // an initial joins the full first name it abbreviates
+            let firsts = run_firsts.get(sn.as_str());
+            let chosen = firsts
+                .and_then(|m| m.keys().filter(|k| k.len() > 1).find(|d| compatible(f, d) && d.len() >= f.len()).map(|d| d.to_string()))
+                .unwrap_or_else(|| f.clone());
+            pair_key[pi as usize] = intern_key(person_key(Some(&chosen), sn));
+        }
     }
 
     // --- orgs, places, groups, other names ---
     // acronyms of multi-word orgs seen in the run
     let mut acronyms: HashMap<String, String> = HashMap::new();
-    for m in ms.iter() {
+    for m in pairs.iter() {
         if m.group == Group::Org || m.group == Group::Place {
             let base = strip_the(m.surface);
             let ws: Vec<&str> = base.split(' ').collect();
@@ -417,11 +432,11 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
             }
         }
     }
-    for i in 0..ms.len() {
-        if ms[i].group == Group::Person {
+    for (i, m) in pairs.iter().enumerate() {
+        if m.group == Group::Person {
             continue;
         }
-        let base = strip_the(ms[i].surface);
+        let base = strip_the(m.surface);
         let f = fold(base);
         let f = f.trim_end_matches("'s").to_string();
         let canon = if let Some(c) = aliases.canonical(&f) {
@@ -434,7 +449,7 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
                 _ => f.clone(),
             }
         };
-        let g = match ms[i].group {
+        let g = match m.group {
             Group::Org => "org",
             Group::Place => "place",
             Group::Norp => "norp",
@@ -443,11 +458,12 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
         };
         // orgs and places may be tagged either way ("NATO" as ORG, "America" as LOC): alias
         // canon of a country wins as a place
-        let g = if aliases.canonical(&f).is_some() && matches!(ms[i].group, Group::Org | Group::Place) && aliases.is_place(&f) { "place" } else { g };
-        keys[i] = intern_key(format!("{g}:{canon}"));
+        let g = if aliases.canonical(&f).is_some() && matches!(m.group, Group::Org | Group::Place) && aliases.is_place(&f) { "place" } else { g };
+        pair_key[i] = intern_key(format!("{g}:{canon}"));
     }
+    drop(acronyms);
 
-    // --- assemble ---
+    // --- per document: lone surnames, then the entities' tallies ---
     struct Acc<'a> {
         labels: BTreeMap<EntityLabel, usize>,
         surfaces: BTreeMap<&'a str, usize>,
@@ -455,25 +471,63 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
         last_doc: usize,
         n: u64,
     }
-    let mut accs: Vec<Acc> = (0..key_strs.len())
-        .map(|_| Acc { labels: BTreeMap::new(), surfaces: BTreeMap::new(), n_docs: 0, last_doc: usize::MAX, n: 0 })
-        .collect();
-    // `ms` is in document order, so a document is counted once per entity.
-    for (i, m) in ms.iter().enumerate() {
-        let a = &mut accs[keys[i] as usize];
-        *a.labels.entry(m.label).or_insert(0) += m.count as usize;
-        *a.surfaces.entry(m.surface).or_insert(0) += m.count as usize;
-        if a.last_doc != m.doc {
-            a.last_doc = m.doc;
-            a.n_docs += 1;
+    let new_acc = || Acc { labels: BTreeMap::new(), surfaces: BTreeMap::new(), n_docs: 0, last_doc: usize::MAX, n: 0 };
+    let mut accs: Vec<Acc> = Vec::new();
+    let mut run_pick: HashMap<&str, Option<String>> = HashMap::new();
+    let mut slot_key: Vec<Vec<u32>> = Vec::with_capacity(docs.len());
+    for (d, (l, sp)) in docs.iter().zip(&slot_pair).enumerate() {
+        let l = l.borrow();
+        let mut doc_firsts: HashMap<&str, BTreeMap<&str, usize>> = HashMap::new();
+        for (&(_, _, count), &pi) in l.iter().zip(sp) {
+            if let Some((sn, Some(f))) = pinfo.get(&pi) {
+                *doc_firsts.entry(sn.as_str()).or_default().entry(f.as_str()).or_insert(0) += count as usize;
+            }
         }
-        a.n += m.count as u64;
+        let mut keys = Vec::with_capacity(l.len());
+        for (&(_, _, count), &pi) in l.iter().zip(sp) {
+            if pi == u32::MAX {
+                keys.push(u32::MAX);
+                continue;
+            }
+            let mut k = pair_key[pi as usize];
+            if k == u32::MAX {
+                let Some((sn, _)) = pinfo.get(&pi) else {
+                    keys.push(u32::MAX);
+                    continue;
+                };
+                // lone surname: the person of that surname named in this document, else the
+                // only one in the run, else the most mentioned one
+                let chosen = doc_firsts.get(sn.as_str()).and_then(pick).or_else(|| {
+                    run_pick.entry(sn.as_str()).or_insert_with(|| run_firsts.get(sn.as_str()).and_then(pick)).clone()
+                });
+                k = intern_key(person_key(chosen.as_deref(), sn));
+            }
+            if accs.len() <= k as usize {
+                accs.resize_with(k as usize + 1, new_acc);
+            }
+            let p = &pairs[pi as usize];
+            let a = &mut accs[k as usize];
+            *a.labels.entry(p.label).or_insert(0) += count as usize;
+            *a.surfaces.entry(p.surface).or_insert(0) += count as usize;
+            if a.last_doc != d {
+                a.last_doc = d;
+                a.n_docs += 1;
+            }
+            a.n += count as u64;
+            keys.push(k);
+        }
+        slot_key.push(keys);
     }
+    drop(slot_pair);
+    accs.resize_with(key_strs.len(), new_acc);
+
+    // --- assemble ---
     let id_of = |k: &str| crate::normalize::hex_id(xxh3_64(k.as_bytes()));
     let mut entities: Vec<(EntityRow, u32)> = accs
         .iter()
         .zip(&key_strs)
         .enumerate()
+        .filter(|(_, (a, _))| a.n > 0)
         .map(|(ki, (a, k))| {
             let label = a.labels.iter().max_by_key(|(l, c)| (**c, std::cmp::Reverse(**l))).map(|(l, _)| *l).unwrap_or(EntityLabel::Misc);
             let name = canonical_name(k, a.surfaces.iter().map(|(s, c)| (*s, *c)), &aliases);
@@ -489,14 +543,14 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
         })
         .collect();
     entities.sort_by(|a, b| a.0.entity_id.cmp(&b.0.entity_id));
-    let mut index_of_key = vec![0u32; key_strs.len()];
+    let mut index_of_key = vec![u32::MAX; key_strs.len()];
     for (pos, (_, ki)) in entities.iter().enumerate() {
         index_of_key[*ki as usize] = pos as u32;
     }
-    let mut name_entity: Vec<Vec<Option<u32>>> = docs.iter().map(|l| vec![None; l.borrow().len()]).collect();
-    for (i, m) in ms.iter().enumerate() {
-        name_entity[m.doc][m.idx] = Some(index_of_key[keys[i] as usize]);
-    }
+    let name_entity = slot_key
+        .into_iter()
+        .map(|keys| keys.into_iter().map(|k| (k != u32::MAX).then(|| index_of_key[k as usize]).filter(|&e| e != u32::MAX)).collect())
+        .collect();
     LinkedNames { name_entity, entities: entities.into_iter().map(|(e, _)| e).collect() }
 }
 
