@@ -327,9 +327,12 @@ struct CacheWriter {
 }
 
 impl CacheWriter {
+    /// Appends a chunk: its length (u64, little-endian), then its postcard encoding.
     fn append(&mut self, c: &Chunk) -> Result<(), Error> {
-        serde_json::to_writer(&mut self.z, c).map_err(|e| Error::io(&self.tmp, e.into()))?;
-        std::io::Write::write_all(&mut self.z, b"\n").map_err(|e| Error::io(&self.tmp, e))
+        let bytes = postcard::to_stdvec(c).map_err(|e| Error::io(&self.tmp, std::io::Error::other(e)))?;
+        let w = &mut self.z;
+        std::io::Write::write_all(w, &(bytes.len() as u64).to_le_bytes()).map_err(|e| Error::io(&self.tmp, e))?;
+        std::io::Write::write_all(w, &bytes).map_err(|e| Error::io(&self.tmp, e))
     }
 
     fn finish(self) -> Result<(), Error> {
@@ -342,6 +345,20 @@ impl CacheWriter {
 }
 
 const CACHE_SUFFIX: &str = ".chunks.zst";
+
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
 
 impl ExtractCache {
     fn new(out_dir: &Path, cfg: &PipelineConfig) -> ExtractCache {
@@ -382,9 +399,26 @@ impl ExtractCache {
     fn chunks(&self, key: &str) -> Result<impl Iterator<Item = Result<Chunk, Error>>, Error> {
         let path = self.path(key);
         let f = fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
-        let r = zstd::stream::read::Decoder::new(f).map_err(|e| Error::io(&path, e))?;
-        let it = serde_json::Deserializer::from_reader(std::io::BufReader::with_capacity(1 << 16, r)).into_iter::<Chunk>();
-        Ok(it.map(move |c| c.map_err(|e| Error::io(&path, e.into()))))
+        let mut r = zstd::stream::read::Decoder::new(f).map_err(|e| Error::io(&path, e))?;
+        let mut buf = Vec::new();
+        Ok(std::iter::from_fn(move || {
+            let mut len = [0u8; 8];
+            match read_full(&mut r, &mut len) {
+                Ok(0) => return None,
+                Ok(8) => {}
+                Ok(_) => return Some(Err(Error::io(&path, std::io::ErrorKind::UnexpectedEof.into()))),
+                Err(e) => return Some(Err(Error::io(&path, e))),
+            }
+            let n = u64::from_le_bytes(len);
+            if n > 1 << 31 {
+                return Some(Err(Error::io(&path, std::io::Error::other("corrupt chunk length"))));
+            }
+            buf.resize(n as usize, 0);
+            if let Err(e) = std::io::Read::read_exact(&mut r, &mut buf) {
+                return Some(Err(Error::io(&path, e)));
+            }
+            Some(postcard::from_bytes::<Chunk>(&buf).map_err(|e| Error::io(&path, std::io::Error::other(e))))
+        }))
     }
 
     fn writer(&self, key: &str) -> Result<CacheWriter, Error> {
