@@ -554,6 +554,33 @@ mod tests {
     }
 
     #[test]
+    fn reader_streams_records_and_skips_an_oversized_line_without_holding_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.jsonl");
+        let long = "y".repeat(100_000);
+        let body = format!("{{\"text\": \"one\"}}\n{{\"text\": \"{long}\"}}\n{{\"text\": \"three\"}}\n");
+        std::fs::write(&p, body).unwrap();
+        let small: InputConfig = toml::from_str("paths=['x']\nmax_doc_bytes=1000").unwrap();
+        let items: Vec<Item> = RecordReader::open(&p, &small).collect();
+        assert_eq!(items.len(), 3);
+        assert!(matches!(&items[0], Item::Record(r) if r.text == "one" && r.source_record == 1));
+        assert!(matches!(&items[1], Item::Reject(r) if r.reason == RejectReason::TooLarge && r.source_record == 2));
+        assert!(matches!(&items[2], Item::Record(r) if r.text == "three" && r.source_record == 3));
+        // a truncated gzip stream ends the file with one refusal, not a loop of them
+        let gz = dir.path().join("t.jsonl.gz");
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        for i in 0..2000 {
+            writeln!(e, "{{\"text\": \"report {i} with some words to compress\"}}").unwrap();
+        }
+        let bytes = e.finish().unwrap();
+        std::fs::write(&gz, &bytes[..bytes.len() / 2]).unwrap();
+        let items: Vec<Item> = RecordReader::open(&gz, &input()).collect();
+        let rejects = items.iter().filter(|i| matches!(i, Item::Reject(_))).count();
+        assert!(rejects <= 1, "{rejects} refusals");
+        assert!(items.len() > 10);
+    }
+
+    #[test]
     fn csv_without_text_column_refuses_each_row() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.csv");

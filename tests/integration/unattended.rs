@@ -68,6 +68,8 @@ fn start_stalled(dir: &Path, point: &str) -> std::process::Child {
             return child;
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("run never reached fault point {point}");
 }
 
