@@ -29,7 +29,12 @@ fn init_logging(format: Option<LogFormat>) {
         Some(LogFormat::Human) => false,
         None => !std::io::stderr().is_terminal(),
     };
-    let filter = tracing_subscriber::filter::LevelFilter::INFO;
+    // NEWSMILL_LOG=debug adds per-step timings (overlap tiers, story steps).
+    let filter = match std::env::var("NEWSMILL_LOG").as_deref() {
+        Ok("debug") => tracing_subscriber::filter::LevelFilter::DEBUG,
+        Ok("warn") => tracing_subscriber::filter::LevelFilter::WARN,
+        _ => tracing_subscriber::filter::LevelFilter::INFO,
+    };
     if json {
         tracing_subscriber::fmt().json().with_max_level(filter).with_writer(std::io::stderr).with_current_span(false).init();
     } else {

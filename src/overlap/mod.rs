@@ -200,6 +200,7 @@ fn run_sorted(
     quotes: &[OverlapQuote],
     config: &OverlapConfig,
 ) -> OverlapOutput {
+    let t = std::time::Instant::now();
     // Tier 1: copies (signatures in parallel; the texts are not needed afterwards).
     let sigs = copies::sketch_all(
         docs.iter()
@@ -208,11 +209,16 @@ fn run_sorted(
     );
     let assignments = copies::cluster(&sigs, &config.copies);
     drop(sigs);
+    tracing::debug!(tier = "copies", seconds = t.elapsed().as_secs_f64(), "overlap tier done");
+    let t = std::time::Instant::now();
     // Tier 2: stories, seeded with the copy clusters.
     let canonical: Vec<usize> = assignments.iter().map(|a| a.canonical).collect();
     let story = stories::cluster(docs, &canonical, quotes, &config.stories);
+    tracing::debug!(tier = "stories", seconds = t.elapsed().as_secs_f64(), "overlap tier done");
+    let t = std::time::Instant::now();
     // Tier 3: quotes.
     let (quote_cluster_of, quote_clusters) = quotes::cluster(docs, quotes, &config.quotes);
+    tracing::debug!(tier = "quotes", seconds = t.elapsed().as_secs_f64(), "overlap tier done");
 
     let duplicates = docs
         .iter()

@@ -75,6 +75,23 @@ pub fn lcs(a: &[u64], b: &[u64]) -> usize {
     prev[b.len()]
 }
 
+/// Size of the multiset intersection of two sorted sequences.
+fn multiset_overlap(a: &[u64], b: &[u64]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    n
+}
+
 /// Are two quotes (as word hashes) the same utterance?
 pub fn same_utterance(a: &[u64], b: &[u64], config: &QuoteClustersConfig) -> bool {
     if a.is_empty() || b.is_empty() {
@@ -137,15 +154,34 @@ pub fn cluster(
     }
     pairs.sort_unstable();
     pairs.dedup();
+    // Each quote's words sorted, for a cheap bound before the LCS.
+    let sorted: Vec<Vec<u64>> = hashes
+        .iter()
+        .map(|h| {
+            let mut s = h.clone();
+            s.sort_unstable();
+            s
+        })
+        .collect();
     let mut uf = UnionFind::new(n);
     for (i, j) in pairs {
+        // Already one utterance through other pairs: checking adds nothing.
+        if uf.find(i) == uf.find(j) {
+            continue;
+        }
         let (qi, qj) = (&quotes[i as usize], &quotes[j as usize]);
         if let (Some(a), Some(b)) = (qi.speaker_entity_id, qj.speaker_entity_id) {
             if a != b {
                 continue;
             }
         }
-        if same_utterance(&hashes[i as usize], &hashes[j as usize], config) {
+        let (hi, hj) = (&hashes[i as usize], &hashes[j as usize]);
+        // The LCS is at most the number of words the two share (as multisets).
+        let m = hi.len().min(hj.len());
+        if hi != hj && (multiset_overlap(&sorted[i as usize], &sorted[j as usize]) as f64) < config.min_overlap * m as f64 {
+            continue;
+        }
+        if same_utterance(hi, hj, config) {
             uf.union(i, j);
         }
     }
@@ -158,6 +194,7 @@ pub fn cluster(
     }
     let mut of = vec![None; n];
     let mut rows = Vec::with_capacity(members.len());
+    let mut row_root: Vec<u32> = Vec::with_capacity(members.len());
     let doc_key = |d: usize| {
         (
             docs[d].published_at.is_none(),
@@ -165,7 +202,7 @@ pub fn cluster(
             docs[d].doc_id,
         )
     };
-    for (_, m) in members {
+    for (root, m) in members {
         // The first report: earliest document, then the longest version, then the text.
         let anchor = *m
             .iter()
@@ -176,7 +213,7 @@ pub fn cluster(
                     .then(quotes[x].text.cmp(quotes[y].text))
             })
             .unwrap();
-        let id = stable_id("quote", &[&toks[anchor].join(" ")]);
+        let text_key = toks[anchor].join(" ");
         let longest = *m
             .iter()
             .min_by(|&&x, &&y| {
@@ -193,7 +230,6 @@ pub fn cluster(
                 *speakers.entry(s).or_default() += 1;
             }
             doc_ids.push(docs[quotes[i].doc].doc_id);
-            of[i] = Some(id.clone());
         }
         doc_ids.sort_unstable();
         doc_ids.dedup();
@@ -201,6 +237,16 @@ pub fn cluster(
             .into_iter()
             .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
             .map(|(s, _)| s.to_string());
+        // The same words said by two different speakers are two utterances: the speaker is
+        // part of the id, so ids stay unique.
+        let id = match &speaker {
+            Some(sp) => stable_id("quote", &[&text_key, sp]),
+            None => stable_id("quote", &[&text_key]),
+        };
+        for &i in &m {
+            of[i] = Some(id.clone());
+        }
+        row_root.push(root);
         rows.push(QuoteClusterRow {
             quote_cluster_id: id,
             text: quotes[longest].text.trim().to_string(),
@@ -209,7 +255,39 @@ pub fn cluster(
             first_doc_id: docs[quotes[anchor].doc].doc_id.to_string(),
         });
     }
-    rows.sort_by(|a, b| a.quote_cluster_id.cmp(&b.quote_cluster_id));
+    // Rows in a fixed order; should two clusters still share an id (the same words and
+    // speaker kept apart because their candidates were cut off), the later ones get a
+    // numbered id.
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&x, &y| {
+        let (a, b) = (&rows[x], &rows[y]);
+        a.quote_cluster_id.cmp(&b.quote_cluster_id).then_with(|| a.first_doc_id.cmp(&b.first_doc_id)).then_with(|| a.text.cmp(&b.text))
+    });
+    let mut final_id: HashMap<u32, String> = HashMap::new();
+    let mut sorted_rows = Vec::with_capacity(rows.len());
+    let mut rows: Vec<Option<QuoteClusterRow>> = rows.into_iter().map(Some).collect();
+    let mut prev: Option<String> = None;
+    let mut n_same = 0;
+    for k in order {
+        let mut row = rows[k].take().expect("each row once");
+        let base = row.quote_cluster_id.clone();
+        if prev.as_deref() == Some(base.as_str()) {
+            n_same += 1;
+            row.quote_cluster_id = stable_id("quote", &[&base, &n_same.to_string()]);
+        } else {
+            n_same = 0;
+        }
+        prev = Some(base);
+        final_id.insert(row_root[k], row.quote_cluster_id.clone());
+        sorted_rows.push(row);
+    }
+    for i in 0..n {
+        if of[i].is_some() {
+            of[i] = final_id.get(&roots[i]).cloned();
+        }
+    }
+    sorted_rows.sort_by(|a, b| a.quote_cluster_id.cmp(&b.quote_cluster_id));
+    let rows = sorted_rows;
     (of, rows)
 }
 
@@ -243,6 +321,20 @@ mod tests {
             &c
         ));
         assert!(same_utterance(&h("no-fly zone"), &h("No fly zone"), &c));
+    }
+
+    #[test]
+    fn multiset_overlap_bounds_the_lcs() {
+        let (a, b) = (h("a b c a d"), h("d a c b a"));
+        let (mut sa, mut sb) = (a.clone(), b.clone());
+        sa.sort_unstable();
+        sb.sort_unstable();
+        assert_eq!(multiset_overlap(&sa, &sb), 5);
+        assert!(lcs(&a, &b) <= 5);
+        let (mut x, mut y) = (h("a a b"), h("a c"));
+        x.sort_unstable();
+        y.sort_unstable();
+        assert_eq!(multiset_overlap(&x, &y), 1);
     }
 
     #[test]

@@ -910,8 +910,13 @@ pub fn cluster(
             }
         }
     }
+    let t = std::time::Instant::now();
     let vecs = vectors(docs, &quote_keys, config);
+    tracing::debug!(step = "vectors", seconds = t.elapsed().as_secs_f64(), "story tier");
+    let t = std::time::Instant::now();
     let edges = graph(docs, canonical, &vecs, config);
+    tracing::debug!(step = "graph", edges = edges.len(), seconds = t.elapsed().as_secs_f64(), "story tier");
+    let t = std::time::Instant::now();
     let linkage = match config.linkage {
         Linkage::Auto => {
             let mut lens: Vec<usize> = docs
@@ -935,6 +940,7 @@ pub fn cluster(
             centroid_linkage(n, canonical, &vecs, &edges, config.min_centroid_similarity)
         }
     };
+    tracing::debug!(step = "linkage", seconds = t.elapsed().as_secs_f64(), "story tier");
     rows(docs, &roots, &edges)
 }
 
