@@ -16,6 +16,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
+use xxhash_rust::xxh3::Xxh3Builder;
 
 use super::ids::stable_id;
 use super::{OverlapDoc, OverlapQuote, StoryRow};
@@ -345,7 +346,7 @@ fn features(
     quote_keys: &[String],
     config: &StoriesConfig,
 ) -> Vec<(String, f64, u8)> {
-    let mut counts: HashMap<(String, u8), f64> = HashMap::new();
+    let mut counts: HashMap<(String, u8), f64, Xxh3Builder> = HashMap::default();
     let mut add = |k: String, kind: u8| *counts.entry((k, kind)).or_default() += 1.0;
     let text: String = match doc.title {
         Some(t) if !doc.text.starts_with(t) => format!("{t}\n{}", doc.text),
@@ -442,7 +443,7 @@ fn vectors(
     let n = docs.len();
     // Term ids by first occurrence, documents in order, features sorted within a document:
     // deterministic for a given document order (and `run` fixes that order by doc_id).
-    let mut vocab: HashMap<(&str, u8), u32> = HashMap::new();
+    let mut vocab: HashMap<(&str, u8), u32, Xxh3Builder> = HashMap::default();
     let mut df: Vec<u32> = Vec::new();
     for f in &feats {
         for (k, _, kind) in f {
@@ -674,7 +675,7 @@ pub fn average_linkage(
         size[r as usize] += 1;
     }
     // Cluster adjacency: sums of similarities between clusters, keyed by root.
-    let mut adj: Vec<HashMap<u32, f64>> = vec![HashMap::new(); n];
+    let mut adj: Vec<HashMap<u32, f64, Xxh3Builder>> = vec![HashMap::default(); n];
     for &(i, j, s) in edges {
         let (a, b) = (root0[i as usize], root0[j as usize]);
         if a != b {
