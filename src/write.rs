@@ -385,40 +385,6 @@ impl TableWriter {
     }
 }
 
-/// Writes `table` as `<dir>/<name>/part-00000.parquet`.
-pub fn write_parquet(table: &TableBuilder, dir: &Path) -> Result<PathBuf, Error> {
-    let folder = dir.join(table.def.name);
-    fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
-    let path = folder.join("part-00000.parquet");
-    let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-    let schema = Arc::new(table.def.arrow_schema());
-    let mut w = ArrowWriter::try_new(BufWriter::new(file), schema, Some(parquet_props()))
-        .map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
-    for start in (0..table.rows.len()).step_by(ROW_GROUP) {
-        let batch = table.batch_of(start..(start + ROW_GROUP).min(table.rows.len()))?;
-        w.write(&batch).map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
-    }
-    w.close().map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
-    Ok(path)
-}
-
-/// Writes `table` as `<dir>/csv/<name>.csv` (RFC 4180, header row; lists as JSON arrays,
-/// timestamps as RFC 3339).
-pub fn write_csv(table: &TableBuilder, dir: &Path) -> Result<PathBuf, Error> {
-    let folder = dir.join("csv");
-    fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
-    let path = folder.join(format!("{}.csv", table.def.name));
-    let mut w = csv::Writer::from_path(&path).map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
-    let err = |e: csv::Error| Error::Write { path: path.clone(), detail: e.to_string() };
-    w.write_record(table.def.columns.iter().map(|c| c.name)).map_err(err)?;
-    for row in &table.rows {
-        let cells: Vec<String> = row.iter().zip(table.def.columns).map(|(v, c)| csv_cell(v, c.ty)).collect();
-        w.write_record(&cells).map_err(err)?;
-    }
-    w.flush().map_err(|e| Error::io(&path, e))?;
-    Ok(path)
-}
-
 /// Checks the tables written into `staging` before they are committed: each Parquet file's
 /// schema is the declared one and its row count is the run's counter; each CSV file has the
 /// declared header.
@@ -465,19 +431,6 @@ pub fn csv_cell(v: &Value, ty: ColType) -> String {
         Value::Bool(b) => b.to_string(),
         Value::List(items) => serde_json::to_string(items).unwrap_or_default(),
     }
-}
-
-/// Writes every table into `staging` in the chosen formats.
-pub fn write_tables(tables: &[TableBuilder], staging: &Path, format: Format) -> Result<(), Error> {
-    for t in tables {
-        if format.parquet() {
-            write_parquet(t, staging)?;
-        }
-        if format.csv() {
-            write_csv(t, staging)?;
-        }
-    }
-    Ok(())
 }
 
 /// Moves each table folder (and `csv/`) of `staging` into `output`, replacing what was there,
@@ -557,7 +510,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut t = TableBuilder::new(&ENTITIES);
         t.push(vec!["e1".into(), "PERSON".into(), "Donald Trump".into(), vec!["Trump".to_string()].into(), 3i64.into(), 2i64.into()]).unwrap();
-        write_tables(&[t], dir.path(), Format::Both).unwrap();
+        let mut w = TableWriter::create(&ENTITIES, dir.path(), Format::Both).unwrap();
+        w.push_all(t).unwrap();
+        assert_eq!(w.finish().unwrap(), 1);
         let csv = fs::read_to_string(dir.path().join("csv/entities.csv")).unwrap();
         assert!(csv.contains("\"[\"\"Trump\"\"]\""), "{csv}");
         let f = File::open(dir.path().join("entities/part-00000.parquet")).unwrap();
