@@ -861,10 +861,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         entities::LinkedNames { name_entity: kept.iter().map(|k| vec![None; k.names.len()]).collect(), entities: Vec::new() }
     };
     drop(names);
-    let entity_of = |doc: usize, slot: Option<u32>| -> Option<&str> {
-        let e = linked.name_entity.get(doc)?.get(slot? as usize).copied().flatten()?;
-        Some(linked.entities[e as usize].entity_id.as_str())
-    };
+    let entity_of = |doc: usize, slot: Option<u32>| linked.entity_id(doc, slot?);
     let overlap_out = match cfg.overlap() {
         Some(oc) => {
             let odocs: Vec<OverlapDoc> = kept
@@ -1120,8 +1117,7 @@ fn doc_rows(mut d: Document, ms: &[Mention], qs: &[Quote], di: usize, src: &Sour
     let (_, slots) = entities::local_names(&d.text, ms);
     let entity_of = |mi: usize| -> Option<String> {
         let slot = slots.get(mi).copied().flatten()?;
-        let e = src.linked.name_entity.get(di)?.get(slot as usize).copied().flatten()?;
-        Some(src.linked.entities[e as usize].entity_id.clone())
+        src.linked.entity_id(di, slot).map(str::to_string)
     };
     let mut mention_rows = Vec::with_capacity(ms.len());
     for (mi, m) in ms.iter().enumerate() {

@@ -261,6 +261,14 @@ pub struct LinkedNames {
     pub entities: Vec<EntityRow>,
 }
 
+impl LinkedNames {
+    /// The entity id of name `slot` of document `doc`, when it was linked.
+    pub fn entity_id(&self, doc: usize, slot: u32) -> Option<&str> {
+        let e = self.name_entity.get(doc)?.get(slot as usize).copied().flatten()?;
+        Some(self.entities[e as usize].entity_id.as_str())
+    }
+}
+
 /// Links the mentions of every document of a run into canonical entities.
 /// `docs[i]` is (document text, its mentions).
 pub fn link(docs: &[(&str, &[Mention])]) -> Linked {
