@@ -132,6 +132,10 @@ pub enum EvalCommand {
         /// Which tier to score.
         #[arg(long, value_enum, default_value = "copies")]
         level: Level,
+        /// Score with the overlap thresholds of this pipeline file (its `overlap` stage)
+        /// instead of the defaults.
+        #[arg(long)]
+        pipeline: Option<PathBuf>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,

@@ -101,12 +101,19 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = match e {
                 EvalCommand::Ner { conll, models, json } => newsmill::entities::eval_conll(&models, &conll, json)?,
                 EvalCommand::Quotes { polnear, models, json } => newsmill::quotes::eval_polnear(&models, &polnear, json)?,
-                EvalCommand::Dedup { input, text_field, gold_field, id_field, level, json } => {
+                EvalCommand::Dedup { input, text_field, gold_field, id_field, level, pipeline, json } => {
                     let level = match level {
                         Level::Copies => EvalLevel::Copies,
                         Level::Stories => EvalLevel::Stories,
                     };
-                    newsmill::overlap::eval_dedup(&input, &text_field, &gold_field, id_field.as_deref(), level, json)?
+                    let config = match pipeline {
+                        Some(p) => newsmill::config::PipelineConfig::from_path(&p)?
+                            .overlap()
+                            .cloned()
+                            .ok_or_else(|| anyhow::anyhow!("{}: the pipeline has no overlap stage", p.display()))?,
+                        None => Default::default(),
+                    };
+                    newsmill::overlap::eval_dedup(&input, &text_field, &gold_field, id_field.as_deref(), level, &config, json)?
                 }
             };
             println!("{}", report.trim_end());

@@ -250,9 +250,10 @@ pub enum EvalLevel {
     Stories,
 }
 
-/// `newsmill eval dedup --input FILE --text-field F --gold-field G [--id-field I] [--level L] [--json]`.
+/// `newsmill eval dedup --input FILE --text-field F --gold-field G [--id-field I] [--level L]
+/// [--pipeline P] [--json]`.
 ///
-/// Reads JSONL (or CSV when the name ends in `.csv`), runs the tier with the default
+/// Reads JSONL (or CSV when the name ends in `.csv`), runs the tier with the given
 /// thresholds and returns the report: human-readable lines, or with `json` one object
 /// `{"ari", "pair_precision", "pair_recall", "pair_f1", "documents", "seconds"}`.
 pub fn eval_dedup(
@@ -261,9 +262,10 @@ pub fn eval_dedup(
     gold_field: &str,
     id_field: Option<&str>,
     level: EvalLevel,
+    config: &OverlapConfig,
     json: bool,
 ) -> anyhow::Result<String> {
     let docs = eval::read_labelled(input, text_field, gold_field, id_field)?;
-    let scores = eval::evaluate(&docs, level, &OverlapConfig::default());
+    let scores = eval::evaluate(&docs, level, config);
     Ok(eval::report(input, level, &scores, json))
 }

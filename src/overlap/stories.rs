@@ -16,9 +16,10 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
-use xxhash_rust::xxh3::Xxh3Builder;
+use xxhash_rust::xxh3::{xxh3_64, Xxh3Builder};
 
 use super::ids::stable_id;
+use super::shingle::mix64;
 use super::{OverlapDoc, OverlapQuote, StoryRow};
 
 /// Thresholds of the story tier (`[stage.stories]` in a pipeline file).
@@ -42,6 +43,12 @@ pub struct StoriesConfig {
     pub quote_weight: f64,
     /// Neighbours kept per document in the similarity graph.
     pub neighbours: usize,
+    /// At most this many terms (the heaviest) are kept of a document's vector, so that the
+    /// tier's memory grows with the number of documents, not their length (0: no limit).
+    pub max_terms: usize,
+    /// Neighbours are looked for among the documents that share one of a document's this many
+    /// heaviest terms (then scored on all terms); 0: all terms.
+    pub probe_terms: usize,
     /// Terms in more than this share of the run's documents are ignored (when the run has at
     /// least 20 documents).
     pub max_df: f64,
@@ -73,6 +80,8 @@ impl Default for StoriesConfig {
             quote_weight: 1.0,
             bigram_weight: 0.2,
             neighbours: 30,
+            max_terms: 0,
+            probe_terms: 24,
             scale_rank: 3,
             linkage: Linkage::Auto,
             scale_floor: 0.15,
@@ -320,81 +329,94 @@ fn is_stop(w: &str) -> bool {
 }
 
 /// A light suffix folding so "earthquakes"/"earthquake", "killed"/"kill" meet.
-fn fold(w: &str) -> String {
+fn fold(w: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
     let n = w.chars().count();
     if n > 4 && w.ends_with("ies") {
-        return format!("{}y", &w[..w.len() - 3]);
+        return Cow::Owned(format!("{}y", &w[..w.len() - 3]));
     }
     if n > 4 && (w.ends_with("sses") || w.ends_with("shes") || w.ends_with("ches")) {
-        return w[..w.len() - 2].to_string();
+        return Cow::Borrowed(&w[..w.len() - 2]);
     }
     if n > 3 && w.ends_with('s') && !w.ends_with("ss") && !w.ends_with("us") && !w.ends_with("is") {
-        return w[..w.len() - 1].to_string();
+        return Cow::Borrowed(&w[..w.len() - 1]);
     }
     if n > 5 && w.ends_with("ed") {
-        return w[..w.len() - 2].to_string();
+        return Cow::Borrowed(&w[..w.len() - 2]);
     }
     if n > 6 && w.ends_with("ing") {
-        return w[..w.len() - 3].to_string();
+        return Cow::Borrowed(&w[..w.len() - 3]);
     }
-    w.to_string()
+    Cow::Borrowed(w)
 }
 
-/// The features of one document before weighting: term -> count.
-fn features(
-    doc: &OverlapDoc,
-    quote_keys: &[String],
-    config: &StoriesConfig,
-) -> Vec<(String, f64, u8)> {
-    let mut counts: HashMap<(String, u8), f64, Xxh3Builder> = HashMap::default();
-    let mut add = |k: String, kind: u8| *counts.entry((k, kind)).or_default() += 1.0;
-    let text: String = match doc.title {
-        Some(t) if !doc.text.starts_with(t) => format!("{t}\n{}", doc.text),
-        _ => doc.text.to_string(),
-    };
+/// Feature kinds, kept in the low two bits of a term key: content words, names (canonical
+/// entities or capitalised words), quotes, adjacent content-word pairs.
+const WORD: u64 = 0;
+const NAME: u64 = 1;
+const QUOTE: u64 = 2;
+const BIGRAM: u64 = 3;
+
+/// The key of a term: its hash with the kind in the low two bits.
+#[inline]
+fn term_key(hash: u64, kind: u64) -> u64 {
+    (hash & !3) | kind
+}
+
+#[inline]
+fn kind_of(key: u64) -> usize {
+    (key & 3) as usize
+}
+
+/// The features of one document before weighting: (term key, count), sorted by key. Terms
+/// are hashed, never stored as strings, so a run's vocabulary costs eight bytes a term.
+fn features(doc: &OverlapDoc, quote_keys: &[u64], config: &StoriesConfig) -> Vec<(u64, f32)> {
+    let mut keys: Vec<u64> = Vec::new();
+    let mut lw = String::new();
+    let title = doc.title.filter(|t| !doc.text.starts_with(t));
     let use_entities = !doc.entity_ids.is_empty();
-    for line in text.lines() {
+    for line in title.into_iter().chain(std::iter::once(doc.text)).flat_map(str::lines) {
         // Title-case lines (headlines) say nothing about which words are names.
         let toks = tokens(line);
         let caps = toks.iter().filter(|(_, cap, _)| *cap).count();
         let title_case = toks.len() >= 3 && caps * 10 >= toks.len() * 6;
-        let mut prev: Option<String> = None;
+        let mut prev: Option<u64> = None;
         for (w, cap, sentence_start) in &toks {
-            let lw = w.to_lowercase();
-            if lw.chars().count() < 2 || is_stop(&lw) {
+            lw.clear();
+            lw.extend(w.chars().flat_map(char::to_lowercase));
+            if lw.chars().nth(1).is_none() || is_stop(&lw) {
                 prev = None;
                 continue;
             }
-            let f = fold(&lw);
+            let f = xxh3_64(fold(&lw).as_bytes());
             if config.bigram_weight > 0.0 {
-                if let Some(p) = prev.take() {
-                    add(format!("{p} {f}"), 3);
+                if let Some(p) = prev {
+                    keys.push(term_key(mix64(p.rotate_left(17) ^ f), BIGRAM));
                 }
-                prev = Some(f.clone());
+                prev = Some(f);
             }
-            add(f, 0);
+            keys.push(term_key(f, WORD));
             if !use_entities && *cap && !*sentence_start && !title_case && config.name_weight > 0.0
             {
-                add(lw, 1);
+                keys.push(term_key(xxh3_64(lw.as_bytes()), NAME));
             }
         }
     }
     if use_entities && config.name_weight > 0.0 {
-        for e in &doc.entity_ids {
-            add(e.to_string(), 1);
-        }
+        keys.extend(doc.entity_ids.iter().map(|e| term_key(xxh3_64(e.as_bytes()), NAME)));
     }
     if config.quote_weight > 0.0 {
-        for q in quote_keys {
-            add(q.clone(), 2);
+        keys.extend(quote_keys.iter().map(|&q| term_key(q, QUOTE)));
+    }
+    keys.sort_unstable();
+    let mut out: Vec<(u64, f32)> = Vec::with_capacity(keys.len());
+    for k in keys {
+        match out.last_mut() {
+            Some((last, c)) if *last == k => *c += 1.0,
+            _ => out.push((k, 1.0)),
         }
     }
-    let mut v: Vec<(String, f64, u8)> = counts
-        .into_iter()
-        .map(|((k, kind), c)| (k, c, kind))
-        .collect();
-    v.sort_unstable_by(|a, b| (a.2, &a.0).cmp(&(b.2, &b.0)));
-    v
+    out
 }
 
 /// Words of a line with (is capitalised, starts a sentence).
@@ -429,75 +451,106 @@ fn tokens(line: &str) -> Vec<(&str, bool, bool)> {
     out
 }
 
-/// Sparse L2-normalised vectors, one per document, as (term index, weight) sorted by index.
-fn vectors(
-    docs: &[OverlapDoc],
-    quote_keys: &[Vec<String>],
-    config: &StoriesConfig,
-) -> Vec<Vec<(u32, f32)>> {
-    let feats: Vec<Vec<(String, f64, u8)>> = docs
-        .par_iter()
-        .enumerate()
-        .map(|(i, d)| features(d, &quote_keys[i], config))
-        .collect();
+/// A document's story vector: (term id, weight) sorted by term id, L2-normalised over all of
+/// the document's terms. Only terms another document shares (and at most
+/// [`StoriesConfig::max_terms`] of them, the heaviest) are stored; `rest` is the squared
+/// weight of the others, so that sums of vectors (centroid linkage) keep their true norm.
+#[derive(Debug, Clone, Default)]
+struct StoryVec {
+    terms: Vec<(u32, f32)>,
+    rest: f32,
+}
+
+/// Per term key: (document frequency, term id or `u32::MAX` when the term is not indexed).
+type Vocab = HashMap<u64, (u32, u32), Xxh3Builder>;
+
+/// The story vectors of a run, in two passes over the texts (document frequencies, then
+/// weights), so that no document's full feature list outlives its own computation.
+fn vectors(docs: &[OverlapDoc], quote_keys: &[Vec<u64>], config: &StoriesConfig) -> Vec<StoryVec> {
     let n = docs.len();
-    // Term ids by first occurrence, documents in order, features sorted within a document:
-    // deterministic for a given document order (and `run` fixes that order by doc_id).
-    let mut vocab: HashMap<(&str, u8), u32, Xxh3Builder> = HashMap::default();
-    let mut df: Vec<u32> = Vec::new();
-    for f in &feats {
-        for (k, _, kind) in f {
-            let next = df.len() as u32;
-            let id = *vocab.entry((k.as_str(), *kind)).or_insert(next);
-            if id == next {
-                df.push(0);
+    let feats = |i: usize| features(&docs[i], &quote_keys[i], config);
+    let mut vocab: Vocab = (0..n)
+        .into_par_iter()
+        .fold(Vocab::default, |mut m, i| {
+            for (k, _) in feats(i) {
+                m.entry(k).or_insert((0, u32::MAX)).0 += 1;
             }
-            df[id as usize] += 1;
-        }
-    }
+            m
+        })
+        .reduce(Vocab::default, |a, b| {
+            let (mut big, small) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+            for (k, (d, _)) in small {
+                big.entry(k).or_insert((0, u32::MAX)).0 += d;
+            }
+            big
+        });
     let max_df = if n >= 20 {
         (config.max_df * n as f64).ceil() as u32
     } else {
         u32::MAX
     };
-    feats
-        .par_iter()
-        .map(|f| {
-            let mut v: Vec<(u32, f32)> = Vec::with_capacity(f.len());
+    // A term counts when it is neither too common nor (for quotes) carried by one document
+    // only; it is indexed when another document could share it. Ids follow the sorted keys,
+    // so they do not depend on thread timing.
+    let counts = |k: u64, d: u32| d <= max_df && !(kind_of(k) == QUOTE as usize && d < 2);
+    let mut indexed: Vec<u64> = vocab
+        .iter()
+        .filter(|(&k, &(d, _))| d >= 2 && counts(k, d))
+        .map(|(&k, _)| k)
+        .collect();
+    indexed.sort_unstable();
+    for (id, k) in indexed.iter().enumerate() {
+        if let Some(e) = vocab.get_mut(k) {
+            e.1 = id as u32;
+        }
+    }
+    drop(indexed);
+    let kw = [
+        1.0,
+        config.name_weight,
+        config.quote_weight,
+        config.bigram_weight,
+    ];
+    let max_terms = if config.max_terms == 0 { usize::MAX } else { config.max_terms };
+    (0..n)
+        .into_par_iter()
+        .map(|i| {
             let mut norm2 = [0.0f64; 4];
-            let mut raw: Vec<(u32, f64, u8)> = Vec::with_capacity(f.len());
-            for (k, c, kind) in f {
-                let t = vocab[&(k.as_str(), *kind)];
-                let d = df[t as usize];
-                if d > max_df || (*kind == 2 && d < 2) {
+            let mut raw: Vec<(u32, f64, usize)> = Vec::new();
+            for (k, c) in feats(i) {
+                let (d, id) = vocab[&k];
+                if !counts(k, d) {
                     continue;
                 }
                 let idf = ((1.0 + n as f64) / (1.0 + d as f64)).ln() + 1.0;
-                let w = (1.0 + c.ln()) * idf;
-                norm2[*kind as usize] += w * w;
-                raw.push((t, w, *kind));
+                let w = (1.0 + (c as f64).ln()) * idf;
+                norm2[kind_of(k)] += w * w;
+                raw.push((id, w, kind_of(k)));
             }
             // Each kind normalised on its own, then weighted, then the whole vector normalised.
-            let kw = [
-                1.0,
-                config.name_weight,
-                config.quote_weight,
-                config.bigram_weight,
-            ];
             let mut total = 0.0;
             for (_, w, kind) in raw.iter_mut() {
-                let k = *kind as usize;
-                *w = *w / norm2[k].sqrt().max(1e-12) * kw[k].sqrt();
+                *w = *w / norm2[*kind].sqrt().max(1e-12) * kw[*kind].sqrt();
                 total += *w * *w;
             }
             let total = total.sqrt().max(1e-12);
-            for (t, w, _) in raw {
-                if w > 0.0 {
-                    v.push((t, (w / total) as f32));
-                }
+            let mut terms: Vec<(u32, f32)> = raw
+                .into_iter()
+                .filter(|&(id, w, _)| id != u32::MAX && w > 0.0)
+                .map(|(id, w, _)| (id, (w / total) as f32))
+                .collect();
+            if terms.len() > max_terms {
+                let heavier = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+                terms.select_nth_unstable_by(max_terms, heavier);
+                terms.truncate(max_terms);
             }
-            v.sort_unstable_by_key(|x| x.0);
-            v
+            terms.sort_unstable_by_key(|x| x.0);
+            terms.shrink_to_fit();
+            let kept: f32 = terms.iter().map(|x| x.1 * x.1).sum();
+            StoryVec {
+                terms,
+                rest: (1.0 - kept).max(0.0),
+            }
         })
         .collect()
 }
@@ -518,7 +571,9 @@ fn time_factor(a: Option<i64>, b: Option<i64>, config: &StoriesConfig) -> f64 {
     }
 }
 
-/// Terms found in more documents than this are skipped when looking for neighbours.
+/// Terms found in more documents than this do not propose neighbours (walking their postings
+/// for every document would make the graph quadratic); they still count in the exact
+/// similarity of the proposed pairs.
 const MAX_POSTING: usize = 1000;
 
 /// The sparse similarity graph: for every document its `k` most similar others (ties by
@@ -526,32 +581,45 @@ const MAX_POSTING: usize = 1000;
 fn graph(
     docs: &[OverlapDoc],
     copy_of: &[usize],
-    vecs: &[Vec<(u32, f32)>],
+    vecs: &[StoryVec],
     config: &StoriesConfig,
 ) -> Vec<(u32, u32, f32)> {
     let n_terms = vecs
         .iter()
-        .flat_map(|v| v.iter().map(|x| x.0 + 1))
+        .flat_map(|v| v.terms.iter().map(|x| x.0 + 1))
         .max()
         .unwrap_or(0) as usize;
     let mut postings: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n_terms];
     for (i, v) in vecs.iter().enumerate() {
-        for &(t, w) in v {
+        for &(t, w) in &v.terms {
             postings[t as usize].push((i as u32, w));
         }
     }
     let k = config.neighbours;
     let n = vecs.len();
+    let by_sim = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    let probe = if config.probe_terms == 0 { usize::MAX } else { config.probe_terms };
+    let pool = k.saturating_mul(3);
     let lists: Vec<Vec<(u32, f32)>> = (0..n)
         .into_par_iter()
         .map_init(
             || (vec![0.0f32; n], Vec::<u32>::new()),
             |(acc, touched), i| {
-                // Dense accumulator with a touched list: no hashing in the inner loop.
-                for &(t, w) in &vecs[i] {
+                // Candidates: documents sharing one of this document's heaviest terms, ranked by
+                // the part of the dot product those terms give (a dense accumulator with a
+                // touched list: no hashing in the inner loop); the best are then scored
+                // exactly over all terms.
+                let v = &vecs[i].terms;
+                let mut order: Vec<usize> = (0..v.len()).collect();
+                if v.len() > probe {
+                    order.select_nth_unstable_by(probe, |&a, &b| {
+                        v[b].1.total_cmp(&v[a].1).then(v[a].0.cmp(&v[b].0))
+                    });
+                    order.truncate(probe);
+                }
+                for &x in &order {
+                    let (t, w) = v[x];
                     let posting = &postings[t as usize];
-                    // A term carried by very many reports names no particular event, and
-                    // walking its postings for every document would make the graph quadratic.
                     if posting.len() > MAX_POSTING {
                         continue;
                     }
@@ -568,21 +636,20 @@ fn graph(
                 touched.sort_unstable();
                 let mut l: Vec<(u32, f32)> = touched
                     .drain(..)
-                    .map(|j| {
-                        let s = std::mem::take(&mut acc[j as usize]);
-                        (
-                            j,
-                            s * time_factor(
-                                docs[i].published_at,
-                                docs[j as usize].published_at,
-                                config,
-                            ) as f32,
-                        )
-                    })
-                    .filter(|&(_, s)| s > 0.0)
+                    .map(|j| (j, std::mem::take(&mut acc[j as usize])))
                     .collect();
-                let by_sim =
-                    |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+                if l.len() > pool {
+                    l.select_nth_unstable_by(pool, by_sim);
+                    l.truncate(pool);
+                }
+                for (j, s) in l.iter_mut() {
+                    *s = dot_sparse(v, &vecs[*j as usize].terms) as f32;
+                }
+                for (j, s) in l.iter_mut() {
+                    *s *= time_factor(docs[i].published_at, docs[*j as usize].published_at, config)
+                        as f32;
+                }
+                l.retain(|&(_, s)| s > 0.0);
                 if l.len() > k {
                     l.select_nth_unstable_by(k, by_sim);
                     l.truncate(k);
@@ -594,6 +661,7 @@ fn graph(
             },
         )
         .collect();
+    drop(postings);
     // The local scale of a document: its similarity to its `scale_rank`-th neighbour outside
     // its own copy cluster (copies would make every scale ~1).
     let floor = config.scale_floor.max(1e-3) as f32;
@@ -787,10 +855,10 @@ fn dot_sparse(a: &[(u32, f32)], b: &[(u32, f32)]) -> f64 {
 #[allow(clippy::needless_range_loop)]
 /// Centroid-linkage agglomeration: clusters adjacent in the neighbour graph merge, best
 /// first, while the cosine of their summed vectors is at least `threshold`.
-pub fn centroid_linkage(
+fn centroid_linkage(
     n: usize,
     init: &[usize],
-    vecs: &[Vec<(u32, f32)>],
+    vecs: &[StoryVec],
     edges: &[(u32, u32, f32)],
     threshold: f64,
 ) -> Vec<u32> {
@@ -800,11 +868,18 @@ pub fn centroid_linkage(
     }
     let root0 = uf.roots();
     let mut sum: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n];
+    // Squared weight of the terms no other document shares (they add to a sum's norm only).
+    let mut rest = vec![0.0f64; n];
     for i in 0..n {
         let r = root0[i] as usize;
-        sum[r] = merge_sparse(&sum[r], &vecs[i]);
+        sum[r] = merge_sparse(&sum[r], &vecs[i].terms);
+        rest[r] += vecs[i].rest as f64;
     }
-    let mut norm: Vec<f64> = sum.iter().map(|v| dot_sparse(v, v).sqrt()).collect();
+    let mut norm: Vec<f64> = sum
+        .iter()
+        .zip(&rest)
+        .map(|(v, r)| (dot_sparse(v, v) + r).sqrt())
+        .collect();
     let mut adj: Vec<std::collections::BTreeSet<u32>> = vec![Default::default(); n];
     for &(i, j, _) in edges {
         let (a, b) = (root0[i as usize], root0[j as usize]);
@@ -848,7 +923,8 @@ pub fn centroid_linkage(
         alive[b] = false;
         let sb = std::mem::take(&mut sum[b]);
         sum[a] = merge_sparse(&sum[a], &sb);
-        norm[a] = dot_sparse(&sum[a], &sum[a]).sqrt();
+        rest[a] += rest[b];
+        norm[a] = (dot_sparse(&sum[a], &sum[a]) + rest[a]).sqrt();
         let nb = std::mem::take(&mut adj[b]);
         for x in nb {
             if x as usize != a {
@@ -883,12 +959,12 @@ pub fn centroid_linkage(
 }
 
 /// Canonical key of a quote for the story features (its normalized words).
-fn quote_key(text: &str) -> Option<String> {
+fn quote_key(text: &str) -> Option<u64> {
     let w = super::shingle::words(text);
     if w.len() < 5 {
         return None;
     }
-    Some(format!("q:{}", w[..5].join(" ")))
+    Some(xxh3_64(w[..5].join(" ").as_bytes()))
 }
 
 /// Clusters the documents into stories. `canonical[i]` is the copy-cluster canonical of
@@ -903,7 +979,7 @@ pub fn cluster(
     if n == 0 {
         return StoryClusters::default();
     }
-    let mut quote_keys: Vec<Vec<String>> = vec![Vec::new(); n];
+    let mut quote_keys: Vec<Vec<u64>> = vec![Vec::new(); n];
     for q in quotes {
         if q.doc < n {
             if let Some(k) = quote_key(q.text) {
@@ -1097,6 +1173,37 @@ mod tests {
             assert_ne!(out.story_id[0], out.story_id[1]);
             assert_eq!(out.rows.len(), 2);
         }
+    }
+
+    #[test]
+    fn vectors_store_shared_terms_and_keep_the_norm_of_the_rest() {
+        let docs = vec![
+            doc("a", "volcano erupted near Naples; ash clouds closed the airport"),
+            doc("b", "the volcano near Naples erupted again overnight"),
+            doc("c", "parliament passed the budget after a long debate"),
+        ];
+        let config = StoriesConfig::default();
+        let v = vectors(&docs, &[vec![], vec![], vec![]], &config);
+        for sv in &v {
+            let kept: f32 = sv.terms.iter().map(|x| x.1 * x.1).sum();
+            assert!((kept + sv.rest - 1.0).abs() < 1e-4, "{sv:?}");
+        }
+        // "c" shares no term with the others: nothing of it is stored, all its weight is rest.
+        assert!(v[2].terms.is_empty());
+        assert!(!v[0].terms.is_empty());
+        assert!(dot_sparse(&v[0].terms, &v[1].terms) > 0.3);
+        // The pruned vector keeps the heaviest terms only.
+        let pruned = vectors(
+            &docs,
+            &[vec![], vec![], vec![]],
+            &StoriesConfig {
+                max_terms: 1,
+                ..config
+            },
+        );
+        assert_eq!(pruned[0].terms.len(), 1);
+        let heaviest = v[0].terms.iter().map(|x| x.1).fold(0.0f32, f32::max);
+        assert_eq!(pruned[0].terms[0].1, heaviest);
     }
 
     #[test]

@@ -195,7 +195,7 @@ fn eval_dedup_prints_the_json_keys() {
         format!("{{\"doc_id\":\"a\",\"text\":\"{body}\",\"g\":1}}\n{{\"doc_id\":\"b\",\"text\":\"{body}!\",\"g\":1}}\n{{\"doc_id\":\"c\",\"text\":\"something else entirely\",\"g\":2}}\n"),
     )
     .unwrap();
-    let out = overlap::eval_dedup(&p, "text", "g", None, EvalLevel::Copies, true).unwrap();
+    let out = overlap::eval_dedup(&p, "text", "g", None, EvalLevel::Copies, &Default::default(), true).unwrap();
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let keys: BTreeSet<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
     assert_eq!(
@@ -213,9 +213,9 @@ fn eval_dedup_prints_the_json_keys() {
     );
     assert_eq!(v["ari"], 1.0);
     assert_eq!(v["documents"], 3);
-    let human = overlap::eval_dedup(&p, "text", "g", None, EvalLevel::Stories, false).unwrap();
+    let human = overlap::eval_dedup(&p, "text", "g", None, EvalLevel::Stories, &Default::default(), false).unwrap();
     assert!(human.contains("ARI"));
-    assert!(overlap::eval_dedup(&p, "body", "g", None, EvalLevel::Copies, false).is_err());
+    assert!(overlap::eval_dedup(&p, "body", "g", None, EvalLevel::Copies, &Default::default(), false).is_err());
 }
 
 /// Copy clusters, story clusters, and per document (is_canonical, ids and relation).
