@@ -324,8 +324,17 @@ const STOP: &[&str] = &[
     "yourself",
 ];
 
-fn is_stop(w: &str) -> bool {
-    STOP.binary_search(&w).is_ok()
+/// Whether a lowercased word's hash is a stop word's (one binary search over integers).
+fn is_stop_hash(h: u64) -> bool {
+    static HASHES: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
+    HASHES
+        .get_or_init(|| {
+            let mut v: Vec<u64> = STOP.iter().map(|w| xxh3_64(w.as_bytes())).collect();
+            v.sort_unstable();
+            v
+        })
+        .binary_search(&h)
+        .is_ok()
 }
 
 /// A light suffix folding so "earthquakes"/"earthquake", "killed"/"kill" meet.
@@ -384,11 +393,18 @@ fn features(doc: &OverlapDoc, quote_keys: &[u64], config: &StoriesConfig) -> Vec
         for (w, cap, sentence_start) in &toks {
             lw.clear();
             lw.extend(w.chars().flat_map(char::to_lowercase));
-            if lw.chars().nth(1).is_none() || is_stop(&lw) {
+            let lh = xxh3_64(lw.as_bytes());
+            if lw.chars().nth(1).is_none() || is_stop_hash(lh) {
                 prev = None;
                 continue;
             }
-            let f = xxh3_64(fold(&lw).as_bytes());
+            let folded = fold(&lw);
+            // Folding only ever shortens a word.
+            let f = if folded.len() == lw.len() {
+                lh
+            } else {
+                xxh3_64(folded.as_bytes())
+            };
             if config.bigram_weight > 0.0 {
                 if let Some(p) = prev {
                     keys.push(term_key(mix64(p.rotate_left(17) ^ f), BIGRAM));
@@ -398,7 +414,7 @@ fn features(doc: &OverlapDoc, quote_keys: &[u64], config: &StoriesConfig) -> Vec
             keys.push(term_key(f, WORD));
             if !use_entities && *cap && !*sentence_start && !title_case && config.name_weight > 0.0
             {
-                keys.push(term_key(xxh3_64(lw.as_bytes()), NAME));
+                keys.push(term_key(lh, NAME));
             }
         }
     }
@@ -599,12 +615,12 @@ fn graph(
     let n = vecs.len();
     let by_sim = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
     let probe = if config.probe_terms == 0 { usize::MAX } else { config.probe_terms };
-    let pool = k.saturating_mul(3);
+    let pool = k.saturating_mul(2);
     let lists: Vec<Vec<(u32, f32)>> = (0..n)
         .into_par_iter()
         .map_init(
-            || (vec![0.0f32; n], Vec::<u32>::new()),
-            |(acc, touched), i| {
+            || (vec![0.0f32; n], Vec::<u32>::new(), vec![0.0f32; n_terms]),
+            |(acc, touched, dense), i| {
                 // Candidates: documents sharing one of this document's heaviest terms, ranked by
                 // the part of the dot product those terms give (a dense accumulator with a
                 // touched list: no hashing in the inner loop); the best are then scored
@@ -642,8 +658,19 @@ fn graph(
                     l.select_nth_unstable_by(pool, by_sim);
                     l.truncate(pool);
                 }
+                // Exact scores against this document's vector spread out by term id.
+                for &(t, w) in v {
+                    dense[t as usize] = w;
+                }
                 for (j, s) in l.iter_mut() {
-                    *s = dot_sparse(v, &vecs[*j as usize].terms) as f32;
+                    *s = vecs[*j as usize]
+                        .terms
+                        .iter()
+                        .map(|&(t, w)| dense[t as usize] * w)
+                        .sum();
+                }
+                for &(t, _) in v {
+                    dense[t as usize] = 0.0;
                 }
                 for (j, s) in l.iter_mut() {
                     *s *= time_factor(docs[i].published_at, docs[*j as usize].published_at, config)
