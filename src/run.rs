@@ -21,7 +21,7 @@ use crate::entities::{self, Recognizer};
 use crate::error::{Error, Reject};
 use crate::ingest::{self, RawRecord};
 use crate::normalize::{self, hex_id, Document};
-use crate::overlap::{self, OverlapDoc, OverlapQuote};
+use crate::overlap::{self, OverlapQuote};
 use crate::quotes::QuoteExtractor;
 use crate::record::{Mention, Quote, QuoteKind};
 use crate::schema;
@@ -442,20 +442,13 @@ impl ExtractCache {
     }
 }
 
-/// What the whole-run stages keep of one document: its id, its distinct names, and what the
-/// overlap stage needs.
+/// What the whole-run stages keep of one document: its distinct names, and what the overlap
+/// stage needs (its prepared form, not its text).
 struct Kept {
-    doc_id: String,
     names: entities::DocNames,
-    overlap: Option<OverlapKept>,
+    overlap: Option<overlap::PreparedDoc>,
 }
 
-/// The overlap stage's share of a document.
-struct OverlapKept {
-    text: String,
-    title: Option<String>,
-    published_at: Option<i64>,
-}
 
 /// A direct or partial quote handed to the overlap stage.
 struct QuoteKept {
@@ -576,19 +569,16 @@ impl FirstPass<'_> {
     /// Keeps what the whole-run stages need of a chunk's documents.
     fn keep(&mut self, chunk: Chunk) {
         let t = Instant::now();
-        let with_overlap = self.cfg.overlap().is_some();
+        let overlap_cfg = self.cfg.overlap();
+        let with_overlap = overlap_cfg.is_some();
         let base = self.kept.len();
-        let per_doc: Vec<(entities::LocalNames, Vec<Option<u32>>, Option<OverlapKept>)> = chunk
+        let per_doc: Vec<(entities::LocalNames, Vec<Option<u32>>, Option<overlap::PreparedDoc>)> = chunk
             .docs
             .par_iter()
             .zip(chunk.mentions.par_iter())
             .map(|(d, m)| {
                 let (local, slots) = entities::local_names(&d.text, m);
-                let ov = with_overlap.then(|| OverlapKept {
-                    text: d.text.clone(),
-                    title: d.title.clone(),
-                    published_at: d.published_at,
-                });
+                let ov = overlap_cfg.map(|oc| overlap::prepare(&d.doc_id, &d.text, d.title.as_deref(), d.published_at, oc));
                 (local, slots, ov)
             })
             .collect();
@@ -606,7 +596,7 @@ impl FirstPass<'_> {
                     }
                 }
             }
-            self.kept.push(Kept { doc_id: d.doc_id.clone(), names: entities::intern_names(&local, &mut self.names), overlap: ov });
+            self.kept.push(Kept { names: entities::intern_names(&local, &mut self.names), overlap: ov });
         }
         self.text_bytes += chunk.text_bytes;
         self.rejects.extend(chunk.rejects);
@@ -864,33 +854,27 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     let entity_of = |doc: usize, slot: Option<u32>| linked.entity_id(doc, slot?);
     let overlap_out = match cfg.overlap() {
         Some(oc) => {
-            let odocs: Vec<OverlapDoc> = kept
+            let prepared: Vec<&overlap::PreparedDoc> = kept.iter().map(|k| k.overlap.as_ref().expect("kept for overlap")).collect();
+            let entity_ids: Vec<Vec<&str>> = kept
                 .iter()
                 .enumerate()
                 .map(|(i, k)| {
-                    let ov = k.overlap.as_ref().expect("kept for overlap");
-                    let mut entity_ids = Vec::new();
+                    let mut ids = Vec::new();
                     for (slot, &(_, label, count)) in k.names.iter().enumerate() {
                         if label.is_name() {
                             if let Some(e) = entity_of(i, Some(slot as u32)) {
-                                entity_ids.extend(std::iter::repeat_n(e, count as usize));
+                                ids.extend(std::iter::repeat_n(e, count as usize));
                             }
                         }
                     }
-                    OverlapDoc {
-                        doc_id: &k.doc_id,
-                        text: &ov.text,
-                        title: ov.title.as_deref(),
-                        published_at: ov.published_at,
-                        entity_ids,
-                    }
+                    ids
                 })
                 .collect();
             let oq: Vec<OverlapQuote> = kept_quotes
                 .iter()
                 .map(|q| OverlapQuote { doc: q.doc, text: &q.text, speaker_entity_id: entity_of(q.doc, q.speaker) })
                 .collect();
-            let o = overlap::run(&odocs, &oq, oc);
+            let o = overlap::run_prepared(&prepared, &entity_ids, &oq, oc);
             timer.lap("overlap");
             o
         }

@@ -142,15 +142,21 @@ pub fn sketch(
     }
 }
 
+/// The hash families, built once per process.
+pub fn hashers() -> &'static Hashers {
+    static HASHERS: std::sync::OnceLock<Hashers> = std::sync::OnceLock::new();
+    HASHERS.get_or_init(Hashers::default)
+}
+
 /// Sub-step 1 over many documents, in parallel; the result is in input order.
 pub fn sketch_all<'a, I>(docs: I) -> Vec<DocSignature>
 where
     I: IntoParallelIterator<Item = (&'a str, &'a str, Option<i64>)>,
     I::Iter: IndexedParallelIterator,
 {
-    let hashers = Hashers::default();
+    let hashers = hashers();
     docs.into_par_iter()
-        .map(|(id, text, at)| sketch(&hashers, id, text, at))
+        .map(|(id, text, at)| sketch(hashers, id, text, at))
         .collect()
 }
 
@@ -219,7 +225,11 @@ pub fn precedes(a: &DocSignature, b: &DocSignature) -> bool {
 }
 
 /// Sub-steps 2-4 over the signatures of a run (or of all shards): one assignment per input.
-pub fn cluster(sigs: &[DocSignature], config: &CopiesConfig) -> Vec<CopyAssignment> {
+pub fn cluster<S: std::borrow::Borrow<DocSignature>>(
+    sigs: &[S],
+    config: &CopiesConfig,
+) -> Vec<CopyAssignment> {
+    let sigs: Vec<&DocSignature> = sigs.iter().map(|s| s.borrow()).collect();
     let n = sigs.len();
     let mut uf = UnionFind::new(n);
     // Exact groups: the first document of each normalized text represents it in LSH.

@@ -6,6 +6,7 @@
 //! linkage) and [`quotes`] (the same utterance across reports). Ids are xxh3 hashes of
 //! content ([`ids`]); the output does not depend on input order or thread count.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub mod copies;
@@ -52,7 +53,55 @@ impl OverlapConfig {
     }
 }
 
-/// What the overlap stage sees of one document.
+/// What the overlap stage keeps of one document: the copy signature, the story terms (at most
+/// [`stories::MAX_DOC_TERMS`]) and a headline, never the text, so that its memory grows with
+/// the number of documents and not with their length. Computed per document, in parallel,
+/// while the text is at hand ([`prepare`]); serializable, so shards can write them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreparedDoc {
+    /// The copy tier's signature (also the document's id, time, length and word count).
+    pub sig: DocSignature,
+    /// The story tier's terms of the text (hashed, sorted) with their counts.
+    pub terms: stories::DocTerms,
+    /// The headline, or else the text's first line when it is short enough to be one.
+    pub lead: Option<String>,
+}
+
+/// Prepares one document for the overlap stage.
+pub fn prepare(
+    doc_id: &str,
+    text: &str,
+    title: Option<&str>,
+    published_at: Option<i64>,
+    config: &OverlapConfig,
+) -> PreparedDoc {
+    PreparedDoc {
+        sig: copies::sketch(copies::hashers(), doc_id, text, published_at),
+        terms: stories::doc_terms(text, title, &config.stories),
+        lead: title.map(str::to_string).or_else(|| {
+            text.lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .filter(|l| l.chars().count() <= 200)
+                .map(str::to_string)
+        }),
+    }
+}
+
+/// What a tier sees of one prepared document.
+#[derive(Debug, Clone)]
+pub struct Doc<'a> {
+    /// The document's id.
+    pub doc_id: &'a str,
+    /// Publication time, microseconds since the Unix epoch, UTC.
+    pub published_at: Option<i64>,
+    /// Its prepared form.
+    pub prepared: &'a PreparedDoc,
+    /// Canonical entity ids of the document's name mentions (one per mention, repeats kept).
+    pub entity_ids: Vec<&'a str>,
+}
+
+/// What the overlap stage is given of one document with its text (see [`run`]).
 #[derive(Debug, Clone)]
 pub struct OverlapDoc<'a> {
     /// The document's id.
@@ -138,25 +187,49 @@ pub struct OverlapOutput {
     pub quote_clusters: Vec<QuoteClusterRow>,
 }
 
-/// Runs the three tiers over a run's documents and quotes.
+/// Runs the three tiers over a run's documents (with their texts) and quotes: prepares every
+/// document in parallel, then [`run_prepared`].
+pub fn run(docs: &[OverlapDoc], quotes: &[OverlapQuote], config: &OverlapConfig) -> OverlapOutput {
+    let prepared: Vec<PreparedDoc> = docs
+        .par_iter()
+        .map(|d| prepare(d.doc_id, d.text, d.title, d.published_at, config))
+        .collect();
+    let refs: Vec<&PreparedDoc> = prepared.iter().collect();
+    let entity_ids: Vec<Vec<&str>> = docs.iter().map(|d| d.entity_ids.clone()).collect();
+    run_prepared(&refs, &entity_ids, quotes, config)
+}
+
+/// Runs the three tiers over prepared documents, each with the canonical entity ids of its
+/// name mentions (`entity_ids[i]` for `docs[i]`), and the run's quotes.
 ///
 /// The result depends only on the set of documents and quotes, never on their order or the
-/// thread count: the tiers see the documents sorted by `doc_id` (then text), and the rows
+/// thread count: the tiers see the documents sorted by `doc_id` (then content), and the rows
 /// are mapped back to input order.
-pub fn run(docs: &[OverlapDoc], quotes: &[OverlapQuote], config: &OverlapConfig) -> OverlapOutput {
+pub fn run_prepared(
+    docs: &[&PreparedDoc],
+    entity_ids: &[Vec<&str>],
+    quotes: &[OverlapQuote],
+    config: &OverlapConfig,
+) -> OverlapOutput {
+    let key = |i: usize| {
+        let s = &docs[i].sig;
+        (&s.doc_id, s.content_hash, s.n_chars, s.published_at)
+    };
     let mut order: Vec<usize> = (0..docs.len()).collect();
-    order.sort_by(|&a, &b| {
-        (docs[a].doc_id, docs[a].text, docs[a].published_at).cmp(&(
-            docs[b].doc_id,
-            docs[b].text,
-            docs[b].published_at,
-        ))
-    });
+    order.sort_by(|&a, &b| key(a).cmp(&key(b)));
     let mut rank = vec![0usize; docs.len()];
     for (r, &i) in order.iter().enumerate() {
         rank[i] = r;
     }
-    let sorted: Vec<OverlapDoc> = order.iter().map(|&i| docs[i].clone()).collect();
+    let sorted: Vec<Doc> = order
+        .iter()
+        .map(|&i| Doc {
+            doc_id: &docs[i].sig.doc_id,
+            published_at: docs[i].sig.published_at,
+            prepared: docs[i],
+            entity_ids: entity_ids.get(i).cloned().unwrap_or_default(),
+        })
+        .collect();
     let mut qorder: Vec<usize> = (0..quotes.len()).collect();
     qorder.sort_by(|&a, &b| {
         let (qa, qb) = (&quotes[a], &quotes[b]);
@@ -195,18 +268,10 @@ pub fn run(docs: &[OverlapDoc], quotes: &[OverlapQuote], config: &OverlapConfig)
     }
 }
 
-fn run_sorted(
-    docs: &[OverlapDoc],
-    quotes: &[OverlapQuote],
-    config: &OverlapConfig,
-) -> OverlapOutput {
+fn run_sorted(docs: &[Doc], quotes: &[OverlapQuote], config: &OverlapConfig) -> OverlapOutput {
     let t = std::time::Instant::now();
-    // Tier 1: copies (signatures in parallel; the texts are not needed afterwards).
-    let sigs = copies::sketch_all(
-        docs.iter()
-            .map(|d| (d.doc_id, d.text, d.published_at))
-            .collect::<Vec<_>>(),
-    );
+    // Tier 1: copies, from the signatures.
+    let sigs: Vec<&DocSignature> = docs.iter().map(|d| &d.prepared.sig).collect();
     let assignments = copies::cluster(&sigs, &config.copies);
     drop(sigs);
     tracing::debug!(tier = "copies", seconds = t.elapsed().as_secs_f64(), "overlap tier done");

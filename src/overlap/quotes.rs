@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use super::ids::stable_id;
 use super::shingle::{mix64, word_hash, words};
 use super::unionfind::UnionFind;
-use super::{OverlapDoc, OverlapQuote, QuoteClusterRow};
+use super::{Doc, OverlapQuote, QuoteClusterRow};
 
 /// Thresholds of the quote tier (`[stage.quotes]` in a pipeline file).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -112,7 +112,7 @@ pub fn same_utterance(a: &[u64], b: &[u64], config: &QuoteClustersConfig) -> boo
 /// Clusters the run's quotes: for each quote its cluster id (None when it has no words), and
 /// the clusters sorted by id.
 pub fn cluster(
-    docs: &[OverlapDoc],
+    docs: &[Doc],
     quotes: &[OverlapQuote],
     config: &QuoteClustersConfig,
 ) -> (Vec<Option<String>>, Vec<QuoteClusterRow>) {
@@ -345,13 +345,17 @@ mod tests {
 
     #[test]
     fn clusters_count_documents_and_respect_speakers() {
-        let docs: Vec<OverlapDoc> = ["d1", "d2", "d3"]
+        let config = super::super::OverlapConfig::default();
+        let prepared: Vec<super::super::PreparedDoc> = ["d1", "d2", "d3"]
             .iter()
-            .map(|id| OverlapDoc {
-                doc_id: id,
-                text: "",
-                title: None,
+            .map(|id| super::super::prepare(id, "", None, None, &config))
+            .collect();
+        let docs: Vec<Doc> = prepared
+            .iter()
+            .map(|p| Doc {
+                doc_id: &p.sig.doc_id,
                 published_at: None,
+                prepared: p,
                 entity_ids: vec![],
             })
             .collect();

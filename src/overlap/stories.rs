@@ -20,7 +20,7 @@ use xxhash_rust::xxh3::{xxh3_64, Xxh3Builder};
 
 use super::ids::stable_id;
 use super::shingle::mix64;
-use super::{OverlapDoc, OverlapQuote, StoryRow};
+use super::{Doc, OverlapQuote, StoryRow};
 
 /// Thresholds of the story tier (`[stage.stories]` in a pipeline file).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -377,14 +377,28 @@ fn kind_of(key: u64) -> usize {
     (key & 3) as usize
 }
 
-/// The features of one document before weighting: (term key, count), sorted by key. Terms
-/// are hashed, never stored as strings, so a run's vocabulary costs eight bytes a term.
-fn features(doc: &OverlapDoc, quote_keys: &[u64], config: &StoriesConfig) -> Vec<(u64, f32)> {
+/// A document keeps at most this many distinct terms of its text (the most frequent), so a
+/// very long report costs the story tier no more than a long one.
+pub const MAX_DOC_TERMS: usize = 2048;
+
+/// The story terms of a document's text: hashed keys (kind in the low two bits), sorted, with
+/// their counts. Capitalised words inside sentences are kept as name terms; they stand in for
+/// names when the run has no entity stage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DocTerms {
+    /// Term keys, ascending.
+    pub keys: Vec<u64>,
+    /// Occurrences of each key (saturating).
+    pub counts: Vec<u16>,
+}
+
+/// The story terms of a text and its headline (words, adjacent-word pairs and capitalised
+/// words; terms are hashed, never stored as strings).
+pub fn doc_terms(text: &str, title: Option<&str>, config: &StoriesConfig) -> DocTerms {
     let mut keys: Vec<u64> = Vec::new();
     let mut lw = String::new();
-    let title = doc.title.filter(|t| !doc.text.starts_with(t));
-    let use_entities = !doc.entity_ids.is_empty();
-    for line in title.into_iter().chain(std::iter::once(doc.text)).flat_map(str::lines) {
+    let title = title.filter(|t| !text.starts_with(t));
+    for line in title.into_iter().chain(std::iter::once(text)).flat_map(str::lines) {
         // Title-case lines (headlines) say nothing about which words are names.
         let toks = tokens(line);
         let caps = toks.iter().filter(|(_, cap, _)| *cap).count();
@@ -412,25 +426,62 @@ fn features(doc: &OverlapDoc, quote_keys: &[u64], config: &StoriesConfig) -> Vec
                 prev = Some(f);
             }
             keys.push(term_key(f, WORD));
-            if !use_entities && *cap && !*sentence_start && !title_case && config.name_weight > 0.0
-            {
+            if *cap && !*sentence_start && !title_case && config.name_weight > 0.0 {
                 keys.push(term_key(lh, NAME));
             }
         }
     }
+    keys.sort_unstable();
+    let mut counted: Vec<(u64, u16)> = Vec::with_capacity(keys.len());
+    for k in keys {
+        match counted.last_mut() {
+            Some((last, c)) if *last == k => *c = c.saturating_add(1),
+            _ => counted.push((k, 1)),
+        }
+    }
+    if counted.len() > MAX_DOC_TERMS {
+        counted.select_nth_unstable_by(MAX_DOC_TERMS, |a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        counted.truncate(MAX_DOC_TERMS);
+        counted.sort_unstable_by_key(|x| x.0);
+    }
+    DocTerms {
+        keys: counted.iter().map(|x| x.0).collect(),
+        counts: counted.iter().map(|x| x.1).collect(),
+    }
+}
+
+/// The features of one document before weighting: (term key, count), sorted by key: its text
+/// terms, with its canonical entities in place of capitalised words when it has any, and the
+/// quotes it carries.
+fn features(doc: &Doc, quote_keys: &[u64], config: &StoriesConfig) -> Vec<(u64, f32)> {
+    let use_entities = !doc.entity_ids.is_empty();
+    let terms = &doc.prepared.terms;
+    let mut out: Vec<(u64, f32)> = terms
+        .keys
+        .iter()
+        .zip(&terms.counts)
+        .filter(|(&k, _)| !(use_entities || config.name_weight <= 0.0) || kind_of(k) != NAME as usize)
+        .filter(|(&k, _)| config.bigram_weight > 0.0 || kind_of(k) != BIGRAM as usize)
+        .map(|(&k, &c)| (k, c as f32))
+        .collect();
+    let mut extra: Vec<u64> = Vec::new();
     if use_entities && config.name_weight > 0.0 {
-        keys.extend(doc.entity_ids.iter().map(|e| term_key(xxh3_64(e.as_bytes()), NAME)));
+        extra.extend(doc.entity_ids.iter().map(|e| term_key(xxh3_64(e.as_bytes()), NAME)));
     }
     if config.quote_weight > 0.0 {
-        keys.extend(quote_keys.iter().map(|&q| term_key(q, QUOTE)));
+        extra.extend(quote_keys.iter().map(|&q| term_key(q, QUOTE)));
     }
-    keys.sort_unstable();
-    let mut out: Vec<(u64, f32)> = Vec::with_capacity(keys.len());
-    for k in keys {
-        match out.last_mut() {
-            Some((last, c)) if *last == k => *c += 1.0,
-            _ => out.push((k, 1.0)),
+    if !extra.is_empty() {
+        // Entity and quote keys never meet a text term (text name terms are left out when
+        // there are entities; quotes are a kind of their own).
+        extra.sort_unstable();
+        for k in extra {
+            match out.last_mut() {
+                Some(x) if x.0 == k => x.1 += 1.0,
+                _ => out.push((k, 1.0)),
+            }
         }
+        out.sort_unstable_by_key(|x| x.0);
     }
     out
 }
@@ -482,7 +533,7 @@ type Vocab = HashMap<u64, (u32, u32), Xxh3Builder>;
 
 /// The story vectors of a run, in two passes over the texts (document frequencies, then
 /// weights), so that no document's full feature list outlives its own computation.
-fn vectors(docs: &[OverlapDoc], quote_keys: &[Vec<u64>], config: &StoriesConfig) -> Vec<StoryVec> {
+fn vectors(docs: &[Doc], quote_keys: &[Vec<u64>], config: &StoriesConfig) -> Vec<StoryVec> {
     let n = docs.len();
     let feats = |i: usize| features(&docs[i], &quote_keys[i], config);
     let mut vocab: Vocab = (0..n)
@@ -595,7 +646,7 @@ const MAX_POSTING: usize = 1000;
 /// The sparse similarity graph: for every document its `k` most similar others (ties by
 /// index), symmetrised; edges as (i, j, sim) with i < j, sorted.
 fn graph(
-    docs: &[OverlapDoc],
+    docs: &[Doc],
     copy_of: &[usize],
     vecs: &[StoryVec],
     config: &StoriesConfig,
@@ -997,7 +1048,7 @@ fn quote_key(text: &str) -> Option<u64> {
 /// Clusters the documents into stories. `canonical[i]` is the copy-cluster canonical of
 /// document `i` (copies always share a story).
 pub fn cluster(
-    docs: &[OverlapDoc],
+    docs: &[Doc],
     canonical: &[usize],
     quotes: &[OverlapQuote],
     config: &StoriesConfig,
@@ -1025,7 +1076,7 @@ pub fn cluster(
         Linkage::Auto => {
             let mut lens: Vec<usize> = docs
                 .iter()
-                .map(|d| d.text.split_whitespace().count())
+                .map(|d| d.prepared.sig.n_words as usize)
                 .collect();
             lens.sort_unstable();
             if lens[lens.len() / 2] < config.headline_words {
@@ -1048,7 +1099,7 @@ pub fn cluster(
     rows(docs, &roots, &edges)
 }
 
-fn rows(docs: &[OverlapDoc], roots: &[u32], edges: &[(u32, u32, f32)]) -> StoryClusters {
+fn rows(docs: &[Doc], roots: &[u32], edges: &[(u32, u32, f32)]) -> StoryClusters {
     let n = docs.len();
     let mut members: HashMap<u32, Vec<usize>> = HashMap::new();
     for (i, &r) in roots.iter().enumerate() {
@@ -1062,7 +1113,7 @@ fn rows(docs: &[OverlapDoc], roots: &[u32], edges: &[(u32, u32, f32)]) -> StoryC
             within[j as usize] += s as f64;
         }
     }
-    let n_chars: Vec<usize> = docs.iter().map(|d| d.text.chars().count()).collect();
+    let n_chars: Vec<u64> = docs.iter().map(|d| d.prepared.sig.n_chars).collect();
     let mut story_id = vec![String::new(); n];
     let mut out = Vec::with_capacity(members.len());
     for (_, m) in members {
@@ -1100,15 +1151,7 @@ fn rows(docs: &[OverlapDoc], roots: &[u32], edges: &[(u32, u32, f32)]) -> StoryC
         }
         let mut ent: Vec<(&str, usize)> = ent.into_iter().collect();
         ent.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        let title = docs[rep].title.map(str::to_string).or_else(|| {
-            docs[rep]
-                .text
-                .lines()
-                .map(str::trim)
-                .find(|l| !l.is_empty())
-                .filter(|l| l.chars().count() <= 200)
-                .map(str::to_string)
-        });
+        let title = docs[rep].prepared.lead.clone();
         out.push(StoryRow {
             story_id: id,
             n_documents: m.len() as u64,
@@ -1132,14 +1175,21 @@ fn rows(docs: &[OverlapDoc], roots: &[u32], edges: &[(u32, u32, f32)]) -> StoryC
 mod tests {
     use super::*;
 
-    fn doc<'a>(id: &'a str, text: &'a str) -> OverlapDoc<'a> {
-        OverlapDoc {
-            doc_id: id,
-            text,
-            title: None,
-            published_at: None,
-            entity_ids: Vec::new(),
-        }
+    use crate::overlap::{prepare, OverlapConfig, PreparedDoc};
+
+    fn doc(id: &str, text: &str) -> PreparedDoc {
+        prepare(id, text, None, None, &OverlapConfig::default())
+    }
+
+    fn views(p: &[PreparedDoc]) -> Vec<Doc<'_>> {
+        p.iter()
+            .map(|p| Doc {
+                doc_id: &p.sig.doc_id,
+                published_at: None,
+                prepared: p,
+                entity_ids: Vec::new(),
+            })
+            .collect()
     }
 
     #[test]
@@ -1184,7 +1234,8 @@ mod tests {
         let b1 = "A 4.5 earthquake hit Northern California near Cloverdale. Residents of Sonoma County felt it.";
         let b2 =
             "Sonoma County residents felt a 4.5 earthquake near Cloverdale in Northern California.";
-        let docs = vec![doc("a1", a1), doc("b1", b1), doc("a2", a2), doc("b2", b2)];
+        let prepared = vec![doc("a1", a1), doc("b1", b1), doc("a2", a2), doc("b2", b2)];
+        let docs = views(&prepared);
         for linkage in [Linkage::Average, Linkage::Centroid] {
             let out = cluster(
                 &docs,
@@ -1204,11 +1255,12 @@ mod tests {
 
     #[test]
     fn vectors_store_shared_terms_and_keep_the_norm_of_the_rest() {
-        let docs = vec![
+        let prepared = vec![
             doc("a", "volcano erupted near Naples; ash clouds closed the airport"),
             doc("b", "the volcano near Naples erupted again overnight"),
             doc("c", "parliament passed the budget after a long debate"),
         ];
+        let docs = views(&prepared);
         let config = StoriesConfig::default();
         let v = vectors(&docs, &[vec![], vec![], vec![]], &config);
         for sv in &v {
@@ -1234,8 +1286,24 @@ mod tests {
     }
 
     #[test]
+    fn a_long_text_keeps_its_most_frequent_terms_only() {
+        let mut text = String::new();
+        for i in 0..3 * MAX_DOC_TERMS {
+            text.push_str(&format!("w{i}x "));
+        }
+        text.push_str("volcano volcano volcano");
+        let t = doc_terms(&text, None, &StoriesConfig::default());
+        assert_eq!(t.keys.len(), MAX_DOC_TERMS);
+        assert!(t.keys.windows(2).all(|w| w[0] < w[1]));
+        let volcano = term_key(xxh3_64(b"volcano"), WORD);
+        let at = t.keys.binary_search(&volcano).expect("the most frequent word is kept");
+        assert_eq!(t.counts[at], 3);
+    }
+
+    #[test]
     fn copies_share_a_story() {
-        let docs = vec![doc("a", "alpha beta"), doc("b", "gamma delta")];
+        let prepared = vec![doc("a", "alpha beta"), doc("b", "gamma delta")];
+        let docs = views(&prepared);
         let out = cluster(&docs, &[0, 0], &[], &StoriesConfig::default());
         assert_eq!(out.story_id[0], out.story_id[1]);
     }
