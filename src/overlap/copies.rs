@@ -255,7 +255,7 @@ pub fn cluster<S: std::borrow::Borrow<DocSignature>>(
     let pairs = lsh::candidates(&views, &skip, config.bands, config.rows);
     let accepted: Vec<(u32, u32)> = pairs
         .into_par_iter()
-        .filter(|&(i, j)| verify(&sigs[i as usize], &sigs[j as usize], config))
+        .filter(|&(i, j)| verify(sigs[i as usize], sigs[j as usize], config))
         .collect();
     for (i, j) in accepted {
         uf.union(i, j);
@@ -267,7 +267,7 @@ pub fn cluster<S: std::borrow::Borrow<DocSignature>>(
     for (i, &r) in roots.iter().enumerate() {
         *size.entry(r).or_default() += 1;
         let c = canon.entry(r).or_insert(i);
-        if precedes(&sigs[i], &sigs[*c]) {
+        if precedes(sigs[i], sigs[*c]) {
             *c = i;
         }
     }
@@ -289,7 +289,7 @@ pub fn cluster<S: std::borrow::Borrow<DocSignature>>(
                     relation: Relation::Exact,
                 }
             } else {
-                let (j, _) = similarity(&sigs[i], &sigs[c]);
+                let (j, _) = similarity(sigs[i], sigs[c]);
                 CopyAssignment {
                     canonical: c,
                     similarity: j as f32,
