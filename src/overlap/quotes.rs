@@ -109,6 +109,27 @@ pub fn same_utterance(a: &[u64], b: &[u64], config: &QuoteClustersConfig) -> boo
     l as f64 >= config.min_overlap * m as f64
 }
 
+/// Quotes sharing a trigram with more than this many distinct quotes do not propose each
+/// other through it.
+const MAX_BUCKET: usize = 512;
+
+/// The keys by which quotes find each other: their word trigrams (or, when shorter, their
+/// whole text), sorted and distinct.
+fn candidate_keys(h: &[u64]) -> Vec<u64> {
+    let mut keys: Vec<u64> = if h.len() < 3 {
+        vec![mix64(
+            h.iter().fold(h.len() as u64, |acc, &x| mix64(acc ^ x)),
+        )]
+    } else {
+        h.windows(3)
+            .map(|w| mix64(w[0] ^ w[1].rotate_left(21) ^ w[2].rotate_left(42)))
+            .collect()
+    };
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
 /// Clusters the run's quotes: for each quote its cluster id (None when it has no words), and
 /// the clusters sorted by id.
 pub fn cluster(
@@ -122,38 +143,32 @@ pub fn cluster(
         .iter()
         .map(|t| t.iter().map(|w| word_hash(w)).collect())
         .collect();
-    // Candidates: quotes sharing a word trigram (or, when shorter, their whole text).
-    let mut buckets: HashMap<u64, Vec<u32>> = HashMap::new();
+    let mut uf = UnionFind::new(n);
+    // Identical quotes (same words, same speaker) are one utterance outright; only the first
+    // of each goes on to the candidate search, so a quote carried by many reports costs one
+    // search, not one per pair of reports.
+    let mut first: HashMap<(&[u64], Option<&str>), u32> = HashMap::new();
+    let mut searched: Vec<u32> = Vec::new();
     for (i, h) in hashes.iter().enumerate() {
         if h.is_empty() || quotes[i].doc >= docs.len() {
             continue;
         }
-        let mut keys: Vec<u64> = if h.len() < 3 {
-            vec![mix64(
-                h.iter().fold(h.len() as u64, |acc, &x| mix64(acc ^ x)),
-            )]
-        } else {
-            h.windows(3)
-                .map(|w| mix64(w[0] ^ w[1].rotate_left(21) ^ w[2].rotate_left(42)))
-                .collect()
-        };
-        keys.sort_unstable();
-        keys.dedup();
-        for k in keys {
-            buckets.entry(k).or_default().push(i as u32);
-        }
-    }
-    let mut pairs: Vec<(u32, u32)> = Vec::new();
-    for (_, m) in buckets {
-        let m: &[u32] = if m.len() > 512 { &m[..512] } else { &m };
-        for x in 0..m.len() {
-            for y in x + 1..m.len() {
-                pairs.push((m[x], m[y]));
+        match first.entry((h.as_slice(), quotes[i].speaker_entity_id)) {
+            std::collections::hash_map::Entry::Occupied(e) => uf.union(*e.get(), i as u32),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(i as u32);
+                searched.push(i as u32);
             }
         }
     }
-    pairs.sort_unstable();
-    pairs.dedup();
+    drop(first);
+    // Candidates: quotes sharing a word trigram (or, when shorter, their whole text).
+    let mut buckets: HashMap<u64, Vec<u32>> = HashMap::new();
+    for &i in &searched {
+        for k in candidate_keys(&hashes[i as usize]) {
+            buckets.entry(k).or_default().push(i);
+        }
+    }
     // Each quote's words sorted, for a cheap bound before the LCS.
     let sorted: Vec<Vec<u64>> = hashes
         .iter()
@@ -163,26 +178,49 @@ pub fn cluster(
             s
         })
         .collect();
-    let mut uf = UnionFind::new(n);
-    for (i, j) in pairs {
-        // Already one utterance through other pairs: checking adds nothing.
-        if uf.find(i) == uf.find(j) {
-            continue;
-        }
-        let (qi, qj) = (&quotes[i as usize], &quotes[j as usize]);
-        if let (Some(a), Some(b)) = (qi.speaker_entity_id, qj.speaker_entity_id) {
-            if a != b {
+    // For each quote, the later quotes it shares a trigram with (a trigram found in very many
+    // quotes is a turn of phrase, not a sign of one utterance, and proposes nothing), checked
+    // at once: no list of all candidate pairs is ever held.
+    let mut seen = vec![false; n];
+    let mut touched: Vec<u32> = Vec::new();
+    for &i in &searched {
+        for k in candidate_keys(&hashes[i as usize]) {
+            let m = &buckets[&k];
+            if m.len() > MAX_BUCKET {
                 continue;
             }
+            for &j in m {
+                if j > i && !seen[j as usize] {
+                    seen[j as usize] = true;
+                    touched.push(j);
+                }
+            }
         }
-        let (hi, hj) = (&hashes[i as usize], &hashes[j as usize]);
-        // The LCS is at most the number of words the two share (as multisets).
-        let m = hi.len().min(hj.len());
-        if hi != hj && (multiset_overlap(&sorted[i as usize], &sorted[j as usize]) as f64) < config.min_overlap * m as f64 {
-            continue;
-        }
-        if same_utterance(hi, hj, config) {
-            uf.union(i, j);
+        touched.sort_unstable();
+        for j in touched.drain(..) {
+            seen[j as usize] = false;
+            // Already one utterance through other pairs: checking adds nothing.
+            if uf.find(i) == uf.find(j) {
+                continue;
+            }
+            let (qi, qj) = (&quotes[i as usize], &quotes[j as usize]);
+            if let (Some(a), Some(b)) = (qi.speaker_entity_id, qj.speaker_entity_id) {
+                if a != b {
+                    continue;
+                }
+            }
+            let (hi, hj) = (&hashes[i as usize], &hashes[j as usize]);
+            // The LCS is at most the number of words the two share (as multisets).
+            let m = hi.len().min(hj.len());
+            if hi != hj
+                && (multiset_overlap(&sorted[i as usize], &sorted[j as usize]) as f64)
+                    < config.min_overlap * m as f64
+            {
+                continue;
+            }
+            if same_utterance(hi, hj, config) {
+                uf.union(i, j);
+            }
         }
     }
     let roots = uf.roots();
@@ -341,6 +379,78 @@ mod tests {
     fn lcs_lengths() {
         assert_eq!(lcs(&[1, 2, 3, 4], &[1, 3, 4, 5]), 3);
         assert_eq!(lcs(&[], &[1]), 0);
+    }
+
+    #[test]
+    fn clusters_are_the_components_of_all_matching_pairs() {
+        // Quotes built from a small vocabulary, with repeats, cuts and edits, so that many
+        // pairs share trigrams; the clusters must equal those of checking every pair that
+        // shares a trigram.
+        let vocab = ["we", "will", "win", "this", "war", "peace", "now", "and", "then", "talk"];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |m: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % m
+        };
+        let mut texts: Vec<String> = Vec::new();
+        for _ in 0..150 {
+            let len = 2 + next(9) as usize;
+            let words: Vec<&str> = (0..len).map(|_| vocab[next(10) as usize]).collect();
+            texts.push(words.join(" "));
+            if next(3) == 0 {
+                texts.push(words[..len - 1].join(", "));
+            }
+        }
+        let speakers = [None, Some("e1"), Some("e2")];
+        let config = QuoteClustersConfig::default();
+        let n_docs = 40;
+        let prepared: Vec<super::super::PreparedDoc> = (0..n_docs)
+            .map(|d| super::super::prepare(&format!("d{d:02}"), "", None, None, &Default::default()))
+            .collect();
+        let docs: Vec<Doc> = prepared
+            .iter()
+            .map(|p| Doc { doc_id: &p.sig.doc_id, published_at: None, prepared: p, entity_ids: vec![] })
+            .collect();
+        let quotes: Vec<OverlapQuote> = texts
+            .iter()
+            .enumerate()
+            .map(|(k, t)| OverlapQuote {
+                doc: k % n_docs,
+                text: t,
+                speaker_entity_id: speakers[k % 3],
+            })
+            .collect();
+        let (of, _) = cluster(&docs, &quotes, &config);
+        let hashes: Vec<Vec<u64>> = texts
+            .iter()
+            .map(|t| quote_words(t).iter().map(|w| word_hash(w)).collect())
+            .collect();
+        let mut uf = UnionFind::new(texts.len());
+        for i in 0..texts.len() {
+            for j in i + 1..texts.len() {
+                let (a, b) = (quotes[i].speaker_entity_id, quotes[j].speaker_entity_id);
+                let speakers_agree = a.is_none() || b.is_none() || a == b;
+                let (ki, kj) = (candidate_keys(&hashes[i]), candidate_keys(&hashes[j]));
+                let share = ki.iter().any(|k| kj.binary_search(k).is_ok());
+                if speakers_agree && share && same_utterance(&hashes[i], &hashes[j], &config) {
+                    uf.union(i as u32, j as u32);
+                }
+            }
+        }
+        let roots = uf.roots();
+        for i in 0..texts.len() {
+            for j in i + 1..texts.len() {
+                assert_eq!(
+                    of[i] == of[j],
+                    roots[i] == roots[j],
+                    "{:?} / {:?}",
+                    texts[i],
+                    texts[j]
+                );
+            }
+        }
     }
 
     #[test]
