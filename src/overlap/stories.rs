@@ -361,19 +361,19 @@ fn fold(w: &str) -> std::borrow::Cow<'_, str> {
 
 /// Feature kinds, kept in the low two bits of a term key: content words, names (canonical
 /// entities or capitalised words), quotes, adjacent content-word pairs.
-const WORD: u64 = 0;
-const NAME: u64 = 1;
-const QUOTE: u64 = 2;
-const BIGRAM: u64 = 3;
+const WORD: u32 = 0;
+const NAME: u32 = 1;
+const QUOTE: u32 = 2;
+const BIGRAM: u32 = 3;
 
 /// The key of a term: its hash with the kind in the low two bits.
 #[inline]
-fn term_key(hash: u64, kind: u64) -> u64 {
-    (hash & !3) | kind
+fn term_key(hash: u64, kind: u32) -> u32 {
+    ((hash >> 32) as u32 & !3) | kind
 }
 
 #[inline]
-fn kind_of(key: u64) -> usize {
+fn kind_of(key: u32) -> usize {
     (key & 3) as usize
 }
 
@@ -381,13 +381,14 @@ fn kind_of(key: u64) -> usize {
 /// very long report costs the story tier no more than a long one.
 pub const MAX_DOC_TERMS: usize = 2048;
 
-/// The story terms of a document's text: hashed keys (kind in the low two bits), sorted, with
+/// The story terms of a document's text: 32-bit hashed keys (kind in the low two bits; two
+/// terms of a run rarely share a key, and when they do it only blurs their weight), sorted, with
 /// their counts. Capitalised words inside sentences are kept as name terms; they stand in for
 /// names when the run has no entity stage.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DocTerms {
     /// Term keys, ascending.
-    pub keys: Vec<u64>,
+    pub keys: Vec<u32>,
     /// Occurrences of each key (saturating).
     pub counts: Vec<u16>,
 }
@@ -395,7 +396,7 @@ pub struct DocTerms {
 /// The story terms of a text and its headline (words, adjacent-word pairs and capitalised
 /// words; terms are hashed, never stored as strings).
 pub fn doc_terms(text: &str, title: Option<&str>, config: &StoriesConfig) -> DocTerms {
-    let mut keys: Vec<u64> = Vec::new();
+    let mut keys: Vec<u32> = Vec::new();
     let mut lw = String::new();
     let title = title.filter(|t| !text.starts_with(t));
     for line in title.into_iter().chain(std::iter::once(text)).flat_map(str::lines) {
@@ -432,7 +433,7 @@ pub fn doc_terms(text: &str, title: Option<&str>, config: &StoriesConfig) -> Doc
         }
     }
     keys.sort_unstable();
-    let mut counted: Vec<(u64, u16)> = Vec::with_capacity(keys.len());
+    let mut counted: Vec<(u32, u16)> = Vec::with_capacity(keys.len());
     for k in keys {
         match counted.last_mut() {
             Some((last, c)) if *last == k => *c = c.saturating_add(1),
@@ -453,10 +454,10 @@ pub fn doc_terms(text: &str, title: Option<&str>, config: &StoriesConfig) -> Doc
 /// The features of one document before weighting: (term key, count), sorted by key: its text
 /// terms, with its canonical entities in place of capitalised words when it has any, and the
 /// quotes it carries.
-fn features(doc: &Doc, quote_keys: &[u64], config: &StoriesConfig) -> Vec<(u64, f32)> {
+fn features(doc: &Doc, quote_keys: &[u64], config: &StoriesConfig) -> Vec<(u32, f32)> {
     let use_entities = !doc.entity_ids.is_empty();
     let terms = &doc.prepared.terms;
-    let mut out: Vec<(u64, f32)> = terms
+    let mut out: Vec<(u32, f32)> = terms
         .keys
         .iter()
         .zip(&terms.counts)
@@ -464,7 +465,7 @@ fn features(doc: &Doc, quote_keys: &[u64], config: &StoriesConfig) -> Vec<(u64, 
         .filter(|(&k, _)| config.bigram_weight > 0.0 || kind_of(k) != BIGRAM as usize)
         .map(|(&k, &c)| (k, c as f32))
         .collect();
-    let mut extra: Vec<u64> = Vec::new();
+    let mut extra: Vec<u32> = Vec::new();
     if use_entities && config.name_weight > 0.0 {
         extra.extend(doc.entity_ids.iter().map(|e| term_key(xxh3_64(e.as_bytes()), NAME)));
     }
@@ -529,7 +530,7 @@ struct StoryVec {
 }
 
 /// Per term key: (document frequency, term id or `u32::MAX` when the term is not indexed).
-type Vocab = HashMap<u64, (u32, u32), Xxh3Builder>;
+type Vocab = HashMap<u32, (u32, u32), Xxh3Builder>;
 
 /// The story vectors of a run, in two passes over the texts (document frequencies, then
 /// weights), so that no document's full feature list outlives its own computation.
@@ -559,8 +560,8 @@ fn vectors(docs: &[Doc], quote_keys: &[Vec<u64>], config: &StoriesConfig) -> Vec
     // A term counts when it is neither too common nor (for quotes) carried by one document
     // only; it is indexed when another document could share it. Ids follow the sorted keys,
     // so they do not depend on thread timing.
-    let counts = |k: u64, d: u32| d <= max_df && !(kind_of(k) == QUOTE as usize && d < 2);
-    let mut indexed: Vec<u64> = vocab
+    let counts = |k: u32, d: u32| d <= max_df && !(kind_of(k) == QUOTE as usize && d < 2);
+    let mut indexed: Vec<u32> = vocab
         .iter()
         .filter(|(&k, &(d, _))| d >= 2 && counts(k, d))
         .map(|(&k, _)| k)
