@@ -163,9 +163,13 @@ pub fn cluster(
     }
     drop(first);
     // Candidates: quotes sharing a word trigram (or, when shorter, their whole text).
+    let keys: Vec<Vec<u64>> = searched
+        .iter()
+        .map(|&i| candidate_keys(&hashes[i as usize]))
+        .collect();
     let mut buckets: HashMap<u64, Vec<u32>> = HashMap::new();
-    for &i in &searched {
-        for k in candidate_keys(&hashes[i as usize]) {
+    for (&i, ks) in searched.iter().zip(&keys) {
+        for &k in ks {
             buckets.entry(k).or_default().push(i);
         }
     }
@@ -183,9 +187,9 @@ pub fn cluster(
     // at once: no list of all candidate pairs is ever held.
     let mut seen = vec![false; n];
     let mut touched: Vec<u32> = Vec::new();
-    for &i in &searched {
-        for k in candidate_keys(&hashes[i as usize]) {
-            let m = &buckets[&k];
+    for (&i, ks) in searched.iter().zip(&keys) {
+        for k in ks {
+            let m = &buckets[k];
             if m.len() > MAX_BUCKET {
                 continue;
             }
