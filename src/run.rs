@@ -266,7 +266,7 @@ impl Timer {
 }
 
 /// The process's peak resident memory so far, in MB (Linux; 0 elsewhere), for the logs.
-fn peak_rss_mb() -> u64 {
+pub(crate) fn peak_rss_mb() -> u64 {
     fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
@@ -838,7 +838,14 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         }
     }
     timer.at = Instant::now();
-    let FirstPass { kept, quotes: kept_quotes, mut rejects, names, text_bytes: input_text_bytes, extracted: extracted_documents, .. } = fp;
+    {
+        let sig: usize = fp.kept.iter().filter_map(|k| k.overlap.as_ref()).map(|o| o.sig.minhash.capacity() * 4 + o.sig.char_minhash.capacity() * 4 + o.sig.doc_id.capacity() + 120).sum();
+        let terms: usize = fp.kept.iter().filter_map(|k| k.overlap.as_ref()).map(|o| o.terms.keys.capacity() * 4 + o.terms.counts.capacity() * 2 + o.lead.as_ref().map_or(0, |l| l.capacity())).sum();
+        let names: usize = fp.kept.iter().map(|k| k.names.capacity() * 12).sum();
+        let q: usize = fp.quotes.iter().map(|q| q.text.capacity() + std::mem::size_of::<QuoteKept>()).sum();
+        tracing::debug!(docs = fp.kept.len(), sig_mb = sig >> 20, terms_mb = terms >> 20, names_mb = names >> 20, quotes_mb = q >> 20, quotes = fp.quotes.len(), rss = peak_rss_mb(), "kept sizes");
+    }
+    let FirstPass { mut kept, quotes: kept_quotes, mut rejects, names, text_bytes: input_text_bytes, extracted: extracted_documents, .. } = fp;
     rejects.sort_by(|a, b| (&a.source_file, a.source_record).cmp(&(&b.source_file, b.source_record)));
 
     // Whole-run stages.
@@ -854,7 +861,8 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     let entity_of = |doc: usize, slot: Option<u32>| linked.entity_id(doc, slot?);
     let overlap_out = match cfg.overlap() {
         Some(oc) => {
-            let prepared: Vec<&overlap::PreparedDoc> = kept.iter().map(|k| k.overlap.as_ref().expect("kept for overlap")).collect();
+            let prepared: Vec<overlap::PreparedDoc> =
+                kept.iter_mut().map(|k| k.overlap.take().expect("kept for overlap")).collect();
             let entity_ids: Vec<Vec<&str>> = kept
                 .iter()
                 .enumerate()
@@ -874,7 +882,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                 .iter()
                 .map(|q| OverlapQuote { doc: q.doc, text: &q.text, speaker_entity_id: entity_of(q.doc, q.speaker) })
                 .collect();
-            let o = overlap::run_prepared(&prepared, &entity_ids, &oq, oc);
+            let o = overlap::run_prepared(prepared, &entity_ids, &oq, oc);
             timer.lap("overlap");
             o
         }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 use super::lsh;
-use super::minhash::{estimate_jaccard, MinHasher, CHAR_MINHASH_SEED, CHAR_NUM_PERM};
+use super::minhash::{estimate_jaccard_slots, to_slots, MinHasher, CHAR_MINHASH_SEED, CHAR_NUM_PERM};
 use super::shingle::{char_shingles, shingles_of_hashes, word_hashes, CHAR_SHINGLE, SHINGLE_WORDS};
 use super::unionfind::UnionFind;
 
@@ -96,10 +96,19 @@ pub struct DocSignature {
     pub n_chars: u64,
     /// Publication time, microseconds since the epoch.
     pub published_at: Option<i64>,
-    /// MinHash signature of the word shingles (LSH and verification).
-    pub minhash: Vec<u32>,
-    /// MinHash signature of the character shingles (verification only).
-    pub char_minhash: Vec<u32>,
+    /// MinHash signature of the word shingles (LSH and verification), 16 bits per slot.
+    pub minhash: Vec<u16>,
+    /// MinHash signature of the character shingles (verification only), 16 bits per slot.
+    pub char_minhash: Vec<u16>,
+}
+
+impl DocSignature {
+    /// Frees the MinHash signatures (what the copy tier compares), keeping the document's
+    /// facts: once the copy tier is done nothing else needs them.
+    pub fn free_minhashes(&mut self) {
+        self.minhash = Vec::new();
+        self.char_minhash = Vec::new();
+    }
 }
 
 /// The two fixed hash families of the copy tier.
@@ -137,8 +146,8 @@ pub fn sketch(
         n_shingles: sh.len() as u32,
         n_chars: text.chars().count() as u64,
         published_at,
-        minhash: hashers.words.signature(&sh),
-        char_minhash: hashers.chars.signature(&ch),
+        minhash: to_slots(&hashers.words.signature(&sh)),
+        char_minhash: to_slots(&hashers.chars.signature(&ch)),
     }
 }
 
@@ -163,7 +172,7 @@ where
 /// Estimated Jaccard similarity and containment (intersection over the smaller set) of two
 /// documents, from their signatures and shingle counts alone.
 pub fn similarity(a: &DocSignature, b: &DocSignature) -> (f64, f64) {
-    let j = estimate_jaccard(&a.minhash, &b.minhash);
+    let j = estimate_jaccard_slots(&a.minhash, &b.minhash);
     let (na, nb) = (a.n_shingles as f64, b.n_shingles as f64);
     let small = na.min(nb);
     if small <= 0.0 {
@@ -251,7 +260,7 @@ pub fn cluster<S: std::borrow::Borrow<DocSignature>>(
         }
     }
     // Candidates, then verification in parallel.
-    let views: Vec<&[u32]> = sigs.iter().map(|s| s.minhash.as_slice()).collect();
+    let views: Vec<&[u16]> = sigs.iter().map(|s| s.minhash.as_slice()).collect();
     let pairs = lsh::candidates(&views, &skip, config.bands, config.rows);
     let accepted: Vec<(u32, u32)> = pairs
         .into_par_iter()
@@ -320,7 +329,7 @@ pub fn verify(a: &DocSignature, b: &DocSignature, config: &CopiesConfig) -> bool
         return true;
     }
     if config.min_char_jaccard <= 1.0
-        && estimate_jaccard(&a.char_minhash, &b.char_minhash) >= config.min_char_jaccard
+        && estimate_jaccard_slots(&a.char_minhash, &b.char_minhash) >= config.min_char_jaccard
     {
         return true;
     }

@@ -14,7 +14,10 @@ pub const CHAR_NUM_PERM: usize = 256;
 /// Seed of the character-shingle hash family.
 pub const CHAR_MINHASH_SEED: u64 = MINHASH_SEED ^ 0x6368_6172; // "char"
 /// Version of the signature scheme; bumped whenever a signature of the same text changes.
-pub const SIGNATURE_VERSION: u32 = 1;
+/// Version 2 keeps 16 bits of each slot (b-bit MinHash), halving the signature's memory.
+pub const SIGNATURE_VERSION: u32 = 2;
+/// Bits kept of each MinHash slot: the high 16 of the 32-bit minimum.
+pub const SLOT_BITS: u32 = 16;
 
 /// What a signature depends on, for the run metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -37,6 +40,8 @@ pub struct SignatureMetadata {
     pub char_seed: u64,
     /// Bytes per character shingle.
     pub char_shingle: usize,
+    /// Bits kept per slot (the high bits of the 32-bit minimum).
+    pub slot_bits: u32,
     /// Shingle hashing and normalization.
     pub shingle_hash: &'static str,
 }
@@ -53,6 +58,7 @@ pub fn metadata(bands: usize, rows: usize) -> SignatureMetadata {
         char_num_perm: CHAR_NUM_PERM,
         char_seed: CHAR_MINHASH_SEED,
         char_shingle: crate::overlap::shingle::CHAR_SHINGLE,
+        slot_bits: SLOT_BITS,
         shingle_hash: "lowercase alphanumeric words of the body; xxh3-64 per word, combined per shingle, splitmix64 finalizer; x = low32(h ^ h>>32); h_i(x) = fmix32(x ^ s_i), s_i 32-bit seeds drawn with splitmix64",
     }
 }
@@ -132,6 +138,11 @@ impl MinHasher {
     }
 }
 
+/// A 32-bit signature cut to its stored form: the high [`SLOT_BITS`] bits of each slot.
+pub fn to_slots(sig: &[u32]) -> Vec<u16> {
+    sig.iter().map(|&v| (v >> (32 - SLOT_BITS)) as u16).collect()
+}
+
 /// Fraction of equal slots: the MinHash estimate of Jaccard similarity.
 pub fn estimate_jaccard(a: &[u32], b: &[u32]) -> f64 {
     if a.is_empty() || a.len() != b.len() {
@@ -139,6 +150,17 @@ pub fn estimate_jaccard(a: &[u32], b: &[u32]) -> f64 {
     }
     let eq = a.iter().zip(b).filter(|(x, y)| x == y).count();
     eq as f64 / a.len() as f64
+}
+
+/// The Jaccard estimate from stored (b-bit) slots: two different minima share their high
+/// bits by chance with probability 2^-b, which the estimate takes out.
+pub fn estimate_jaccard_slots(a: &[u16], b: &[u16]) -> f64 {
+    if a.is_empty() || a.len() != b.len() {
+        return 0.0;
+    }
+    let eq = a.iter().zip(b).filter(|(x, y)| x == y).count() as f64 / a.len() as f64;
+    let chance = 1.0 / (1u64 << SLOT_BITS) as f64;
+    ((eq - chance) / (1.0 - chance)).clamp(0.0, 1.0)
 }
 
 #[cfg(test)]
@@ -187,4 +209,18 @@ mod tests {
     }
 
     const STABLE_SIG_HASH: u64 = 0xca69_906d_b19d_c19d;
+
+    #[test]
+    fn slot_estimates_match_full_estimates() {
+        let a = shingles(&words(&"alpha beta gamma delta epsilon zeta eta theta iota kappa ".repeat(3)), 3);
+        let mut bw: Vec<String> = words("alpha beta gamma delta epsilon zeta eta theta iota kappa");
+        bw.extend(words("lambda mu nu xi omicron pi rho"));
+        let b = shingles(&bw, 3);
+        let h = MinHasher::default();
+        let (sa, sb) = (h.signature(&a), h.signature(&b));
+        let full = estimate_jaccard(&sa, &sb);
+        let cut = estimate_jaccard_slots(&to_slots(&sa), &to_slots(&sb));
+        assert!((full - cut).abs() < 0.02, "full {full} cut {cut}");
+        assert_eq!(estimate_jaccard_slots(&to_slots(&sa), &to_slots(&sa)), 1.0);
+    }
 }

@@ -98,7 +98,7 @@ pub struct Doc<'a> {
     /// Its prepared form.
     pub prepared: &'a PreparedDoc,
     /// Canonical entity ids of the document's name mentions (one per mention, repeats kept).
-    pub entity_ids: Vec<&'a str>,
+    pub entity_ids: &'a [&'a str],
 }
 
 /// What the overlap stage is given of one document with its text (see [`run`]).
@@ -194,41 +194,45 @@ pub fn run(docs: &[OverlapDoc], quotes: &[OverlapQuote], config: &OverlapConfig)
         .par_iter()
         .map(|d| prepare(d.doc_id, d.text, d.title, d.published_at, config))
         .collect();
-    let refs: Vec<&PreparedDoc> = prepared.iter().collect();
     let entity_ids: Vec<Vec<&str>> = docs.iter().map(|d| d.entity_ids.clone()).collect();
-    run_prepared(&refs, &entity_ids, quotes, config)
+    run_prepared(prepared, &entity_ids, quotes, config)
 }
 
 /// Runs the three tiers over prepared documents, each with the canonical entity ids of its
 /// name mentions (`entity_ids[i]` for `docs[i]`), and the run's quotes.
 ///
+/// The documents are consumed tier by tier: the copy signatures are freed once the copy tier
+/// is done, the story terms once the story vectors are built, so the stage's peak memory is
+/// not the sum of the tiers'.
+///
 /// The result depends only on the set of documents and quotes, never on their order or the
 /// thread count: the tiers see the documents sorted by `doc_id` (then content), and the rows
 /// are mapped back to input order.
 pub fn run_prepared(
-    docs: &[&PreparedDoc],
+    docs: Vec<PreparedDoc>,
     entity_ids: &[Vec<&str>],
     quotes: &[OverlapQuote],
     config: &OverlapConfig,
 ) -> OverlapOutput {
-    let key = |i: usize| {
-        let s = &docs[i].sig;
-        (&s.doc_id, s.content_hash, s.n_chars, s.published_at)
+    let key = |d: &PreparedDoc| {
+        let s = &d.sig;
+        (s.doc_id.clone(), s.content_hash, s.n_chars, s.published_at)
     };
     let mut order: Vec<usize> = (0..docs.len()).collect();
-    order.sort_by(|&a, &b| key(a).cmp(&key(b)));
+    order.sort_by_cached_key(|&i| key(&docs[i]));
     let mut rank = vec![0usize; docs.len()];
     for (r, &i) in order.iter().enumerate() {
         rank[i] = r;
     }
-    let sorted: Vec<Doc> = order
+    let mut slots: Vec<Option<PreparedDoc>> = docs.into_iter().map(Some).collect();
+    let mut sorted: Vec<PreparedDoc> = order
         .iter()
-        .map(|&i| Doc {
-            doc_id: &docs[i].sig.doc_id,
-            published_at: docs[i].sig.published_at,
-            prepared: docs[i],
-            entity_ids: entity_ids.get(i).cloned().unwrap_or_default(),
-        })
+        .map(|&i| slots[i].take().expect("each document once"))
+        .collect();
+    drop(slots);
+    let sorted_entities: Vec<&[&str]> = order
+        .iter()
+        .map(|&i| entity_ids.get(i).map_or(&[][..], Vec::as_slice))
         .collect();
     let mut qorder: Vec<usize> = (0..quotes.len()).collect();
     qorder.sort_by(|&a, &b| {
@@ -248,8 +252,8 @@ pub fn run_prepared(
             }
         })
         .collect();
-    let out = run_sorted(&sorted, &sorted_quotes, config);
-    let mut duplicates = vec![None; docs.len()];
+    let out = run_sorted(&mut sorted, &sorted_entities, &sorted_quotes, config);
+    let mut duplicates = vec![None; order.len()];
     for (r, row) in out.duplicates.into_iter().enumerate() {
         duplicates[order[r]] = Some(row);
     }
@@ -268,22 +272,49 @@ pub fn run_prepared(
     }
 }
 
-fn run_sorted(docs: &[Doc], quotes: &[OverlapQuote], config: &OverlapConfig) -> OverlapOutput {
+/// The tiers' view of the documents.
+fn views<'a>(docs: &'a [PreparedDoc], entity_ids: &'a [&'a [&'a str]]) -> Vec<Doc<'a>> {
+    docs.iter()
+        .zip(entity_ids)
+        .map(|(p, &e)| Doc {
+            doc_id: &p.sig.doc_id,
+            published_at: p.sig.published_at,
+            prepared: p,
+            entity_ids: e,
+        })
+        .collect()
+}
+
+fn run_sorted(
+    docs: &mut [PreparedDoc],
+    entity_ids: &[&[&str]],
+    quotes: &[OverlapQuote],
+    config: &OverlapConfig,
+) -> OverlapOutput {
     let t = std::time::Instant::now();
-    // Tier 1: copies, from the signatures.
-    let sigs: Vec<&DocSignature> = docs.iter().map(|d| &d.prepared.sig).collect();
+    // Tier 1: copies, from the signatures, which nothing needs afterwards.
+    let sigs: Vec<&DocSignature> = docs.iter().map(|d| &d.sig).collect();
     let assignments = copies::cluster(&sigs, &config.copies);
     drop(sigs);
-    tracing::debug!(tier = "copies", seconds = t.elapsed().as_secs_f64(), "overlap tier done");
+    for d in docs.iter_mut() {
+        d.sig.free_minhashes();
+    }
+    tracing::debug!(tier = "copies", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::run::peak_rss_mb(), "overlap tier done");
     let t = std::time::Instant::now();
-    // Tier 2: stories, seeded with the copy clusters.
+    // Tier 2: stories, seeded with the copy clusters; the terms are not needed once the
+    // vectors are built.
     let canonical: Vec<usize> = assignments.iter().map(|a| a.canonical).collect();
-    let story = stories::cluster(docs, &canonical, quotes, &config.stories);
-    tracing::debug!(tier = "stories", seconds = t.elapsed().as_secs_f64(), "overlap tier done");
+    let vecs = stories::vectors(&views(docs, entity_ids), quotes, &config.stories);
+    for d in docs.iter_mut() {
+        d.terms = stories::DocTerms::default();
+    }
+    let docs = views(docs, entity_ids);
+    let story = stories::cluster(&docs, &canonical, vecs, &config.stories);
+    tracing::debug!(tier = "stories", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::run::peak_rss_mb(), "overlap tier done");
     let t = std::time::Instant::now();
     // Tier 3: quotes.
-    let (quote_cluster_of, quote_clusters) = quotes::cluster(docs, quotes, &config.quotes);
-    tracing::debug!(tier = "quotes", seconds = t.elapsed().as_secs_f64(), "overlap tier done");
+    let (quote_cluster_of, quote_clusters) = quotes::cluster(&docs, quotes, &config.quotes);
+    tracing::debug!(tier = "quotes", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::run::peak_rss_mb(), "overlap tier done");
 
     let duplicates = docs
         .iter()

@@ -138,10 +138,9 @@ pub fn cluster(
     config: &QuoteClustersConfig,
 ) -> (Vec<Option<String>>, Vec<QuoteClusterRow>) {
     let n = quotes.len();
-    let toks: Vec<Vec<String>> = quotes.iter().map(|q| quote_words(q.text)).collect();
-    let hashes: Vec<Vec<u64>> = toks
+    let hashes: Vec<Vec<u64>> = quotes
         .iter()
-        .map(|t| t.iter().map(|w| word_hash(w)).collect())
+        .map(|q| quote_words(q.text).iter().map(|w| word_hash(w)).collect())
         .collect();
     let mut uf = UnionFind::new(n);
     // Identical quotes (same words, same speaker) are one utterance outright; only the first
@@ -162,38 +161,43 @@ pub fn cluster(
         }
     }
     drop(first);
-    // Candidates: quotes sharing a word trigram (or, when shorter, their whole text).
-    let keys: Vec<Vec<u64>> = searched
+    // Candidates: quotes sharing a word trigram (or, when shorter, their whole text). The
+    // (key, quote) pairs sit in one sorted array, so a key's quotes are a contiguous range
+    // found by binary search: no per-key allocation.
+    let mut postings: Vec<(u64, u32)> = searched
         .iter()
-        .map(|&i| candidate_keys(&hashes[i as usize]))
-        .collect();
-    let mut buckets: HashMap<u64, Vec<u32>> = HashMap::new();
-    for (&i, ks) in searched.iter().zip(&keys) {
-        for &k in ks {
-            buckets.entry(k).or_default().push(i);
-        }
-    }
-    // Each quote's words sorted, for a cheap bound before the LCS.
-    let sorted: Vec<Vec<u64>> = hashes
-        .iter()
-        .map(|h| {
-            let mut s = h.clone();
-            s.sort_unstable();
-            s
+        .flat_map(|&i| {
+            candidate_keys(&hashes[i as usize])
+                .into_iter()
+                .map(move |k| (k, i))
         })
         .collect();
+    postings.sort_unstable();
+    postings.shrink_to_fit();
+    let bucket = |k: u64| {
+        let s = postings.partition_point(|x| x.0 < k);
+        let e = s + postings[s..].partition_point(|x| x.0 == k);
+        &postings[s..e]
+    };
+    // Each searched quote's words sorted, for a cheap bound before the LCS.
+    let mut sorted: Vec<Vec<u64>> = vec![Vec::new(); n];
+    for &i in &searched {
+        let mut s = hashes[i as usize].clone();
+        s.sort_unstable();
+        sorted[i as usize] = s;
+    }
     // For each quote, the later quotes it shares a trigram with (a trigram found in very many
     // quotes is a turn of phrase, not a sign of one utterance, and proposes nothing), checked
     // at once: no list of all candidate pairs is ever held.
     let mut seen = vec![false; n];
     let mut touched: Vec<u32> = Vec::new();
-    for (&i, ks) in searched.iter().zip(&keys) {
-        for k in ks {
-            let m = &buckets[k];
+    for &i in &searched {
+        for k in candidate_keys(&hashes[i as usize]) {
+            let m = bucket(k);
             if m.len() > MAX_BUCKET {
                 continue;
             }
-            for &j in m {
+            for &(_, j) in m {
                 if j > i && !seen[j as usize] {
                     seen[j as usize] = true;
                     touched.push(j);
@@ -227,6 +231,8 @@ pub fn cluster(
             }
         }
     }
+    drop(sorted);
+    drop(postings);
     let roots = uf.roots();
     let mut members: HashMap<u32, Vec<usize>> = HashMap::new();
     for i in 0..n {
@@ -251,17 +257,17 @@ pub fn cluster(
             .min_by(|&&x, &&y| {
                 doc_key(quotes[x].doc)
                     .cmp(&doc_key(quotes[y].doc))
-                    .then(toks[y].len().cmp(&toks[x].len()))
+                    .then(hashes[y].len().cmp(&hashes[x].len()))
                     .then(quotes[x].text.cmp(quotes[y].text))
             })
             .unwrap();
-        let text_key = toks[anchor].join(" ");
+        let text_key = quote_words(quotes[anchor].text).join(" ");
         let longest = *m
             .iter()
             .min_by(|&&x, &&y| {
-                toks[y]
+                hashes[y]
                     .len()
-                    .cmp(&toks[x].len())
+                    .cmp(&hashes[x].len())
                     .then(quotes[x].text.cmp(quotes[y].text))
             })
             .unwrap();
@@ -415,7 +421,7 @@ mod tests {
             .collect();
         let docs: Vec<Doc> = prepared
             .iter()
-            .map(|p| Doc { doc_id: &p.sig.doc_id, published_at: None, prepared: p, entity_ids: vec![] })
+            .map(|p| Doc { doc_id: &p.sig.doc_id, published_at: None, prepared: p, entity_ids: &[] })
             .collect();
         let quotes: Vec<OverlapQuote> = texts
             .iter()
@@ -470,7 +476,7 @@ mod tests {
                 doc_id: &p.sig.doc_id,
                 published_at: None,
                 prepared: p,
-                entity_ids: vec![],
+                entity_ids: &[],
             })
             .collect();
         let q = |doc, text, sp| OverlapQuote {

@@ -534,7 +534,7 @@ type Vocab = HashMap<u32, (u32, u32), Xxh3Builder>;
 
 /// The story vectors of a run, in two passes over the texts (document frequencies, then
 /// weights), so that no document's full feature list outlives its own computation.
-fn vectors(docs: &[Doc], quote_keys: &[Vec<u64>], config: &StoriesConfig) -> Vec<StoryVec> {
+fn vectors_of(docs: &[Doc], quote_keys: &[Vec<u64>], config: &StoriesConfig) -> Vec<StoryVec> {
     let n = docs.len();
     let feats = |i: usize| features(&docs[i], &quote_keys[i], config);
     let mut vocab: Vocab = (0..n)
@@ -552,6 +552,7 @@ fn vectors(docs: &[Doc], quote_keys: &[Vec<u64>], config: &StoriesConfig) -> Vec
             }
             big
         });
+    tracing::debug!(vocab = vocab.len(), "story vocabulary");
     let max_df = if n >= 20 {
         (config.max_df * n as f64).ceil() as u32
     } else {
@@ -657,12 +658,27 @@ fn graph(
         .flat_map(|v| v.terms.iter().map(|x| x.0 + 1))
         .max()
         .unwrap_or(0) as usize;
-    let mut postings: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n_terms];
-    for (i, v) in vecs.iter().enumerate() {
-        for &(t, w) in &v.terms {
-            postings[t as usize].push((i as u32, w));
+    // Postings as one array in term order (offsets per term), filled in two passes: no
+    // per-term allocation and no growth slack.
+    let mut start = vec![0usize; n_terms + 1];
+    for v in vecs {
+        for &(t, _) in &v.terms {
+            start[t as usize + 1] += 1;
         }
     }
+    for t in 0..n_terms {
+        start[t + 1] += start[t];
+    }
+    let mut entries = vec![(0u32, 0.0f32); start[n_terms]];
+    let mut fill = start.clone();
+    for (i, v) in vecs.iter().enumerate() {
+        for &(t, w) in &v.terms {
+            entries[fill[t as usize]] = (i as u32, w);
+            fill[t as usize] += 1;
+        }
+    }
+    drop(fill);
+    let posting = |t: u32| &entries[start[t as usize]..start[t as usize + 1]];
     let k = config.neighbours;
     let n = vecs.len();
     let by_sim = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
@@ -687,7 +703,7 @@ fn graph(
                 }
                 for &x in &order {
                     let (t, w) = v[x];
-                    let posting = &postings[t as usize];
+                    let posting = posting(t);
                     if posting.len() > MAX_POSTING {
                         continue;
                     }
@@ -740,7 +756,8 @@ fn graph(
             },
         )
         .collect();
-    drop(postings);
+    drop(entries);
+    drop(start);
     // The local scale of a document: its similarity to its `scale_rank`-th neighbour outside
     // its own copy cluster (copies would make every scale ~1).
     let floor = config.scale_floor.max(1e-3) as f32;
@@ -1046,18 +1063,13 @@ fn quote_key(text: &str) -> Option<u64> {
     Some(xxh3_64(w[..5].join(" ").as_bytes()))
 }
 
-/// Clusters the documents into stories. `canonical[i]` is the copy-cluster canonical of
-/// document `i` (copies always share a story).
-pub fn cluster(
-    docs: &[Doc],
-    canonical: &[usize],
-    quotes: &[OverlapQuote],
-    config: &StoriesConfig,
-) -> StoryClusters {
+/// The story vectors of a run's documents (see [`cluster`]): built from the documents'
+/// terms, entities and quotes, after which the terms are no longer needed.
+pub struct Vectors(Vec<StoryVec>);
+
+/// Builds the story vectors of `docs`, with the run's quotes (sorted documents' indices).
+pub fn vectors(docs: &[Doc], quotes: &[OverlapQuote], config: &StoriesConfig) -> Vectors {
     let n = docs.len();
-    if n == 0 {
-        return StoryClusters::default();
-    }
     let mut quote_keys: Vec<Vec<u64>> = vec![Vec::new(); n];
     for q in quotes {
         if q.doc < n {
@@ -1067,11 +1079,33 @@ pub fn cluster(
         }
     }
     let t = std::time::Instant::now();
-    let vecs = vectors(docs, &quote_keys, config);
-    tracing::debug!(step = "vectors", seconds = t.elapsed().as_secs_f64(), "story tier");
+    let vecs = vectors_of(docs, &quote_keys, config);
+    tracing::debug!(
+        step = "vectors",
+        terms = vecs.iter().map(|v| v.terms.len()).sum::<usize>(),
+        seconds = t.elapsed().as_secs_f64(),
+        peak_rss_mb = crate::run::peak_rss_mb(),
+        "story tier"
+    );
+    Vectors(vecs)
+}
+
+/// Clusters the documents into stories from their [`vectors`]. `canonical[i]` is the
+/// copy-cluster canonical of document `i` (copies always share a story).
+pub fn cluster(
+    docs: &[Doc],
+    canonical: &[usize],
+    vecs: Vectors,
+    config: &StoriesConfig,
+) -> StoryClusters {
+    let n = docs.len();
+    if n == 0 {
+        return StoryClusters::default();
+    }
+    let vecs = vecs.0;
     let t = std::time::Instant::now();
     let edges = graph(docs, canonical, &vecs, config);
-    tracing::debug!(step = "graph", edges = edges.len(), seconds = t.elapsed().as_secs_f64(), "story tier");
+    tracing::debug!(step = "graph", edges = edges.len(), seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::run::peak_rss_mb(), "story tier");
     let t = std::time::Instant::now();
     let linkage = match config.linkage {
         Linkage::Auto => {
@@ -1096,7 +1130,7 @@ pub fn cluster(
             centroid_linkage(n, canonical, &vecs, &edges, config.min_centroid_similarity)
         }
     };
-    tracing::debug!(step = "linkage", seconds = t.elapsed().as_secs_f64(), "story tier");
+    tracing::debug!(step = "linkage", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::run::peak_rss_mb(), "story tier");
     rows(docs, &roots, &edges)
 }
 
@@ -1145,7 +1179,7 @@ fn rows(docs: &[Doc], roots: &[u32], edges: &[(u32, u32, f32)]) -> StoryClusters
             .unwrap();
         let mut ent: HashMap<&str, usize> = HashMap::new();
         for &i in &m {
-            for e in &docs[i].entity_ids {
+            for e in docs[i].entity_ids {
                 *ent.entry(e).or_default() += 1;
             }
             story_id[i] = id.clone();
@@ -1188,7 +1222,7 @@ mod tests {
                 doc_id: &p.sig.doc_id,
                 published_at: None,
                 prepared: p,
-                entity_ids: Vec::new(),
+                entity_ids: &[],
             })
             .collect()
     }
@@ -1238,15 +1272,11 @@ mod tests {
         let prepared = vec![doc("a1", a1), doc("b1", b1), doc("a2", a2), doc("b2", b2)];
         let docs = views(&prepared);
         for linkage in [Linkage::Average, Linkage::Centroid] {
-            let out = cluster(
-                &docs,
-                &[0, 1, 2, 3],
-                &[],
-                &StoriesConfig {
-                    linkage,
-                    ..Default::default()
-                },
-            );
+            let config = StoriesConfig {
+                linkage,
+                ..Default::default()
+            };
+            let out = cluster(&docs, &[0, 1, 2, 3], vectors(&docs, &[], &config), &config);
             assert_eq!(out.story_id[0], out.story_id[2]);
             assert_eq!(out.story_id[1], out.story_id[3]);
             assert_ne!(out.story_id[0], out.story_id[1]);
@@ -1263,7 +1293,7 @@ mod tests {
         ];
         let docs = views(&prepared);
         let config = StoriesConfig::default();
-        let v = vectors(&docs, &[vec![], vec![], vec![]], &config);
+        let v = vectors_of(&docs, &[vec![], vec![], vec![]], &config);
         for sv in &v {
             let kept: f32 = sv.terms.iter().map(|x| x.1 * x.1).sum();
             assert!((kept + sv.rest - 1.0).abs() < 1e-4, "{sv:?}");
@@ -1273,7 +1303,7 @@ mod tests {
         assert!(!v[0].terms.is_empty());
         assert!(dot_sparse(&v[0].terms, &v[1].terms) > 0.3);
         // The pruned vector keeps the heaviest terms only.
-        let pruned = vectors(
+        let pruned = vectors_of(
             &docs,
             &[vec![], vec![], vec![]],
             &StoriesConfig {
@@ -1305,7 +1335,8 @@ mod tests {
     fn copies_share_a_story() {
         let prepared = vec![doc("a", "alpha beta"), doc("b", "gamma delta")];
         let docs = views(&prepared);
-        let out = cluster(&docs, &[0, 0], &[], &StoriesConfig::default());
+        let config = StoriesConfig::default();
+        let out = cluster(&docs, &[0, 0], vectors(&docs, &[], &config), &config);
         assert_eq!(out.story_id[0], out.story_id[1]);
     }
 }
