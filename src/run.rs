@@ -838,14 +838,10 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         }
     }
     timer.at = Instant::now();
-    {
-        let sig: usize = fp.kept.iter().filter_map(|k| k.overlap.as_ref()).map(|o| o.sig.minhash.capacity() * 4 + o.sig.char_minhash.capacity() * 4 + o.sig.doc_id.capacity() + 120).sum();
-        let terms: usize = fp.kept.iter().filter_map(|k| k.overlap.as_ref()).map(|o| o.terms.keys.capacity() * 4 + o.terms.counts.capacity() * 2 + o.lead.as_ref().map_or(0, |l| l.capacity())).sum();
-        let names: usize = fp.kept.iter().map(|k| k.names.capacity() * 12).sum();
-        let q: usize = fp.quotes.iter().map(|q| q.text.capacity() + std::mem::size_of::<QuoteKept>()).sum();
-        tracing::debug!(docs = fp.kept.len(), sig_mb = sig >> 20, terms_mb = terms >> 20, names_mb = names >> 20, quotes_mb = q >> 20, quotes = fp.quotes.len(), rss = peak_rss_mb(), "kept sizes");
-    }
-    let FirstPass { mut kept, quotes: kept_quotes, mut rejects, names, text_bytes: input_text_bytes, extracted: extracted_documents, .. } = fp;
+    // What the whole-run stages need; the models and the rest of the first pass are freed
+    // here, not at the end of the run.
+    let FirstPass { mut kept, quotes: kept_quotes, mut rejects, names, text_bytes: input_text_bytes, extracted: extracted_documents, rec, qx, .. } = fp;
+    drop((rec, qx));
     rejects.sort_by(|a, b| (&a.source_file, a.source_record).cmp(&(&b.source_file, b.source_record)));
 
     // Whole-run stages.
@@ -863,19 +859,16 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         Some(oc) => {
             let prepared: Vec<overlap::PreparedDoc> =
                 kept.iter_mut().map(|k| k.overlap.take().expect("kept for overlap")).collect();
-            let entity_ids: Vec<Vec<&str>> = kept
+            let entity_ids: Vec<Vec<(&str, u32)>> = kept
                 .iter()
                 .enumerate()
                 .map(|(i, k)| {
-                    let mut ids = Vec::new();
-                    for (slot, &(_, label, count)) in k.names.iter().enumerate() {
-                        if label.is_name() {
-                            if let Some(e) = entity_of(i, Some(slot as u32)) {
-                                ids.extend(std::iter::repeat_n(e, count as usize));
-                            }
-                        }
-                    }
-                    ids
+                    k.names
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, n)| n.1.is_name())
+                        .filter_map(|(slot, n)| Some((entity_of(i, Some(slot as u32))?, n.2)))
+                        .collect()
                 })
                 .collect();
             let oq: Vec<OverlapQuote> = kept_quotes

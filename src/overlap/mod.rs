@@ -97,8 +97,9 @@ pub struct Doc<'a> {
     pub published_at: Option<i64>,
     /// Its prepared form.
     pub prepared: &'a PreparedDoc,
-    /// Canonical entity ids of the document's name mentions (one per mention, repeats kept).
-    pub entity_ids: &'a [&'a str],
+    /// Canonical entity ids of the document's name mentions, each with its number of
+    /// mentions.
+    pub entity_ids: &'a [(&'a str, u32)],
 }
 
 /// What the overlap stage is given of one document with its text (see [`run`]).
@@ -194,12 +195,24 @@ pub fn run(docs: &[OverlapDoc], quotes: &[OverlapQuote], config: &OverlapConfig)
         .par_iter()
         .map(|d| prepare(d.doc_id, d.text, d.title, d.published_at, config))
         .collect();
-    let entity_ids: Vec<Vec<&str>> = docs.iter().map(|d| d.entity_ids.clone()).collect();
+    let entity_ids: Vec<Vec<(&str, u32)>> = docs.iter().map(|d| mention_counts(&d.entity_ids)).collect();
     run_prepared(prepared, &entity_ids, quotes, config)
 }
 
+/// Entity ids with their number of occurrences, in order of first occurrence.
+fn mention_counts<'a>(ids: &[&'a str]) -> Vec<(&'a str, u32)> {
+    let mut out: Vec<(&str, u32)> = Vec::new();
+    for &e in ids {
+        match out.iter_mut().find(|x| x.0 == e) {
+            Some(x) => x.1 += 1,
+            None => out.push((e, 1)),
+        }
+    }
+    out
+}
+
 /// Runs the three tiers over prepared documents, each with the canonical entity ids of its
-/// name mentions (`entity_ids[i]` for `docs[i]`), and the run's quotes.
+/// name mentions and their counts (`entity_ids[i]` for `docs[i]`), and the run's quotes.
 ///
 /// The documents are consumed tier by tier: the copy signatures are freed once the copy tier
 /// is done, the story terms once the story vectors are built, so the stage's peak memory is
@@ -210,7 +223,7 @@ pub fn run(docs: &[OverlapDoc], quotes: &[OverlapQuote], config: &OverlapConfig)
 /// are mapped back to input order.
 pub fn run_prepared(
     docs: Vec<PreparedDoc>,
-    entity_ids: &[Vec<&str>],
+    entity_ids: &[Vec<(&str, u32)>],
     quotes: &[OverlapQuote],
     config: &OverlapConfig,
 ) -> OverlapOutput {
@@ -230,7 +243,7 @@ pub fn run_prepared(
         .map(|&i| slots[i].take().expect("each document once"))
         .collect();
     drop(slots);
-    let sorted_entities: Vec<&[&str]> = order
+    let sorted_entities: Vec<&[(&str, u32)]> = order
         .iter()
         .map(|&i| entity_ids.get(i).map_or(&[][..], Vec::as_slice))
         .collect();
@@ -273,7 +286,7 @@ pub fn run_prepared(
 }
 
 /// The tiers' view of the documents.
-fn views<'a>(docs: &'a [PreparedDoc], entity_ids: &'a [&'a [&'a str]]) -> Vec<Doc<'a>> {
+fn views<'a>(docs: &'a [PreparedDoc], entity_ids: &'a [&'a [(&'a str, u32)]]) -> Vec<Doc<'a>> {
     docs.iter()
         .zip(entity_ids)
         .map(|(p, &e)| Doc {
@@ -287,7 +300,7 @@ fn views<'a>(docs: &'a [PreparedDoc], entity_ids: &'a [&'a [&'a str]]) -> Vec<Do
 
 fn run_sorted(
     docs: &mut [PreparedDoc],
-    entity_ids: &[&[&str]],
+    entity_ids: &[&[(&str, u32)]],
     quotes: &[OverlapQuote],
     config: &OverlapConfig,
 ) -> OverlapOutput {

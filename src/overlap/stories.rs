@@ -49,6 +49,10 @@ pub struct StoriesConfig {
     /// Neighbours are looked for among the documents that share one of a document's this many
     /// heaviest terms (then scored on all terms); 0: all terms.
     pub probe_terms: usize,
+    /// A document is found through its this many heaviest terms only (the postings that
+    /// propose neighbours hold no other), which bounds the tier's index by the number of
+    /// documents; 0: all terms.
+    pub index_terms: usize,
     /// Terms in more than this share of the run's documents are ignored (when the run has at
     /// least 20 documents).
     pub max_df: f64,
@@ -82,6 +86,7 @@ impl Default for StoriesConfig {
             neighbours: 30,
             max_terms: 0,
             probe_terms: 24,
+            index_terms: 64,
             scale_rank: 3,
             linkage: Linkage::Auto,
             scale_floor: 0.15,
@@ -465,21 +470,25 @@ fn features(doc: &Doc, quote_keys: &[u64], config: &StoriesConfig) -> Vec<(u32, 
         .filter(|(&k, _)| config.bigram_weight > 0.0 || kind_of(k) != BIGRAM as usize)
         .map(|(&k, &c)| (k, c as f32))
         .collect();
-    let mut extra: Vec<u32> = Vec::new();
+    let mut extra: Vec<(u32, f32)> = Vec::new();
     if use_entities && config.name_weight > 0.0 {
-        extra.extend(doc.entity_ids.iter().map(|e| term_key(xxh3_64(e.as_bytes()), NAME)));
+        extra.extend(
+            doc.entity_ids
+                .iter()
+                .map(|&(e, c)| (term_key(xxh3_64(e.as_bytes()), NAME), c as f32)),
+        );
     }
     if config.quote_weight > 0.0 {
-        extra.extend(quote_keys.iter().map(|&q| term_key(q, QUOTE)));
+        extra.extend(quote_keys.iter().map(|&q| (term_key(q, QUOTE), 1.0)));
     }
     if !extra.is_empty() {
         // Entity and quote keys never meet a text term (text name terms are left out when
         // there are entities; quotes are a kind of their own).
-        extra.sort_unstable();
-        for k in extra {
+        extra.sort_unstable_by_key(|x| x.0);
+        for (k, c) in extra {
             match out.last_mut() {
-                Some(x) if x.0 == k => x.1 += 1.0,
-                _ => out.push((k, 1.0)),
+                Some(x) if x.0 == k => x.1 += c,
+                _ => out.push((k, c)),
             }
         }
         out.sort_unstable_by_key(|x| x.0);
@@ -640,6 +649,17 @@ fn time_factor(a: Option<i64>, b: Option<i64>, config: &StoriesConfig) -> f64 {
     }
 }
 
+/// The weight of the `m`-th heaviest term of a vector: the terms at least this heavy are its
+/// `m` heaviest (more on ties). All terms when `m` is 0 or the vector has no more than `m`.
+fn weight_floor(v: &[(u32, f32)], m: usize) -> f32 {
+    if m == 0 || v.len() <= m {
+        return f32::NEG_INFINITY;
+    }
+    let mut w: Vec<f32> = v.iter().map(|x| x.1).collect();
+    let (_, nth, _) = w.select_nth_unstable_by(m - 1, |a, b| b.total_cmp(a));
+    *nth
+}
+
 /// Terms found in more documents than this do not propose neighbours (walking their postings
 /// for every document would make the graph quadratic); they still count in the exact
 /// similarity of the proposed pairs.
@@ -660,9 +680,12 @@ fn graph(
         .unwrap_or(0) as usize;
     // Postings as one array in term order (offsets per term), filled in two passes: no
     // per-term allocation and no growth slack.
+    // A document is proposed through its `index_terms` heaviest terms: a neighbour shares
+    // one of those and one of its own `probe_terms` heaviest.
+    let floors: Vec<f32> = vecs.iter().map(|v| weight_floor(&v.terms, config.index_terms)).collect();
     let mut start = vec![0usize; n_terms + 1];
-    for v in vecs {
-        for &(t, _) in &v.terms {
+    for (v, &f) in vecs.iter().zip(&floors) {
+        for &(t, _) in v.terms.iter().filter(|x| x.1 >= f) {
             start[t as usize + 1] += 1;
         }
     }
@@ -671,8 +694,8 @@ fn graph(
     }
     let mut entries = vec![(0u32, 0.0f32); start[n_terms]];
     let mut fill = start.clone();
-    for (i, v) in vecs.iter().enumerate() {
-        for &(t, w) in &v.terms {
+    for (i, (v, &f)) in vecs.iter().zip(&floors).enumerate() {
+        for &(t, w) in v.terms.iter().filter(|x| x.1 >= f) {
             entries[fill[t as usize]] = (i as u32, w);
             fill[t as usize] += 1;
         }
@@ -1179,8 +1202,8 @@ fn rows(docs: &[Doc], roots: &[u32], edges: &[(u32, u32, f32)]) -> StoryClusters
             .unwrap();
         let mut ent: HashMap<&str, usize> = HashMap::new();
         for &i in &m {
-            for e in docs[i].entity_ids {
-                *ent.entry(e).or_default() += 1;
+            for &(e, c) in docs[i].entity_ids {
+                *ent.entry(e).or_default() += c as usize;
             }
             story_id[i] = id.clone();
         }
@@ -1314,6 +1337,16 @@ mod tests {
         assert_eq!(pruned[0].terms.len(), 1);
         let heaviest = v[0].terms.iter().map(|x| x.1).fold(0.0f32, f32::max);
         assert_eq!(pruned[0].terms[0].1, heaviest);
+    }
+
+    #[test]
+    fn weight_floor_admits_the_heaviest_terms() {
+        let v = [(1, 0.1), (2, 0.5), (3, 0.3), (4, 0.5), (5, 0.2)];
+        assert_eq!(weight_floor(&v, 2), 0.5);
+        assert_eq!(weight_floor(&v, 3), 0.3);
+        assert_eq!(v.iter().filter(|x| x.1 >= weight_floor(&v, 3)).count(), 3);
+        assert_eq!(weight_floor(&v, 0), f32::NEG_INFINITY);
+        assert_eq!(weight_floor(&v, 5), f32::NEG_INFINITY);
     }
 
     #[test]
