@@ -1147,6 +1147,8 @@ pub fn cluster(
     };
     let roots = match linkage {
         Linkage::Auto | Linkage::Average => {
+            // The vectors are done with once the graph is built.
+            drop(vecs);
             average_linkage(n, canonical, &edges, config.min_similarity)
         }
         Linkage::Centroid => {
