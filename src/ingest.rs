@@ -219,7 +219,7 @@ impl RecordReader {
         let unreadable = |e: std::io::Error| (RejectReason::Unreadable, e.to_string());
         let mut file = File::open(path).map_err(unreadable)?;
         let mut magic = [0u8; 4];
-        let n = read_up_to(&mut file, &mut magic);
+        let n = read_up_to(&mut file, &mut magic).map_err(unreadable)?;
         let comp = sniff_compression(&magic[..n]);
         let file = File::open(path).map_err(unreadable)?;
         let raw: Box<dyn Read + Send> = match comp {
@@ -468,15 +468,18 @@ fn skip_line(reader: &mut Box<dyn BufRead + Send>) {
     }
 }
 
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> usize {
+/// Reads until `buf` is full or the reader ends; the number of bytes read.
+pub(crate) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {
-            Ok(0) | Err(_) => break,
+            Ok(0) => break,
             Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
-    n
+    Ok(n)
 }
 
 fn json_kind(v: &Json) -> &'static str {

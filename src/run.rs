@@ -346,20 +346,6 @@ impl CacheWriter {
 
 const CACHE_SUFFIX: &str = ".chunks.zst";
 
-/// Reads until `buf` is full or the input ends; returns the bytes read.
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
-}
-
 impl ExtractCache {
     fn new(out_dir: &Path, cfg: &PipelineConfig) -> ExtractCache {
         let mut salt = format!(
@@ -403,7 +389,7 @@ impl ExtractCache {
         let mut buf = Vec::new();
         Ok(std::iter::from_fn(move || {
             let mut len = [0u8; 8];
-            match read_full(&mut r, &mut len) {
+            match ingest::read_up_to(&mut r, &mut len) {
                 Ok(0) => return None,
                 Ok(8) => {}
                 Ok(_) => return Some(Err(Error::io(&path, std::io::ErrorKind::UnexpectedEof.into()))),
@@ -448,7 +434,6 @@ struct Kept {
     names: entities::DocNames,
     overlap: Option<overlap::PreparedDoc>,
 }
-
 
 /// A direct or partial quote handed to the overlap stage.
 struct QuoteKept {
@@ -974,7 +959,6 @@ fn remove_if_exists(p: &Path) -> Result<(), Error> {
     }
     Ok(())
 }
-
 
 /// The whole-run results the second pass writes beside each document.
 struct Sources<'a> {

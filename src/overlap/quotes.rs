@@ -240,9 +240,7 @@ pub fn cluster(
             members.entry(roots[i]).or_default().push(i);
         }
     }
-    let mut of = vec![None; n];
-    let mut rows = Vec::with_capacity(members.len());
-    let mut row_root: Vec<u32> = Vec::with_capacity(members.len());
+    let mut rows: Vec<(u32, QuoteClusterRow)> = Vec::with_capacity(members.len());
     let doc_key = |d: usize| {
         (
             docs[d].published_at.is_none(),
@@ -291,51 +289,44 @@ pub fn cluster(
             Some(sp) => stable_id("quote", &[&text_key, sp]),
             None => stable_id("quote", &[&text_key]),
         };
-        for &i in &m {
-            of[i] = Some(id.clone());
-        }
-        row_root.push(root);
-        rows.push(QuoteClusterRow {
-            quote_cluster_id: id,
-            text: quotes[longest].text.trim().to_string(),
-            speaker_entity_id: speaker,
-            n_documents: doc_ids.len() as u64,
-            first_doc_id: docs[quotes[anchor].doc].doc_id.to_string(),
-        });
+        rows.push((
+            root,
+            QuoteClusterRow {
+                quote_cluster_id: id,
+                text: quotes[longest].text.trim().to_string(),
+                speaker_entity_id: speaker,
+                n_documents: doc_ids.len() as u64,
+                first_doc_id: docs[quotes[anchor].doc].doc_id.to_string(),
+            },
+        ));
     }
     // Rows in a fixed order; should two clusters still share an id (the same words and
     // speaker kept apart because their candidates were cut off), the later ones get a
     // numbered id.
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.sort_by(|&x, &y| {
-        let (a, b) = (&rows[x], &rows[y]);
-        a.quote_cluster_id.cmp(&b.quote_cluster_id).then_with(|| a.first_doc_id.cmp(&b.first_doc_id)).then_with(|| a.text.cmp(&b.text))
+    rows.sort_by(|(_, a), (_, b)| {
+        a.quote_cluster_id
+            .cmp(&b.quote_cluster_id)
+            .then_with(|| a.first_doc_id.cmp(&b.first_doc_id))
+            .then_with(|| a.text.cmp(&b.text))
     });
-    let mut final_id: HashMap<u32, String> = HashMap::new();
-    let mut sorted_rows = Vec::with_capacity(rows.len());
-    let mut rows: Vec<Option<QuoteClusterRow>> = rows.into_iter().map(Some).collect();
-    let mut prev: Option<String> = None;
+    let mut final_id: HashMap<u32, String> = HashMap::with_capacity(rows.len());
+    let mut base = String::new();
     let mut n_same = 0;
-    for k in order {
-        let mut row = rows[k].take().expect("each row once");
-        let base = row.quote_cluster_id.clone();
-        if prev.as_deref() == Some(base.as_str()) {
+    for (root, row) in rows.iter_mut() {
+        if row.quote_cluster_id == base {
             n_same += 1;
             row.quote_cluster_id = stable_id("quote", &[&base, &n_same.to_string()]);
         } else {
             n_same = 0;
+            base = row.quote_cluster_id.clone();
         }
-        prev = Some(base);
-        final_id.insert(row_root[k], row.quote_cluster_id.clone());
-        sorted_rows.push(row);
+        final_id.insert(*root, row.quote_cluster_id.clone());
     }
-    for i in 0..n {
-        if of[i].is_some() {
-            of[i] = final_id.get(&roots[i]).cloned();
-        }
-    }
-    sorted_rows.sort_by(|a, b| a.quote_cluster_id.cmp(&b.quote_cluster_id));
-    let rows = sorted_rows;
+    // Quotes without words or outside the documents belong to no cluster (and their roots,
+    // never joined to another, to no row).
+    let of: Vec<Option<String>> = roots.iter().map(|r| final_id.get(r).cloned()).collect();
+    let mut rows: Vec<QuoteClusterRow> = rows.into_iter().map(|(_, row)| row).collect();
+    rows.sort_by(|a, b| a.quote_cluster_id.cmp(&b.quote_cluster_id));
     (of, rows)
 }
 

@@ -679,9 +679,9 @@ fn graph(
         .max()
         .unwrap_or(0) as usize;
     // Postings as one array in term order (offsets per term), filled in two passes: no
-    // per-term allocation and no growth slack.
-    // A document is proposed through its `index_terms` heaviest terms: a neighbour shares
-    // one of those and one of its own `probe_terms` heaviest.
+    // per-term allocation and no growth slack. A document is posted under its `index_terms`
+    // heaviest terms only: a neighbour is proposed by sharing one of those and one of the
+    // searching document's `probe_terms` heaviest.
     let floors: Vec<f32> = vecs.iter().map(|v| weight_floor(&v.terms, config.index_terms)).collect();
     let mut start = vec![0usize; n_terms + 1];
     for (v, &f) in vecs.iter().zip(&floors) {
