@@ -143,15 +143,6 @@ pub fn to_slots(sig: &[u32]) -> Vec<u16> {
     sig.iter().map(|&v| (v >> (32 - SLOT_BITS)) as u16).collect()
 }
 
-/// Fraction of equal slots: the MinHash estimate of Jaccard similarity.
-pub fn estimate_jaccard(a: &[u32], b: &[u32]) -> f64 {
-    if a.is_empty() || a.len() != b.len() {
-        return 0.0;
-    }
-    let eq = a.iter().zip(b).filter(|(x, y)| x == y).count();
-    eq as f64 / a.len() as f64
-}
-
 /// The Jaccard estimate from stored (b-bit) slots: two different minima share their high
 /// bits by chance with probability 2^-b, which the estimate takes out.
 pub fn estimate_jaccard_slots(a: &[u16], b: &[u16]) -> f64 {
@@ -166,6 +157,13 @@ pub fn estimate_jaccard_slots(a: &[u16], b: &[u16]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Fraction of equal full (32-bit) slots: the plain MinHash estimate, which the stored
+    /// slots are checked against.
+    fn estimate_jaccard(a: &[u32], b: &[u32]) -> f64 {
+        let eq = a.iter().zip(b).filter(|(x, y)| x == y).count();
+        eq as f64 / a.len() as f64
+    }
     use crate::overlap::shingle::{jaccard, shingles, words};
 
     #[test]

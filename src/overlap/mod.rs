@@ -91,15 +91,23 @@ pub fn prepare(
 /// What a tier sees of one prepared document.
 #[derive(Debug, Clone)]
 pub struct Doc<'a> {
-    /// The document's id.
-    pub doc_id: &'a str,
-    /// Publication time, microseconds since the Unix epoch, UTC.
-    pub published_at: Option<i64>,
     /// Its prepared form.
     pub prepared: &'a PreparedDoc,
     /// Canonical entity ids of the document's name mentions, each with its number of
     /// mentions.
     pub entity_ids: &'a [(&'a str, u32)],
+}
+
+impl<'a> Doc<'a> {
+    /// The document's id.
+    pub fn doc_id(&self) -> &'a str {
+        &self.prepared.sig.doc_id
+    }
+
+    /// Publication time, microseconds since the Unix epoch, UTC.
+    pub fn published_at(&self) -> Option<i64> {
+        self.prepared.sig.published_at
+    }
 }
 
 /// What the overlap stage is given of one document with its text (see [`run`]).
@@ -289,12 +297,7 @@ pub fn run_prepared(
 fn views<'a>(docs: &'a [PreparedDoc], entity_ids: &'a [&'a [(&'a str, u32)]]) -> Vec<Doc<'a>> {
     docs.iter()
         .zip(entity_ids)
-        .map(|(p, &e)| Doc {
-            doc_id: &p.sig.doc_id,
-            published_at: p.sig.published_at,
-            prepared: p,
-            entity_ids: e,
-        })
+        .map(|(p, &e)| Doc { prepared: p, entity_ids: e })
         .collect()
 }
 
@@ -334,8 +337,8 @@ fn run_sorted(
         .zip(&assignments)
         .enumerate()
         .map(|(i, (d, a))| DuplicateRow {
-            doc_id: d.doc_id.to_string(),
-            dup_cluster_id: ids::stable_id("dup", &[docs[a.canonical].doc_id]),
+            doc_id: d.doc_id().to_string(),
+            dup_cluster_id: ids::stable_id("dup", &[docs[a.canonical].doc_id()]),
             is_canonical: a.canonical == i,
             similarity: a.similarity,
             relation: a.relation.as_str().to_string(),

@@ -243,9 +243,9 @@ pub fn cluster(
     let mut rows: Vec<(u32, QuoteClusterRow)> = Vec::with_capacity(members.len());
     let doc_key = |d: usize| {
         (
-            docs[d].published_at.is_none(),
-            docs[d].published_at.unwrap_or(i64::MAX),
-            docs[d].doc_id,
+            docs[d].published_at().is_none(),
+            docs[d].published_at().unwrap_or(i64::MAX),
+            docs[d].doc_id(),
         )
     };
     for (root, m) in members {
@@ -275,7 +275,7 @@ pub fn cluster(
             if let Some(s) = quotes[i].speaker_entity_id {
                 *speakers.entry(s).or_default() += 1;
             }
-            doc_ids.push(docs[quotes[i].doc].doc_id);
+            doc_ids.push(docs[quotes[i].doc].doc_id());
         }
         doc_ids.sort_unstable();
         doc_ids.dedup();
@@ -296,7 +296,7 @@ pub fn cluster(
                 text: quotes[longest].text.trim().to_string(),
                 speaker_entity_id: speaker,
                 n_documents: doc_ids.len() as u64,
-                first_doc_id: docs[quotes[anchor].doc].doc_id.to_string(),
+                first_doc_id: docs[quotes[anchor].doc].doc_id().to_string(),
             },
         ));
     }
@@ -412,7 +412,7 @@ mod tests {
             .collect();
         let docs: Vec<Doc> = prepared
             .iter()
-            .map(|p| Doc { doc_id: &p.sig.doc_id, published_at: None, prepared: p, entity_ids: &[] })
+            .map(|p| Doc { prepared: p, entity_ids: &[] })
             .collect();
         let quotes: Vec<OverlapQuote> = texts
             .iter()
@@ -464,8 +464,6 @@ mod tests {
         let docs: Vec<Doc> = prepared
             .iter()
             .map(|p| Doc {
-                doc_id: &p.sig.doc_id,
-                published_at: None,
                 prepared: p,
                 entity_ids: &[],
             })

@@ -764,7 +764,7 @@ fn graph(
                     dense[t as usize] = 0.0;
                 }
                 for (j, s) in l.iter_mut() {
-                    *s *= time_factor(docs[i].published_at, docs[*j as usize].published_at, config)
+                    *s *= time_factor(docs[i].published_at(), docs[*j as usize].published_at(), config)
                         as f32;
                 }
                 l.retain(|&(_, s)| s > 0.0);
@@ -1184,22 +1184,22 @@ fn rows(docs: &[Doc], roots: &[u32], edges: &[(u32, u32, f32)]) -> StoryClusters
             .min_by(|&&x, &&y| {
                 let k = |i: usize| {
                     (
-                        docs[i].published_at.is_none(),
-                        docs[i].published_at.unwrap_or(i64::MAX),
+                        docs[i].published_at().is_none(),
+                        docs[i].published_at().unwrap_or(i64::MAX),
                         std::cmp::Reverse(n_chars[i]),
-                        docs[i].doc_id,
+                        docs[i].doc_id(),
                     )
                 };
                 k(x).cmp(&k(y))
             })
             .unwrap();
-        let id = stable_id("story", &[docs[anchor].doc_id]);
+        let id = stable_id("story", &[docs[anchor].doc_id()]);
         let rep = *m
             .iter()
             .max_by(|&&x, &&y| {
                 within[x]
                     .total_cmp(&within[y])
-                    .then_with(|| docs[y].doc_id.cmp(docs[x].doc_id))
+                    .then_with(|| docs[y].doc_id().cmp(docs[x].doc_id()))
             })
             .unwrap();
         let mut ent: HashMap<&str, usize> = HashMap::new();
@@ -1215,7 +1215,7 @@ fn rows(docs: &[Doc], roots: &[u32], edges: &[(u32, u32, f32)]) -> StoryClusters
         out.push(StoryRow {
             story_id: id,
             n_documents: m.len() as u64,
-            representative_doc_id: docs[rep].doc_id.to_string(),
+            representative_doc_id: docs[rep].doc_id().to_string(),
             title,
             top_entities: ent
                 .into_iter()
@@ -1244,8 +1244,6 @@ mod tests {
     fn views(p: &[PreparedDoc]) -> Vec<Doc<'_>> {
         p.iter()
             .map(|p| Doc {
-                doc_id: &p.sig.doc_id,
-                published_at: None,
                 prepared: p,
                 entity_ids: &[],
             })
