@@ -69,6 +69,9 @@ enum Cmd {
         /// Models folder.
         #[arg(long, default_value = "models")]
         models: PathBuf,
+        /// Also print the sentences the quote stage splits each file into.
+        #[arg(long)]
+        sentences: bool,
     },
 }
 
@@ -126,11 +129,17 @@ fn main() -> anyhow::Result<()> {
                 }
             }
         }
-        Cmd::Show { files, models } => {
+        Cmd::Show { files, models, sentences } => {
             let ex = QuoteExtractor::load(&models, &QuotesConfig::default())?;
             for f in files {
                 let text = std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
                 println!("== {}", f.display());
+                if sentences {
+                    let d = quotes::rules::Doc::new(&text);
+                    for &(a, b) in &d.sents {
+                        println!("  SENT {:?}", &text[d.toks[a].start as usize..d.toks[b - 1].end as usize]);
+                    }
+                }
                 for q in ex.extract(&text, &[]) {
                     let sp = q.speaker.map(|s| s.slice(&text).to_string()).unwrap_or_default();
                     let cue = q.cue.map(|s| s.slice(&text).to_string()).unwrap_or_default();

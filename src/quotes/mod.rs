@@ -117,7 +117,7 @@ impl QuoteExtractor {
                 kind: f.kind,
                 content: Span::new(f.content.0, f.content.1),
                 cue: f.cue.map(tok_span).map(|(a, b)| Span::new(a, b)),
-                speaker: speakers[i].map(|(a, b)| Span::new(a, b)),
+                speaker: f.speaker.map(|r| tok_span((r.0, doc.speaker_end(r, f.cue, f.content_marked)))).map(|(a, b)| Span::new(a, b)),
                 speaker_mention: resolved[i],
                 confidence: f.confidence,
             });
@@ -133,31 +133,37 @@ impl QuoteExtractor {
         let tok_span = |r: (usize, usize)| -> (usize, usize) { (doc.toks[r.0].start as usize, doc.toks[r.1 - 1].end as usize) };
         let mut out: Vec<Attribution> = Vec::new();
         let mut by_cue: std::collections::HashMap<(usize, usize), usize> = std::collections::HashMap::new();
+        let mut cores: Vec<Option<(usize, usize)>> = Vec::new();
         for f in &found {
             if f.kind == QuoteKind::Term {
                 continue;
             }
             let cue = f.cue.map(tok_span);
-            let source = f.speaker.map(tok_span);
+            // Attributions are matched on the speaker as found; they report it with what
+            // describes it.
+            let core = f.speaker.map(tok_span);
+            let source = f.speaker.map(|r| tok_span((r.0, doc.speaker_end(r, f.cue, f.content_marked))));
             let content: Vec<(usize, usize)> = if f.content_marked.1 > f.content_marked.0 { vec![f.content_marked] } else { Vec::new() };
             if let Some(c) = cue {
                 if let Some(&k) = by_cue.get(&c) {
                     out[k].content.extend(content);
                     if out[k].source.is_none() {
                         out[k].source = source;
+                        cores[k] = core;
                     }
                     continue;
                 }
                 by_cue.insert(c, out.len());
-            } else if f.continued && source.is_some() {
+            } else if f.continued && core.is_some() {
                 // The same speaker's previous quote, a few attributions back at most.
                 let from = out.len().saturating_sub(3);
-                if let Some(k) = (from..out.len()).rev().find(|&k| out[k].source == source) {
+                if let Some(k) = (from..out.len()).rev().find(|&k| cores[k] == core) {
                     out[k].content.extend(content);
                     continue;
                 }
             }
             out.push(Attribution { kind: f.kind, content, cue, source });
+            cores.push(core);
         }
         out
     }

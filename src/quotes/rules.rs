@@ -82,6 +82,80 @@ impl<'a> Doc<'a> {
         self.in_reg[i] == NONE
     }
 
+    /// Where a speaker phrase ends once what describes it is taken in, as PolNeAR's sources
+    /// do: a party label ("Rep. Jim Clyburn (D-S.C.)") and an appositive ("Kenneth Baer, a
+    /// former Obama administration official who runs Crosscut Strategies"). Before its cue the
+    /// appositive runs to the comma that precedes the cue (kept, closing the pair); after its
+    /// cue, to the end of the sentence. Token range in, token end out (`speaker.1` when
+    /// nothing describes it).
+    pub fn speaker_end(&self, speaker: (usize, usize), cue: Option<(usize, usize)>, content: (usize, usize)) -> usize {
+        const MAX: usize = 40;
+        let toks = &self.toks;
+        // What was said is never part of who said it ("According to sources, the Pentagon
+        // is exploring ...").
+        let n = if content.1 > content.0 && speaker.1 <= toks.len() && speaker.1 > 0 && content.0 >= toks[speaker.1 - 1].end as usize {
+            toks.partition_point(|t| (t.start as usize) < content.0)
+        } else {
+            toks.len()
+        };
+        let (a, b) = speaker;
+        let Some((ca, cb)) = cue else { return b };
+        if b == 0 || b > n || a >= b {
+            return b;
+        }
+        let mut j = b;
+        // A bracketed label: "(D-N.C.)", "(R-Utah)".
+        if j < n && toks[j].is_punct('(') {
+            if let Some(k) = (j + 1..n.min(j + 8)).find(|&k| toks[k].is_punct(')')) {
+                if toks[j + 1..k].iter().all(|t| t.kind != Kind::Para && t.kind != Kind::Quote) {
+                    j = k + 1;
+                }
+            }
+        }
+        // Words that cannot describe a speaker: another attribution, a clause of its own.
+        let plain = |lo: usize, hi: usize| {
+            toks[lo..hi].iter().all(|t| match t.kind {
+                Kind::Word => t.flags & (CUE | CUE_ING | CUE_WEAK) == 0,
+                Kind::Punct => !matches!(t.ch, ';' | ':' | '.' | '!' | '?' | '—' | '–'),
+                _ => false,
+            })
+        };
+        let opens_appositive = |k: usize| {
+            k < n && toks[k].is_word() && {
+                let t = &toks[k];
+                let w = self.word(k);
+                t.flags & (DET | RELPRON | ROLE) != 0
+                    || t.has(DIGIT)
+                    || t.has(CAP)
+                    || t.flags & (FUNC | AUX | PRONOUN | CUE | CUE_ING | CUE_WEAK) == 0 && !w.ends_with("ly")
+            }
+        };
+        if b <= ca {
+            // "X, a Y at Z, said": the gap to the cue is one comma-delimited description.
+            if j == ca || j >= n {
+                return j;
+            }
+            if toks[j].is_punct(',') && ca >= j + 3 && ca <= n && ca - j <= MAX && toks[ca - 1].is_punct(',') && opens_appositive(j + 1) && plain(j + 1, ca - 1) {
+                return ca;
+            }
+            return if j <= ca && plain(b, j) { j } else { b };
+        }
+        if cb <= a {
+            // "said X, a Y at Z." : the description runs to the end of the sentence.
+            let si = self.sents.partition_point(|s| s.1 <= b.saturating_sub(1));
+            let Some(&(_, se)) = self.sents.get(si) else { return b };
+            let mut end = se.min(n);
+            while end > j && !toks[end - 1].is_word() && !toks[end - 1].is_punct(')') {
+                end -= 1;
+            }
+            if j < end && toks[j].is_punct(',') && end - j <= MAX && opens_appositive(j + 1) && plain(j + 1, end) {
+                return end;
+            }
+            return j;
+        }
+        b
+    }
+
     fn word(&self, i: usize) -> &str {
         self.toks[i].text(self.text)
     }

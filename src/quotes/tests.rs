@@ -303,3 +303,25 @@ fn many_quotes_in_one_sentence_stay_linear() {
     let m = persons(&text, &["Trump"]);
     assert!(!rules().extract(&text, &m).is_empty());
 }
+
+const APPOSITIVE_BEFORE: &str = "Peter Morgan, a lawyer for the Sierra Club, said “the rule is weak.”";
+const APPOSITIVE_AFTER: &str = "“The rule is weak,” said Kenneth Baer, a former Obama administration official who runs Crosscut Strategies.";
+const PARTY_LABEL: &str = "“This is a disgusting day,” said Rep. G.K. Butterfield (D-N.C.), head of the Congressional Black Caucus.";
+const ACCORDING_TO: &str = "According to sources, the Pentagon is exploring military assistance.";
+
+#[test]
+fn a_speaker_takes_in_what_describes_it_but_never_what_was_said() {
+    let q = speech(APPOSITIVE_BEFORE);
+    assert_eq!(q[0].speaker, "Peter Morgan, a lawyer for the Sierra Club,");
+    let q = speech(APPOSITIVE_AFTER);
+    assert_eq!(q[0].speaker, "Kenneth Baer, a former Obama administration official who runs Crosscut Strategies");
+    let q = speech(PARTY_LABEL);
+    assert_eq!(q[0].speaker, "Rep. G.K. Butterfield (D-N.C.), head of the Congressional Black Caucus");
+    // the speaker still resolves to the person named first, not to one named in the description
+    let m = persons(APPOSITIVE_AFTER, &["Kenneth Baer", "Obama"]);
+    let q: Vec<Q> = run(APPOSITIVE_AFTER, &m).into_iter().filter(|q| q.kind == QuoteKind::Direct).collect();
+    assert_eq!(q[0].mention, Some(0));
+    for q in run(ACCORDING_TO, &[]) {
+        assert!(!q.speaker.contains("Pentagon"), "{}", q.speaker);
+    }
+}

@@ -121,6 +121,12 @@ pub fn tokenize(text: &str) -> Vec<Tok> {
                 i += 2;
                 continue;
             }
+            // Typewriter doubles: ''quoted'' and ``quoted'' are double marks.
+            if (c == '\'' || c == '`') && bytes.get(i + 1) == Some(&b) {
+                toks.push(Tok { start: i as u32, end: i as u32 + 2, kind: Kind::Quote, ch: '"', flags: 0, hash: 0 });
+                i += 2;
+                continue;
+            }
             let kind = if c == '"' || c == '\'' { Kind::Quote } else { Kind::Punct };
             toks.push(Tok { start: i as u32, end: i as u32 + 1, kind, ch: c, flags: 0, hash: 0 });
             i += 1;
@@ -222,7 +228,7 @@ fn word(text: &str, start: usize, toks: &mut Vec<Tok>, lx: &lexicon::Lexicon) ->
                     '/' => digit && nc.is_ascii_digit(),
                     '.' => {
                         // U.S. / 3.5 / e.g. ; not "end.Next" unless single letters.
-                        let prev_seg = text[start..i].rsplit('.').next().unwrap_or("");
+                        let prev_seg = text[start..i].rsplit(['.', '-']).next().unwrap_or("");
                         (digit && nc.is_ascii_digit()) || prev_seg.chars().count() <= 2
                     }
                     _ => true,
@@ -243,7 +249,7 @@ fn word(text: &str, start: usize, toks: &mut Vec<Tok>, lx: &lexicon::Lexicon) ->
     let w = &text[start..i];
     if i < n && bytes[i] == b'.' {
         let single_initial = w.chars().count() == 1 && first_upper;
-        if single_initial || has_dot && w.split('.').all(|s| s.chars().count() <= 2) || lx.flags(w) & lexicon::ABBREV != 0 {
+        if single_initial || has_dot && w.split(['.', '-']).all(|s| s.chars().count() <= 2) || lx.flags(w) & lexicon::ABBREV != 0 {
             i += 1;
         }
     }
@@ -357,6 +363,7 @@ pub fn regions(text: &str, toks: &[Tok]) -> Vec<Region> {
     // Doubles, with nesting of other mark families and multi-paragraph continuation.
     // The stack holds (token, family); only outermost pairs become regions.
     let mut stack: Vec<(usize, u8)> = Vec::new();
+    let mut inner: Vec<Region> = Vec::new();
     let mut pi = 0;
     while pi < paras.len() {
         let (a, b) = paras[pi];
@@ -372,6 +379,11 @@ pub fn regions(text: &str, toks: &[Tok]) -> Vec<Region> {
                     stack.truncate(depth);
                     if stack.is_empty() {
                         out.push(Region { open: o, close: k, content: (toks[o].end as usize, t.start as usize), recovered: depth > 0, no_open: false });
+                        inner.clear();
+                    } else if depth == 1 {
+                        // A balanced pair right under an opener not yet closed: the region
+                        // if that opener turns out to be a stray mark.
+                        inner.push(Region { open: o, close: k, content: (toks[o].end as usize, t.start as usize), recovered: false, no_open: false });
                     }
                 } else if role == Role::Close && stack.is_empty() {
                     // Stray closer: recover from the last colon in the paragraph (outside
@@ -394,6 +406,7 @@ pub fn regions(text: &str, toks: &[Tok]) -> Vec<Region> {
                         if stack.len() == 1 && k > o + 1 {
                             out.push(Region { open: o, close: k, content: (toks[o].end as usize, toks[k - 1].end as usize), recovered: true, no_open: false });
                             stack.clear();
+                            inner.clear();
                         } else {
                             stack.pop();
                         }
@@ -403,9 +416,9 @@ pub fn regions(text: &str, toks: &[Tok]) -> Vec<Region> {
             }
             k += 1;
         }
-        if let Some(&(o, _)) = stack.first() {
+        if let Some(&(o, fam)) = stack.first() {
             // Multi-paragraph convention: the next paragraph opens with a mark.
-            let cont = continues(text, toks, &paras[pi + 1..]);
+            let cont = continues(text, toks, &paras[pi + 1..], fam);
             stack.truncate(1);
             if cont {
                 let (na, nb) = paras[pi + 1];
@@ -413,9 +426,12 @@ pub fn regions(text: &str, toks: &[Tok]) -> Vec<Region> {
                 pi += 1;
                 continue;
             }
-            // Recover at the paragraph boundary.
+            // Recover at the paragraph boundary; but an opener whose paragraph holds
+            // balanced pairs of its own is the stray mark, and those pairs are the quotes.
             let last = b - 1;
-            if last > o {
+            if !inner.is_empty() {
+                out.append(&mut inner);
+            } else if last > o {
                 out.push(Region { open: o, close: b, content: (toks[o].end as usize, toks[last].end as usize), recovered: true, no_open: false });
             }
             stack.clear();
@@ -513,10 +529,10 @@ fn speaker_label_end(text: &str, toks: &[Tok], j: usize, end: usize) -> Option<u
 /// (a transcript's "WALLACE:"), and the chain of such paragraphs ends in a closing mark. A
 /// chain that never closes is unbalanced marks, recovered paragraph by paragraph instead of
 /// swallowing the rest of the article.
-fn continues(text: &str, toks: &[Tok], next: &[(usize, usize)]) -> bool {
+fn continues(text: &str, toks: &[Tok], next: &[(usize, usize)], fam: u8) -> bool {
     let opens = |a: usize, b: usize| {
         let t = &toks[a];
-        a < b && t.kind == Kind::Quote && is_double(t.ch) && role_of(text, t) != Role::Close
+        a < b && t.kind == Kind::Quote && family(t.ch) == fam && role_of(text, t) != Role::Close
     };
     let Some(&(na, nb)) = next.first() else { return false };
     if !opens(na, nb) {
@@ -530,7 +546,7 @@ fn continues(text: &str, toks: &[Tok], next: &[(usize, usize)]) -> bool {
         if !opens(a, b) {
             return false;
         }
-        if toks[a + 1..b].iter().any(|t| t.kind == Kind::Quote && is_double(t.ch) && role_of(text, t) != Role::Open) {
+        if toks[a + 1..b].iter().any(|t| t.kind == Kind::Quote && closes_family(t.ch, fam) && role_of(text, t) != Role::Open) {
             return true;
         }
     }
@@ -567,12 +583,17 @@ pub fn sentence_ends(text: &str, toks: &[Tok], regs: &[Region]) -> Vec<bool> {
             while j < n && toks[j].kind == Kind::Quote && !opens_region(regs, j) {
                 j += 1;
             }
-            let next_ok = j >= n || {
-                let u = &toks[j];
-                u.kind == Kind::Para || u.kind == Kind::Quote || (u.is_word() && (u.has(CAP) || u.has(DIGIT))) || u.kind == Kind::Punct
+            // A closing bracket goes with what follows it: "(D-N.C.), head of" goes on.
+            let mut k = j;
+            while k < n && (toks[k].is_punct(')') || toks[k].is_punct(']')) {
+                k += 1;
+            }
+            let next_ok = k >= n || {
+                let u = &toks[k];
+                u.kind == Kind::Para || u.kind == Kind::Quote || (u.is_word() && (u.has(CAP) || u.has(DIGIT))) || u.kind == Kind::Punct && !matches!(u.ch, ',' | ';' | ':')
             };
             if next_ok {
-                ends[(j.max(i + 1) - 1).min(n - 1)] = true;
+                ends[(k.max(i + 1) - 1).min(n - 1)] = true;
             }
         }
     }
@@ -654,6 +675,7 @@ mod tests {
         assert_eq!(quotes("She said ‘no way’ twice."), vec!["no way"]);
         assert_eq!(quotes("She said 'no way' twice, in the voters' view."), vec!["no way"]);
         assert_eq!(quotes("“He said ‘never’ to me,” she said."), vec!["He said ‘never’ to me,"]);
+        assert_eq!(quotes("''It isn't reform,'' he said. ``Nor is it,'' she said."), vec!["It isn't reform,", "Nor is it,"]);
     }
 
     #[test]
@@ -676,5 +698,27 @@ mod tests {
         assert_eq!(quotes(t), vec!["Never closed here.", "Fine,"]);
         let t = "The White House: U.S. troops won’t be there. But we can help” https://t.co/x";
         assert_eq!(quotes(t), vec!["U.S. troops won’t be there. But we can help"]);
+    }
+
+    #[test]
+    fn party_and_state_labels_do_not_end_sentences() {
+        let t = "“Yes,” said Rep. Butterfield (D-N.C.), head of the caucus. Then (he left.) Next.";
+        let toks = tokenize(t);
+        assert!(toks.iter().any(|x| x.text(t) == "D-N.C."), "{:?}", toks.iter().map(|x| x.text(t)).collect::<Vec<_>>());
+        let ends = sentence_ends(t, &toks, &regions(t, &toks));
+        let at: Vec<&str> = (0..toks.len()).filter(|&i| ends[i]).map(|i| toks[i].text(t)).collect();
+        assert_eq!(at, vec![".", ")", "."]);
+    }
+
+    #[test]
+    fn a_chain_continues_only_in_the_family_of_its_opener() {
+        // stray straight marks opening paragraphs: the curly quotes in them are the quotes (a
+        // paragraph with none is recovered whole, as any unclosed quote is)
+        let t = "\"She called it a “rant,” and more.\n\"Melanie went on.\n“It never crossed my mind,” she said.";
+        assert_eq!(quotes(t), vec!["rant,", "Melanie went on.", "It never crossed my mind,"]);
+        // a straight chain closed by a curly mark is not one quote
+        let t = "\"First part.\n\"Second part.”\nAfter.";
+        let q = quotes(t);
+        assert_eq!((q.len(), q[0].as_str()), (2, "First part."), "{q:?}");
     }
 }

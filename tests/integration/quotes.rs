@@ -134,10 +134,11 @@ fn polnear_dev_floor() {
     let r = quotes::eval::report(&t, n, secs);
     eprintln!("polnear dev exact F1: source {:.3} cue {:.3} content {:.3}; quoted content {:.3}", r.exact.source.f1, r.exact.cue.f1, r.exact.content.f1, r.quoted_only.exact.content.f1);
     assert_eq!(n, 84);
-    assert!(r.exact.source.f1 >= 0.61, "source {:.3}", r.exact.source.f1);
-    assert!(r.exact.cue.f1 >= 0.62, "cue {:.3}", r.exact.cue.f1);
-    assert!(r.exact.content.f1 >= 0.45, "content {:.3}", r.exact.content.f1);
-    assert!(r.quoted_only.exact.content.f1 >= 0.70, "quoted content {:.3}", r.quoted_only.exact.content.f1);
+    assert!(r.exact.source.f1 >= 0.645, "source {:.3}", r.exact.source.f1);
+    assert!(r.exact.cue.f1 >= 0.635, "cue {:.3}", r.exact.cue.f1);
+    assert!(r.exact.content.f1 >= 0.48, "content {:.3}", r.exact.content.f1);
+    assert!(r.quoted_only.exact.content.f1 >= 0.71, "quoted content {:.3}", r.quoted_only.exact.content.f1);
+    assert!(r.quoted_only.exact.source.f1 >= 0.78, "quoted source {:.3}", r.quoted_only.exact.source.f1);
 }
 
 #[test]
