@@ -12,6 +12,7 @@ pub mod entities;
 pub mod error;
 pub mod ingest;
 pub mod lock;
+pub mod mem;
 pub mod normalize;
 pub mod overlap;
 pub mod quotes;

@@ -252,26 +252,19 @@ struct Timer {
 impl Timer {
     /// Adds time spent in a stage that ran interleaved with others.
     fn add(&mut self, stage: &str, secs: f64) {
-        tracing::info!(stage, seconds = secs, peak_rss_mb = peak_rss_mb(), "stage done");
+        tracing::info!(stage, seconds = secs, peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "stage done");
         self.stages.push((stage.to_string(), secs));
     }
 
     fn lap(&mut self, stage: &str) {
         let now = Instant::now();
         let secs = (now - self.at).as_secs_f64();
-        tracing::info!(stage, seconds = secs, peak_rss_mb = peak_rss_mb(), "stage done");
+        tracing::info!(stage, seconds = secs, peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "stage done");
         self.stages.push((stage.to_string(), secs));
         self.at = now;
     }
 }
 
-/// The process's peak resident memory so far, in MB (Linux; 0 elsewhere), for the logs.
-pub(crate) fn peak_rss_mb() -> u64 {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
-        .map_or(0, |kb| kb / 1024)
-}
 
 fn hash_file(path: &Path) -> (u64, String) {
     let mut h = Xxh3::new();

@@ -307,6 +307,14 @@ fn run_sorted(
     quotes: &[OverlapQuote],
     config: &OverlapConfig,
 ) -> OverlapOutput {
+    tracing::debug!(
+        docs = docs.len(),
+        terms = docs.iter().map(|d| d.terms.keys.len()).sum::<usize>(),
+        quotes = quotes.len(),
+        quote_bytes = quotes.iter().map(|q| q.text.len()).sum::<usize>(),
+        rss_mb = crate::mem::rss_mb(),
+        "overlap input"
+    );
     let t = std::time::Instant::now();
     // Tier 1: copies, from the signatures, which nothing needs afterwards.
     let sigs: Vec<&DocSignature> = docs.iter().map(|d| &d.sig).collect();
@@ -315,22 +323,20 @@ fn run_sorted(
     for d in docs.iter_mut() {
         d.sig.free_minhashes();
     }
-    tracing::debug!(tier = "copies", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::run::peak_rss_mb(), "overlap tier done");
+    tracing::debug!(tier = "copies", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "overlap tier done");
     let t = std::time::Instant::now();
     // Tier 2: stories, seeded with the copy clusters; the terms are not needed once the
     // vectors are built.
     let canonical: Vec<usize> = assignments.iter().map(|a| a.canonical).collect();
-    let vecs = stories::vectors(&views(docs, entity_ids), quotes, &config.stories);
-    for d in docs.iter_mut() {
-        d.terms = stories::DocTerms::default();
-    }
+    let terms: Vec<stories::DocTerms> = docs.iter_mut().map(|d| std::mem::take(&mut d.terms)).collect();
+    let vecs = stories::vectors(&views(docs, entity_ids), terms, quotes, &config.stories);
     let docs = views(docs, entity_ids);
     let story = stories::cluster(&docs, &canonical, vecs, &config.stories);
-    tracing::debug!(tier = "stories", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::run::peak_rss_mb(), "overlap tier done");
+    tracing::debug!(tier = "stories", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "overlap tier done");
     let t = std::time::Instant::now();
     // Tier 3: quotes.
     let (quote_cluster_of, quote_clusters) = quotes::cluster(&docs, quotes, &config.quotes);
-    tracing::debug!(tier = "quotes", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::run::peak_rss_mb(), "overlap tier done");
+    tracing::debug!(tier = "quotes", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "overlap tier done");
 
     let duplicates = docs
         .iter()

@@ -459,9 +459,8 @@ pub fn doc_terms(text: &str, title: Option<&str>, config: &StoriesConfig) -> Doc
 /// The features of one document before weighting: (term key, count), sorted by key: its text
 /// terms, with its canonical entities in place of capitalised words when it has any, and the
 /// quotes it carries.
-fn features(doc: &Doc, quote_keys: &[u64], config: &StoriesConfig) -> Vec<(u32, f32)> {
+fn features(doc: &Doc, terms: &DocTerms, quote_keys: &[u64], config: &StoriesConfig) -> Vec<(u32, f32)> {
     let use_entities = !doc.entity_ids.is_empty();
-    let terms = &doc.prepared.terms;
     let mut out: Vec<(u32, f32)> = terms
         .keys
         .iter()
@@ -543,13 +542,14 @@ type Vocab = HashMap<u32, (u32, u32), Xxh3Builder>;
 
 /// The story vectors of a run, in two passes over the texts (document frequencies, then
 /// weights), so that no document's full feature list outlives its own computation.
-fn vectors_of(docs: &[Doc], quote_keys: &[Vec<u64>], config: &StoriesConfig) -> Vec<StoryVec> {
+fn vectors_of(docs: &[Doc], mut terms: Vec<DocTerms>, quote_keys: &[Vec<u64>], config: &StoriesConfig) -> Vec<StoryVec> {
     let n = docs.len();
-    let feats = |i: usize| features(&docs[i], &quote_keys[i], config);
+    assert_eq!(terms.len(), n, "one term list per document");
+    let feats = |i: usize, t: &DocTerms| features(&docs[i], t, &quote_keys[i], config);
     let mut vocab: Vocab = (0..n)
         .into_par_iter()
         .fold(Vocab::default, |mut m, i| {
-            for (k, _) in feats(i) {
+            for (k, _) in feats(i, &terms[i]) {
                 m.entry(k).or_insert((0, u32::MAX)).0 += 1;
             }
             m
@@ -590,12 +590,10 @@ fn vectors_of(docs: &[Doc], quote_keys: &[Vec<u64>], config: &StoriesConfig) -> 
         config.bigram_weight,
     ];
     let max_terms = if config.max_terms == 0 { usize::MAX } else { config.max_terms };
-    (0..n)
-        .into_par_iter()
-        .map(|i| {
+    let vector = |i: usize, t: &DocTerms| {
             let mut norm2 = [0.0f64; 4];
             let mut raw: Vec<(u32, f64, usize)> = Vec::new();
-            for (k, c) in feats(i) {
+            for (k, c) in feats(i, t) {
                 let (d, id) = vocab[&k];
                 if !counts(k, d) {
                     continue;
@@ -629,8 +627,20 @@ fn vectors_of(docs: &[Doc], quote_keys: &[Vec<u64>], config: &StoriesConfig) -> 
                 terms,
                 rest: (1.0 - kept).max(0.0),
             }
-        })
-        .collect()
+    };
+    // Block by block, each block's terms freed as soon as its vectors exist, so that the
+    // terms and the vectors of the whole run are never held at once.
+    const BLOCK: usize = 8192;
+    let mut out: Vec<StoryVec> = Vec::with_capacity(n);
+    for lo in (0..n).step_by(BLOCK) {
+        let hi = (lo + BLOCK).min(n);
+        let block: Vec<StoryVec> = (lo..hi).into_par_iter().map(|i| vector(i, &terms[i])).collect();
+        for t in &mut terms[lo..hi] {
+            *t = DocTerms::default();
+        }
+        out.extend(block);
+    }
+    out
 }
 
 /// Time factor between two documents.
@@ -1091,7 +1101,7 @@ fn quote_key(text: &str) -> Option<u64> {
 pub struct Vectors(Vec<StoryVec>);
 
 /// Builds the story vectors of `docs`, with the run's quotes (sorted documents' indices).
-pub fn vectors(docs: &[Doc], quotes: &[OverlapQuote], config: &StoriesConfig) -> Vectors {
+pub fn vectors(docs: &[Doc], terms: Vec<DocTerms>, quotes: &[OverlapQuote], config: &StoriesConfig) -> Vectors {
     let n = docs.len();
     let mut quote_keys: Vec<Vec<u64>> = vec![Vec::new(); n];
     for q in quotes {
@@ -1102,12 +1112,12 @@ pub fn vectors(docs: &[Doc], quotes: &[OverlapQuote], config: &StoriesConfig) ->
         }
     }
     let t = std::time::Instant::now();
-    let vecs = vectors_of(docs, &quote_keys, config);
+    let vecs = vectors_of(docs, terms, &quote_keys, config);
     tracing::debug!(
         step = "vectors",
         terms = vecs.iter().map(|v| v.terms.len()).sum::<usize>(),
         seconds = t.elapsed().as_secs_f64(),
-        peak_rss_mb = crate::run::peak_rss_mb(),
+        peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(),
         "story tier"
     );
     Vectors(vecs)
@@ -1128,7 +1138,7 @@ pub fn cluster(
     let vecs = vecs.0;
     let t = std::time::Instant::now();
     let edges = graph(docs, canonical, &vecs, config);
-    tracing::debug!(step = "graph", edges = edges.len(), seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::run::peak_rss_mb(), "story tier");
+    tracing::debug!(step = "graph", edges = edges.len(), seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "story tier");
     let t = std::time::Instant::now();
     let linkage = match config.linkage {
         Linkage::Auto => {
@@ -1155,7 +1165,7 @@ pub fn cluster(
             centroid_linkage(n, canonical, &vecs, &edges, config.min_centroid_similarity)
         }
     };
-    tracing::debug!(step = "linkage", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::run::peak_rss_mb(), "story tier");
+    tracing::debug!(step = "linkage", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "story tier");
     rows(docs, &roots, &edges)
 }
 
@@ -1241,6 +1251,10 @@ mod tests {
         prepare(id, text, None, None, &OverlapConfig::default())
     }
 
+    fn terms(p: &[PreparedDoc]) -> Vec<DocTerms> {
+        p.iter().map(|p| p.terms.clone()).collect()
+    }
+
     fn views(p: &[PreparedDoc]) -> Vec<Doc<'_>> {
         p.iter()
             .map(|p| Doc {
@@ -1299,7 +1313,7 @@ mod tests {
                 linkage,
                 ..Default::default()
             };
-            let out = cluster(&docs, &[0, 1, 2, 3], vectors(&docs, &[], &config), &config);
+            let out = cluster(&docs, &[0, 1, 2, 3], vectors(&docs, terms(&prepared), &[], &config), &config);
             assert_eq!(out.story_id[0], out.story_id[2]);
             assert_eq!(out.story_id[1], out.story_id[3]);
             assert_ne!(out.story_id[0], out.story_id[1]);
@@ -1316,7 +1330,7 @@ mod tests {
         ];
         let docs = views(&prepared);
         let config = StoriesConfig::default();
-        let v = vectors_of(&docs, &[vec![], vec![], vec![]], &config);
+        let v = vectors_of(&docs, terms(&prepared), &[vec![], vec![], vec![]], &config);
         for sv in &v {
             let kept: f32 = sv.terms.iter().map(|x| x.1 * x.1).sum();
             assert!((kept + sv.rest - 1.0).abs() < 1e-4, "{sv:?}");
@@ -1328,6 +1342,7 @@ mod tests {
         // The pruned vector keeps the heaviest terms only.
         let pruned = vectors_of(
             &docs,
+            terms(&prepared),
             &[vec![], vec![], vec![]],
             &StoriesConfig {
                 max_terms: 1,
@@ -1369,7 +1384,7 @@ mod tests {
         let prepared = vec![doc("a", "alpha beta"), doc("b", "gamma delta")];
         let docs = views(&prepared);
         let config = StoriesConfig::default();
-        let out = cluster(&docs, &[0, 0], vectors(&docs, &[], &config), &config);
+        let out = cluster(&docs, &[0, 0], vectors(&docs, terms(&prepared), &[], &config), &config);
         assert_eq!(out.story_id[0], out.story_id[1]);
     }
 }
