@@ -68,6 +68,9 @@ pub fn clean_leftovers(output: &Path) -> Result<(), Error> {
             }
         } else if name.starts_with(".staging-") {
             fs::remove_dir_all(&p).map_err(|e| Error::io(&p, e))?;
+        } else if name.starts_with(".spill-") {
+            // The story terms of a run killed before its overlap stage.
+            fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
         } else if name == "_runs" {
             // Half-written manifests.
             if let Ok(rs) = fs::read_dir(&p) {
@@ -116,7 +119,9 @@ mod tests {
         fs::create_dir_all(o.join(".old-mentions")).unwrap();
         fs::create_dir_all(o.join("mentions")).unwrap();
         fs::create_dir_all(o.join(".staging-abc/quotes")).unwrap();
+        fs::write(o.join(".spill-abc"), b"terms").unwrap();
         clean_leftovers(o).unwrap();
+        assert!(!o.join(".spill-abc").exists());
         assert!(o.join("documents/part-00000.parquet").exists());
         assert!(!o.join(".old-mentions").exists());
         assert!(o.join("mentions").exists());

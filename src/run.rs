@@ -458,6 +458,10 @@ struct FirstPass<'a> {
     qx: Option<QuoteExtractor>,
     names: entities::Names,
     kept: Vec<Kept>,
+    /// The kept documents' story terms, on disk until the story tier reads them back.
+    spill: Option<overlap::spill::TermSpill>,
+    /// The first error writing the spill (the run fails with it after the first pass).
+    spill_error: Option<std::io::Error>,
     quotes: Vec<QuoteKept>,
     rejects: Vec<Reject>,
     text_bytes: u64,
@@ -560,8 +564,14 @@ impl FirstPass<'_> {
                 (local, slots, ov)
             })
             .collect();
-        for (k, ((local, slots, ov), d)) in per_doc.into_iter().zip(&chunk.docs).enumerate() {
+        for (k, ((local, slots, mut ov), d)) in per_doc.into_iter().zip(&chunk.docs).enumerate() {
             let doc = base + k;
+            if let (Some(spill), Some(p)) = (self.spill.as_mut(), ov.as_mut()) {
+                let terms = std::mem::take(&mut p.terms);
+                if let Err(e) = spill.push(&terms) {
+                    self.spill_error.get_or_insert(e);
+                }
+            }
             if with_overlap {
                 for (qi, q) in chunk.quotes[k].iter().enumerate() {
                     if matches!(q.kind, QuoteKind::Direct | QuoteKind::Partial) {
@@ -586,6 +596,7 @@ impl FirstPass<'_> {
     /// kept) when the cache entry turns out unreadable: the file is then read afresh.
     fn keep_cached(&mut self, file: usize) -> bool {
         let (kept, quotes, rejects, bytes) = (self.kept.len(), self.quotes.len(), self.rejects.len(), self.text_bytes);
+        let spilled = self.spill.as_ref().map(|s| s.mark());
         let key = self.keys[file].clone();
         let ok = (|| -> Result<(), Error> {
             for c in self.cache.chunks(&key)? {
@@ -599,6 +610,11 @@ impl FirstPass<'_> {
         if let Err(e) = ok {
             tracing::warn!(error = %e, "unreadable extraction cache entry; reading the input again");
             self.kept.truncate(kept);
+            if let (Some(spill), Some(m)) = (self.spill.as_mut(), spilled) {
+                if let Err(e) = spill.rewind(m) {
+                    self.spill_error.get_or_insert(e);
+                }
+            }
             self.quotes.truncate(quotes);
             self.rejects.truncate(rejects);
             self.text_bytes = bytes;
@@ -791,6 +807,11 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         None => None,
     };
     timer.lap("load");
+    let spill_path = out_dir.join(format!(".spill-{run_id}"));
+    let spill = match cfg.overlap() {
+        Some(_) => Some(overlap::spill::TermSpill::create(&spill_path).map_err(|e| Error::io(&spill_path, e))?),
+        None => None,
+    };
     let mut fp = FirstPass {
         cfg: &cfg,
         norm_cfg: cfg.normalize().unwrap_or(&default_norm),
@@ -800,6 +821,8 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         qx,
         names: entities::Names::default(),
         kept: Vec::new(),
+        spill,
+        spill_error: None,
         quotes: Vec::new(),
         rejects: Vec::new(),
         text_bytes: 0,
@@ -818,8 +841,12 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     timer.at = Instant::now();
     // What the whole-run stages need; the models and the rest of the first pass are freed
     // here, not at the end of the run.
-    let FirstPass { mut kept, quotes: kept_quotes, mut rejects, names, text_bytes: input_text_bytes, extracted: extracted_documents, rec, qx, .. } = fp;
+    let FirstPass { mut kept, spill, spill_error, quotes: kept_quotes, mut rejects, names, text_bytes: input_text_bytes, extracted: extracted_documents, rec, qx, .. } = fp;
     drop((rec, qx));
+    if let Some(e) = spill_error {
+        return Err(Error::io(&spill_path, e));
+    }
+    let spill = spill.map(|s| s.finish()).transpose().map_err(|e| Error::io(&spill_path, e))?;
     rejects.sort_by(|a, b| (&a.source_file, a.source_record).cmp(&(&b.source_file, b.source_record)));
 
     // Whole-run stages.
@@ -853,7 +880,10 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                 .iter()
                 .map(|q| OverlapQuote { doc: q.doc, text: &q.text, speaker_entity_id: entity_of(q.doc, q.speaker) })
                 .collect();
-            let o = overlap::run_prepared(prepared, &entity_ids, &oq, oc);
+            let o = match spill {
+                Some(spill) => overlap::run_spilled(prepared, spill, &entity_ids, &oq, oc).map_err(|e| Error::io(&spill_path, e))?,
+                None => overlap::run_prepared(prepared, &entity_ids, &oq, oc),
+            };
             timer.lap("overlap");
             o
         }

@@ -16,6 +16,7 @@ pub mod lsh;
 pub mod minhash;
 pub mod quotes;
 pub mod shingle;
+pub mod spill;
 pub mod stories;
 pub mod unionfind;
 
@@ -235,6 +236,32 @@ pub fn run_prepared(
     quotes: &[OverlapQuote],
     config: &OverlapConfig,
 ) -> OverlapOutput {
+    run_any(docs, None, entity_ids, quotes, config).expect("terms held in memory are read without I/O")
+}
+
+/// [`run_prepared`] over documents whose story terms were spilled to a file while they were
+/// prepared (`spill` holds `docs[i]`'s terms as its `i`-th entry; the documents' own terms are
+/// empty). Fails only when the spill file cannot be read back.
+pub fn run_spilled(
+    docs: Vec<PreparedDoc>,
+    spill: spill::SpilledTerms,
+    entity_ids: &[Vec<(&str, u32)>],
+    quotes: &[OverlapQuote],
+    config: &OverlapConfig,
+) -> std::io::Result<OverlapOutput> {
+    if spill.len() != docs.len() {
+        return Err(std::io::Error::other(format!("the term spill holds {} documents, the run {}", spill.len(), docs.len())));
+    }
+    run_any(docs, Some(spill), entity_ids, quotes, config)
+}
+
+fn run_any(
+    docs: Vec<PreparedDoc>,
+    spill: Option<spill::SpilledTerms>,
+    entity_ids: &[Vec<(&str, u32)>],
+    quotes: &[OverlapQuote],
+    config: &OverlapConfig,
+) -> std::io::Result<OverlapOutput> {
     let key = |d: &PreparedDoc| {
         let s = &d.sig;
         (s.doc_id.clone(), s.content_hash, s.n_chars, s.published_at)
@@ -273,7 +300,9 @@ pub fn run_prepared(
             }
         })
         .collect();
-    let out = run_sorted(&mut sorted, &sorted_entities, &sorted_quotes, config);
+    // Spilled terms are in input order: the tier finds each one's place through `rank`.
+    let terms = spill.map(|spill| stories::Terms::Spilled { spill, rank });
+    let out = run_sorted(&mut sorted, terms, &sorted_entities, &sorted_quotes, config)?;
     let mut duplicates = vec![None; order.len()];
     for (r, row) in out.duplicates.into_iter().enumerate() {
         duplicates[order[r]] = Some(row);
@@ -282,7 +311,7 @@ pub fn run_prepared(
     for (r, c) in out.quote_cluster_of.into_iter().enumerate() {
         quote_cluster_of[qorder[r]] = c;
     }
-    OverlapOutput {
+    Ok(OverlapOutput {
         duplicates: duplicates
             .into_iter()
             .map(|d| d.expect("every document has a row"))
@@ -290,7 +319,7 @@ pub fn run_prepared(
         stories: out.stories,
         quote_cluster_of,
         quote_clusters: out.quote_clusters,
-    }
+    })
 }
 
 /// The tiers' view of the documents.
@@ -303,10 +332,11 @@ fn views<'a>(docs: &'a [PreparedDoc], entity_ids: &'a [&'a [(&'a str, u32)]]) ->
 
 fn run_sorted(
     docs: &mut [PreparedDoc],
+    spilled: Option<stories::Terms>,
     entity_ids: &[&[(&str, u32)]],
     quotes: &[OverlapQuote],
     config: &OverlapConfig,
-) -> OverlapOutput {
+) -> std::io::Result<OverlapOutput> {
     tracing::debug!(
         docs = docs.len(),
         terms = docs.iter().map(|d| d.terms.keys.len()).sum::<usize>(),
@@ -328,8 +358,11 @@ fn run_sorted(
     // Tier 2: stories, seeded with the copy clusters; the terms are not needed once the
     // vectors are built.
     let canonical: Vec<usize> = assignments.iter().map(|a| a.canonical).collect();
-    let terms: Vec<stories::DocTerms> = docs.iter_mut().map(|d| std::mem::take(&mut d.terms)).collect();
-    let vecs = stories::vectors(&views(docs, entity_ids), terms, quotes, &config.stories);
+    let terms = match spilled {
+        Some(t) => t,
+        None => stories::Terms::Memory(docs.iter_mut().map(|d| std::mem::take(&mut d.terms)).collect()),
+    };
+    let vecs = stories::vectors(&views(docs, entity_ids), terms, quotes, &config.stories)?;
     let docs = views(docs, entity_ids);
     let story = stories::cluster(&docs, &canonical, vecs, &config.stories);
     tracing::debug!(tier = "stories", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "overlap tier done");
@@ -351,12 +384,12 @@ fn run_sorted(
             story_id: story.story_id[i].clone(),
         })
         .collect();
-    OverlapOutput {
+    Ok(OverlapOutput {
         duplicates,
         stories: story.rows,
         quote_cluster_of,
         quote_clusters,
-    }
+    })
 }
 
 /// Which tier `newsmill eval dedup` scores.

@@ -540,27 +540,80 @@ struct StoryVec {
 /// Per term key: (document frequency, term id or `u32::MAX` when the term is not indexed).
 type Vocab = HashMap<u32, (u32, u32), Xxh3Builder>;
 
+/// Where the story tier reads the documents' terms from.
+pub enum Terms {
+    /// In memory, one list per document in the tier's order.
+    Memory(Vec<DocTerms>),
+    /// Spilled to a file; its `k`-th entry belongs to the tier's document `rank[k]`.
+    Spilled {
+        /// The spill.
+        spill: super::spill::SpilledTerms,
+        /// The tier's index of each spilled document.
+        rank: Vec<usize>,
+    },
+}
+
+/// Documents per block when the terms are walked (and, in memory, freed) block by block.
+const BLOCK: usize = 8192;
+
+impl Terms {
+    /// Calls `f(docs, terms)` block by block, `terms[k]` being document `docs[k]`'s. With
+    /// `free`, terms held in memory are freed as soon as their block is done.
+    fn for_blocks(&mut self, free: bool, mut f: impl FnMut(&[usize], &[DocTerms])) -> std::io::Result<()> {
+        match self {
+            Terms::Memory(v) => {
+                for lo in (0..v.len()).step_by(BLOCK) {
+                    let hi = (lo + BLOCK).min(v.len());
+                    let docs: Vec<usize> = (lo..hi).collect();
+                    f(&docs, &v[lo..hi]);
+                    if free {
+                        for t in &mut v[lo..hi] {
+                            *t = DocTerms::default();
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Terms::Spilled { spill, rank } => spill.for_blocks(BLOCK, |first, block| f(&rank[first..first + block.len()], &block)),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Terms::Memory(v) => v.len(),
+            Terms::Spilled { rank, .. } => rank.len(),
+        }
+    }
+}
+
 /// The story vectors of a run, in two passes over the texts (document frequencies, then
 /// weights), so that no document's full feature list outlives its own computation.
-fn vectors_of(docs: &[Doc], mut terms: Vec<DocTerms>, quote_keys: &[Vec<u64>], config: &StoriesConfig) -> Vec<StoryVec> {
+fn vectors_of(docs: &[Doc], mut terms: Terms, quote_keys: &[Vec<u64>], config: &StoriesConfig) -> std::io::Result<Vec<StoryVec>> {
     let n = docs.len();
-    assert_eq!(terms.len(), n, "one term list per document");
+    if terms.len() != n {
+        return Err(std::io::Error::other(format!("{} term lists for {n} documents", terms.len())));
+    }
     let feats = |i: usize, t: &DocTerms| features(&docs[i], t, &quote_keys[i], config);
-    let mut vocab: Vocab = (0..n)
-        .into_par_iter()
-        .fold(Vocab::default, |mut m, i| {
-            for (k, _) in feats(i, &terms[i]) {
-                m.entry(k).or_insert((0, u32::MAX)).0 += 1;
-            }
-            m
-        })
-        .reduce(Vocab::default, |a, b| {
-            let (mut big, small) = if a.len() >= b.len() { (a, b) } else { (b, a) };
-            for (k, (d, _)) in small {
-                big.entry(k).or_insert((0, u32::MAX)).0 += d;
-            }
-            big
-        });
+    let merge = |a: Vocab, b: Vocab| {
+        let (mut big, small) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+        for (k, (d, _)) in small {
+            big.entry(k).or_insert((0, u32::MAX)).0 += d;
+        }
+        big
+    };
+    let mut vocab = Vocab::default();
+    terms.for_blocks(false, |ids, ts| {
+        let part = (0..ts.len())
+            .into_par_iter()
+            .fold(Vocab::default, |mut m, k| {
+                for (key, _) in feats(ids[k], &ts[k]) {
+                    m.entry(key).or_insert((0, u32::MAX)).0 += 1;
+                }
+                m
+            })
+            .reduce(Vocab::default, merge);
+        vocab = merge(std::mem::take(&mut vocab), part);
+    })?;
     tracing::debug!(vocab = vocab.len(), "story vocabulary");
     let max_df = if n >= 20 {
         (config.max_df * n as f64).ceil() as u32
@@ -628,19 +681,16 @@ fn vectors_of(docs: &[Doc], mut terms: Vec<DocTerms>, quote_keys: &[Vec<u64>], c
                 rest: (1.0 - kept).max(0.0),
             }
     };
-    // Block by block, each block's terms freed as soon as its vectors exist, so that the
-    // terms and the vectors of the whole run are never held at once.
-    const BLOCK: usize = 8192;
-    let mut out: Vec<StoryVec> = Vec::with_capacity(n);
-    for lo in (0..n).step_by(BLOCK) {
-        let hi = (lo + BLOCK).min(n);
-        let block: Vec<StoryVec> = (lo..hi).into_par_iter().map(|i| vector(i, &terms[i])).collect();
-        for t in &mut terms[lo..hi] {
-            *t = DocTerms::default();
+    // Block by block, each block's terms freed (or read from the spill) as its vectors are
+    // made, so that the terms and the vectors of the whole run are never held at once.
+    let mut out: Vec<StoryVec> = (0..n).map(|_| StoryVec::default()).collect();
+    terms.for_blocks(true, |ids, ts| {
+        let block: Vec<StoryVec> = (0..ts.len()).into_par_iter().map(|k| vector(ids[k], &ts[k])).collect();
+        for (k, v) in block.into_iter().enumerate() {
+            out[ids[k]] = v;
         }
-        out.extend(block);
-    }
-    out
+    })?;
+    Ok(out)
 }
 
 /// Time factor between two documents.
@@ -1101,7 +1151,7 @@ fn quote_key(text: &str) -> Option<u64> {
 pub struct Vectors(Vec<StoryVec>);
 
 /// Builds the story vectors of `docs`, with the run's quotes (sorted documents' indices).
-pub fn vectors(docs: &[Doc], terms: Vec<DocTerms>, quotes: &[OverlapQuote], config: &StoriesConfig) -> Vectors {
+pub fn vectors(docs: &[Doc], terms: Terms, quotes: &[OverlapQuote], config: &StoriesConfig) -> std::io::Result<Vectors> {
     let n = docs.len();
     let mut quote_keys: Vec<Vec<u64>> = vec![Vec::new(); n];
     for q in quotes {
@@ -1112,7 +1162,7 @@ pub fn vectors(docs: &[Doc], terms: Vec<DocTerms>, quotes: &[OverlapQuote], conf
         }
     }
     let t = std::time::Instant::now();
-    let vecs = vectors_of(docs, terms, &quote_keys, config);
+    let vecs = vectors_of(docs, terms, &quote_keys, config)?;
     tracing::debug!(
         step = "vectors",
         terms = vecs.iter().map(|v| v.terms.len()).sum::<usize>(),
@@ -1120,7 +1170,7 @@ pub fn vectors(docs: &[Doc], terms: Vec<DocTerms>, quotes: &[OverlapQuote], conf
         peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(),
         "story tier"
     );
-    Vectors(vecs)
+    Ok(Vectors(vecs))
 }
 
 /// Clusters the documents into stories from their [`vectors`]. `canonical[i]` is the
@@ -1313,7 +1363,7 @@ mod tests {
                 linkage,
                 ..Default::default()
             };
-            let out = cluster(&docs, &[0, 1, 2, 3], vectors(&docs, terms(&prepared), &[], &config), &config);
+            let out = cluster(&docs, &[0, 1, 2, 3], vectors(&docs, Terms::Memory(terms(&prepared)), &[], &config).unwrap(), &config);
             assert_eq!(out.story_id[0], out.story_id[2]);
             assert_eq!(out.story_id[1], out.story_id[3]);
             assert_ne!(out.story_id[0], out.story_id[1]);
@@ -1330,7 +1380,7 @@ mod tests {
         ];
         let docs = views(&prepared);
         let config = StoriesConfig::default();
-        let v = vectors_of(&docs, terms(&prepared), &[vec![], vec![], vec![]], &config);
+        let v = vectors_of(&docs, Terms::Memory(terms(&prepared)), &[vec![], vec![], vec![]], &config).unwrap();
         for sv in &v {
             let kept: f32 = sv.terms.iter().map(|x| x.1 * x.1).sum();
             assert!((kept + sv.rest - 1.0).abs() < 1e-4, "{sv:?}");
@@ -1342,13 +1392,14 @@ mod tests {
         // The pruned vector keeps the heaviest terms only.
         let pruned = vectors_of(
             &docs,
-            terms(&prepared),
+            Terms::Memory(terms(&prepared)),
             &[vec![], vec![], vec![]],
             &StoriesConfig {
                 max_terms: 1,
                 ..config
             },
-        );
+        )
+        .unwrap();
         assert_eq!(pruned[0].terms.len(), 1);
         let heaviest = v[0].terms.iter().map(|x| x.1).fold(0.0f32, f32::max);
         assert_eq!(pruned[0].terms[0].1, heaviest);
@@ -1384,7 +1435,7 @@ mod tests {
         let prepared = vec![doc("a", "alpha beta"), doc("b", "gamma delta")];
         let docs = views(&prepared);
         let config = StoriesConfig::default();
-        let out = cluster(&docs, &[0, 0], vectors(&docs, terms(&prepared), &[], &config), &config);
+        let out = cluster(&docs, &[0, 0], vectors(&docs, Terms::Memory(terms(&prepared)), &[], &config).unwrap(), &config);
         assert_eq!(out.story_id[0], out.story_id[1]);
     }
 }
