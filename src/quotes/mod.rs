@@ -126,7 +126,8 @@ impl QuoteExtractor {
     }
 
     /// Attributions as PolNeAR annotates them: split quotes sharing a cue become one
-    /// attribution with a discontinuous content; terms are left out.
+    /// attribution with a discontinuous content, a quotation's content takes in the "that"
+    /// introducing it and a speaker what describes it; terms are left out.
     pub fn attributions(&self, text: &str) -> Vec<Attribution> {
         let doc = rules::Doc::new(text);
         let found = self.found(&doc);
@@ -143,7 +144,7 @@ impl QuoteExtractor {
             // describes it.
             let core = f.speaker.map(tok_span);
             let source = f.speaker.map(|r| tok_span((r.0, doc.speaker_end(r, f.cue, f.content_marked))));
-            let content: Vec<(usize, usize)> = if f.content_marked.1 > f.content_marked.0 { vec![f.content_marked] } else { Vec::new() };
+            let content: Vec<(usize, usize)> = if f.content_marked.1 > f.content_marked.0 { vec![(doc.lead_in_start(f.content_marked.0), f.content_marked.1)] } else { Vec::new() };
             if let Some(c) = cue {
                 if let Some(&k) = by_cue.get(&c) {
                     out[k].content.extend(content);

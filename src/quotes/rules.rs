@@ -160,6 +160,26 @@ impl<'a> Doc<'a> {
         self.toks[i].text(self.text)
     }
 
+    /// Where reported content starts once the "that" introducing a quotation is taken in, as
+    /// PolNeAR's contents do ("said that, “For those few people ...”"). `start` is a byte
+    /// offset; it is returned unchanged unless it is an opening mark right after "that".
+    pub fn lead_in_start(&self, start: usize) -> usize {
+        let toks = &self.toks;
+        let k = toks.partition_point(|t| (t.start as usize) < start);
+        if k == 0 || k >= toks.len() || toks[k].start as usize != start || toks[k].kind != Kind::Quote {
+            return start;
+        }
+        let mut j = k - 1;
+        if toks[j].is_punct(',') && j > 0 {
+            j -= 1;
+        }
+        if toks[j].is_word() && self.outside(j) && self.word(j).eq_ignore_ascii_case("that") {
+            toks[j].start as usize
+        } else {
+            start
+        }
+    }
+
     fn is_cue(&self, i: usize) -> Option<(usize, usize)> {
         let t = &self.toks[i];
         if !t.is_word() {

@@ -325,3 +325,15 @@ fn a_speaker_takes_in_what_describes_it_but_never_what_was_said() {
         assert!(!q.speaker.contains("Pentagon"), "{}", q.speaker);
     }
 }
+
+const THAT_QUOTE: &str = "Trump wrote on Twitter that, “For those few people knocking me, I will be there!”";
+
+#[test]
+fn a_polnear_content_takes_in_the_that_before_a_quotation() {
+    let a = rules().attributions(THAT_QUOTE);
+    let c = a.iter().find_map(|x| x.content.first().copied()).expect("one attribution");
+    assert_eq!(&THAT_QUOTE[c.0..c.1], "that, “For those few people knocking me, I will be there!”");
+    // the quotes table keeps the quoted words only
+    let q = speech(THAT_QUOTE);
+    assert_eq!(q[0].content, "For those few people knocking me, I will be there!");
+}
