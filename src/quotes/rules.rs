@@ -160,6 +160,32 @@ impl<'a> Doc<'a> {
         self.toks[i].text(self.text)
     }
 
+    /// Where a speaker phrase starts once a name coordinated with it is taken in ("Obama and
+    /// Clinton said": the speakers are both). The name must open its clause (start the
+    /// sentence or follow a quote mark or a comma). Token index in, token index out.
+    pub fn speaker_start(&self, speaker: (usize, usize)) -> usize {
+        let toks = &self.toks;
+        let a = speaker.0;
+        if a < 2 || a >= toks.len() || !toks[a - 1].is_word() || !self.word(a - 1).eq_ignore_ascii_case("and") || !self.outside(a - 1) {
+            return a;
+        }
+        // The capitalised words before "and".
+        let mut s = a - 1;
+        while s > 0 && s + 6 > a && toks[s - 1].is_word() && toks[s - 1].has(CAP) && self.outside(s - 1) && toks[s - 1].flags & (CUE | CUE_WEAK | PRONOUN) == 0 {
+            s -= 1;
+        }
+        if s == a - 1 {
+            return a;
+        }
+        let si = self.sents.partition_point(|x| x.1 <= a);
+        let opens = self.sents.get(si).is_some_and(|x| x.0 == s) || s > 0 && (toks[s - 1].kind == Kind::Quote || toks[s - 1].kind == Kind::Para || toks[s - 1].is_punct(','));
+        if opens {
+            s
+        } else {
+            a
+        }
+    }
+
     /// Where reported content starts once the "that" introducing a quotation is taken in, as
     /// PolNeAR's contents do ("said that, “For those few people ...”"). `start` is a byte
     /// offset; it is returned unchanged unless it is an opening mark right after "that".

@@ -337,3 +337,12 @@ fn a_polnear_content_takes_in_the_that_before_a_quotation() {
     let q = speech(THAT_QUOTE);
     assert_eq!(q[0].content, "For those few people knocking me, I will be there!");
 }
+
+#[test]
+fn coordinated_names_speak_together() {
+    let q = speech("“We will win,” Obama and Clinton said.");
+    assert_eq!(q[0].speaker, "Obama and Clinton");
+    // a name that is the object of another verb is not a speaker
+    let q = speech("Trump attacked Obama and Clinton said: “Enough.”");
+    assert_eq!(q[0].speaker, "Clinton");
+}
