@@ -265,7 +265,6 @@ impl Timer {
     }
 }
 
-
 fn hash_file(path: &Path) -> (u64, String) {
     let mut h = Xxh3::new();
     let mut size = 0u64;

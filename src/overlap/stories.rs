@@ -644,42 +644,42 @@ fn vectors_of(docs: &[Doc], mut terms: Terms, quote_keys: &[Vec<u64>], config: &
     ];
     let max_terms = if config.max_terms == 0 { usize::MAX } else { config.max_terms };
     let vector = |i: usize, t: &DocTerms| {
-            let mut norm2 = [0.0f64; 4];
-            let mut raw: Vec<(u32, f64, usize)> = Vec::new();
-            for (k, c) in feats(i, t) {
-                let (d, id) = vocab[&k];
-                if !counts(k, d) {
-                    continue;
-                }
-                let idf = ((1.0 + n as f64) / (1.0 + d as f64)).ln() + 1.0;
-                let w = (1.0 + (c as f64).ln()) * idf;
-                norm2[kind_of(k)] += w * w;
-                raw.push((id, w, kind_of(k)));
+        let mut norm2 = [0.0f64; 4];
+        let mut raw: Vec<(u32, f64, usize)> = Vec::new();
+        for (k, c) in feats(i, t) {
+            let (d, id) = vocab[&k];
+            if !counts(k, d) {
+                continue;
             }
-            // Each kind normalised on its own, then weighted, then the whole vector normalised.
-            let mut total = 0.0;
-            for (_, w, kind) in raw.iter_mut() {
-                *w = *w / norm2[*kind].sqrt().max(1e-12) * kw[*kind].sqrt();
-                total += *w * *w;
-            }
-            let total = total.sqrt().max(1e-12);
-            let mut terms: Vec<(u32, f32)> = raw
-                .into_iter()
-                .filter(|&(id, w, _)| id != u32::MAX && w > 0.0)
-                .map(|(id, w, _)| (id, (w / total) as f32))
-                .collect();
-            if terms.len() > max_terms {
-                let heavier = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-                terms.select_nth_unstable_by(max_terms, heavier);
-                terms.truncate(max_terms);
-            }
-            terms.sort_unstable_by_key(|x| x.0);
-            terms.shrink_to_fit();
-            let kept: f32 = terms.iter().map(|x| x.1 * x.1).sum();
-            StoryVec {
-                terms,
-                rest: (1.0 - kept).max(0.0),
-            }
+            let idf = ((1.0 + n as f64) / (1.0 + d as f64)).ln() + 1.0;
+            let w = (1.0 + (c as f64).ln()) * idf;
+            norm2[kind_of(k)] += w * w;
+            raw.push((id, w, kind_of(k)));
+        }
+        // Each kind normalised on its own, then weighted, then the whole vector normalised.
+        let mut total = 0.0;
+        for (_, w, kind) in raw.iter_mut() {
+            *w = *w / norm2[*kind].sqrt().max(1e-12) * kw[*kind].sqrt();
+            total += *w * *w;
+        }
+        let total = total.sqrt().max(1e-12);
+        let mut terms: Vec<(u32, f32)> = raw
+            .into_iter()
+            .filter(|&(id, w, _)| id != u32::MAX && w > 0.0)
+            .map(|(id, w, _)| (id, (w / total) as f32))
+            .collect();
+        if terms.len() > max_terms {
+            let heavier = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+            terms.select_nth_unstable_by(max_terms, heavier);
+            terms.truncate(max_terms);
+        }
+        terms.sort_unstable_by_key(|x| x.0);
+        terms.shrink_to_fit();
+        let kept: f32 = terms.iter().map(|x| x.1 * x.1).sum();
+        StoryVec {
+            terms,
+            rest: (1.0 - kept).max(0.0),
+        }
     };
     // Block by block, each block's terms freed (or read from the spill) as its vectors are
     // made, so that the terms and the vectors of the whole run are never held at once.

@@ -132,13 +132,17 @@ impl<'a> Doc<'a> {
         };
         if b <= ca {
             // "X, a Y at Z, said": the gap to the cue is one comma-delimited description.
+            if j > ca {
+                // The cue is inside the brackets: they are not a label.
+                return b;
+            }
             if j == ca || j >= n {
                 return j;
             }
             if toks[j].is_punct(',') && ca >= j + 3 && ca <= n && ca - j <= MAX && toks[ca - 1].is_punct(',') && opens_appositive(j + 1) && plain(j + 1, ca - 1) {
                 return ca;
             }
-            return if j <= ca && plain(b, j) { j } else { b };
+            return if plain(b, j) { j } else { b };
         }
         if cb <= a {
             // "said X, a Y at Z." : the description runs to the end of the sentence.
