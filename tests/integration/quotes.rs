@@ -165,3 +165,20 @@ fn missing_model_falls_back_to_rules() {
     let text = "“We will win,” Smith said.";
     assert_eq!(ex.extract(text, &[]).len(), 1);
 }
+
+/// Passes over the training data of `make quotes-model` (`QUOTES_EPOCHS` in mk/quotes.mk).
+const SHIPPED_EPOCHS: usize = 14;
+
+#[test]
+fn shipped_tagger_is_what_training_gives() {
+    // A change to the rules or the features changes what the tagger is trained on; the
+    // shipped model must then be retrained (`make quotes-model`), or it no longer comes from
+    // this code.
+    let Some(dir) = util::corpus("polnear") else { return };
+    let out = std::env::temp_dir().join(format!("newsmill-quotes-tagger-{}.bin", std::process::id()));
+    quotes::train::train(&dir.join("train"), &out, SHIPPED_EPOCHS).expect("training runs");
+    let trained = std::fs::read(&out).expect("trained model written");
+    let _ = std::fs::remove_file(&out);
+    let shipped = std::fs::read(util::repo_root().join("models").join("quotes-tagger.bin")).expect("shipped model");
+    assert!(trained == shipped, "models/quotes-tagger.bin is not what `make quotes-model` trains from this code: run it and commit the model");
+}
