@@ -1,6 +1,7 @@
 # Quote stage: train the attribution tagger, score it, measure it.
 QUOTES_POLNEAR ?= ../shared/corpora/polnear
-QUOTES_EPOCHS ?= 14  # also SHIPPED_EPOCHS in tests/integration/quotes.rs, which checks the shipped model
+# Also SHIPPED_EPOCHS in tests/integration/quotes.rs, which checks the shipped model.
+QUOTES_EPOCHS ?= 14
 
 .PHONY: quotes-model quotes-eval quotes-bench quotes-test
 
