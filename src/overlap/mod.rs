@@ -241,7 +241,7 @@ pub fn run_prepared(
 
 /// [`run_prepared`] over documents whose story terms were spilled to a file while they were
 /// prepared (`spill` holds `docs[i]`'s terms as its `i`-th entry; the documents' own terms are
-/// empty). Fails only when the spill file cannot be read back.
+/// empty). Fails when the spill does not hold one entry per document or cannot be read back.
 pub fn run_spilled(
     docs: Vec<PreparedDoc>,
     spill: spill::SpilledTerms,
@@ -339,7 +339,7 @@ fn run_sorted(
 ) -> std::io::Result<OverlapOutput> {
     tracing::debug!(
         docs = docs.len(),
-        terms = docs.iter().map(|d| d.terms.keys.len()).sum::<usize>(),
+        spilled = spilled.is_some(),
         quotes = quotes.len(),
         quote_bytes = quotes.iter().map(|q| q.text.len()).sum::<usize>(),
         rss_mb = crate::mem::rss_mb(),

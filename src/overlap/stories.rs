@@ -577,22 +577,12 @@ impl Terms {
             Terms::Spilled { spill, rank } => spill.for_blocks(BLOCK, |first, block| f(&rank[first..first + block.len()], &block)),
         }
     }
-
-    fn len(&self) -> usize {
-        match self {
-            Terms::Memory(v) => v.len(),
-            Terms::Spilled { rank, .. } => rank.len(),
-        }
-    }
 }
 
 /// The story vectors of a run, in two passes over the texts (document frequencies, then
 /// weights), so that no document's full feature list outlives its own computation.
 fn vectors_of(docs: &[Doc], mut terms: Terms, quote_keys: &[Vec<u64>], config: &StoriesConfig) -> std::io::Result<Vec<StoryVec>> {
     let n = docs.len();
-    if terms.len() != n {
-        return Err(std::io::Error::other(format!("{} term lists for {n} documents", terms.len())));
-    }
     let feats = |i: usize, t: &DocTerms| features(&docs[i], t, &quote_keys[i], config);
     let merge = |a: Vocab, b: Vocab| {
         let (mut big, small) = if a.len() >= b.len() { (a, b) } else { (b, a) };

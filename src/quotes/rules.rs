@@ -146,8 +146,7 @@ impl<'a> Doc<'a> {
         }
         if cb <= a {
             // "said X, a Y at Z." : the description runs to the end of the sentence.
-            let si = self.sents.partition_point(|s| s.1 <= b.saturating_sub(1));
-            let Some(&(_, se)) = self.sents.get(si) else { return b };
+            let Some((_, se)) = self.sentence_of(b - 1) else { return b };
             let mut end = se.min(n);
             while end > j && !toks[end - 1].is_word() && !toks[end - 1].is_punct(')') {
                 end -= 1;
@@ -158,6 +157,11 @@ impl<'a> Doc<'a> {
             return j;
         }
         b
+    }
+
+    /// The sentence (token range) holding token `i`.
+    fn sentence_of(&self, i: usize) -> Option<(usize, usize)> {
+        self.sents.get(self.sents.partition_point(|s| s.1 <= i)).copied()
     }
 
     fn word(&self, i: usize) -> &str {
@@ -181,8 +185,7 @@ impl<'a> Doc<'a> {
         if s == a - 1 {
             return a;
         }
-        let si = self.sents.partition_point(|x| x.1 <= a);
-        let opens = self.sents.get(si).is_some_and(|x| x.0 == s) || s > 0 && (toks[s - 1].kind == Kind::Quote || toks[s - 1].kind == Kind::Para || toks[s - 1].is_punct(','));
+        let opens = self.sentence_of(a).is_some_and(|x| x.0 == s) || s > 0 && (toks[s - 1].kind == Kind::Quote || toks[s - 1].kind == Kind::Para || toks[s - 1].is_punct(','));
         if opens {
             s
         } else {
