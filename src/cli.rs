@@ -139,6 +139,9 @@ pub enum EvalCommand {
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
+        /// Also write every document's id, gold and predicted cluster and text to this CSV file.
+        #[arg(long)]
+        predictions: Option<PathBuf>,
     },
 }
 

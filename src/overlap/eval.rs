@@ -170,15 +170,28 @@ pub fn read_labelled(
     Ok(out)
 }
 
-/// Runs `level` on the documents with `config` and scores it.
-pub fn evaluate(docs: &[Labelled], level: EvalLevel, config: &OverlapConfig) -> Scores {
+/// Runs `level` on the documents with `config` and scores it; also returns the predicted
+/// cluster of every document.
+pub fn evaluate(docs: &[Labelled], level: EvalLevel, config: &OverlapConfig) -> (Scores, Vec<String>) {
     let start = std::time::Instant::now();
     let pred = predict(docs, level, config);
     let seconds = start.elapsed().as_secs_f64();
     let gold: Vec<&str> = docs.iter().map(|d| d.gold.as_str()).collect();
     let mut s = score(&pred, &gold);
     s.seconds = seconds;
-    s
+    (s, pred)
+}
+
+/// Writes every document's id, gold cluster, predicted cluster and text as CSV, for error
+/// analysis.
+pub fn write_predictions(path: &Path, docs: &[Labelled], pred: &[String]) -> Result<()> {
+    let mut w = csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
+    w.write_record(["id", "gold", "predicted", "text"])?;
+    for (d, p) in docs.iter().zip(pred) {
+        w.write_record([d.id.as_str(), d.gold.as_str(), p.as_str(), d.text.as_str()])?;
+    }
+    w.flush().with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }
 
 /// The predicted cluster id of every document at `level`.

@@ -415,8 +415,12 @@ pub fn eval_dedup(
     level: EvalLevel,
     config: &OverlapConfig,
     json: bool,
+    predictions: Option<&std::path::Path>,
 ) -> anyhow::Result<String> {
     let docs = eval::read_labelled(input, text_field, gold_field, id_field)?;
-    let scores = eval::evaluate(&docs, level, config);
+    let (scores, pred) = eval::evaluate(&docs, level, config);
+    if let Some(path) = predictions {
+        eval::write_predictions(path, &docs, &pred)?;
+    }
     Ok(eval::report(input, level, &scores, json))
 }

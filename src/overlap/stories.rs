@@ -10,7 +10,8 @@
 //! starting from the copy clusters, merging while the average similarity between two
 //! clusters is at least a threshold. Average linkage does not chain: two reports of two
 //! different earthquakes may each be close to a third "earthquake" report, but their
-//! clusters merge only if the reports are close on average.
+//! clusters merge only if the reports are close on average. Runs of headlines use centroid
+//! linkage instead, after which a lone headline may join the sizeable story it leans to.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -41,6 +42,11 @@ pub struct StoriesConfig {
     pub bigram_weight: f64,
     /// Weight of the shared-quote features relative to the words.
     pub quote_weight: f64,
+    /// Centroid linkage: a report left alone (or in a pair) after the agglomeration joins the
+    /// adjacent story of at least `ATTACH_MIN_STORY` reports whose summed vector is closest to
+    /// it, when that cosine is at least this (0: never). A headline shares too few words with
+    /// its story's other reports to win a merge on its own, but it still leans to one story.
+    pub attach_similarity: f64,
     /// Neighbours kept per document in the similarity graph.
     pub neighbours: usize,
     /// At most this many terms (the heaviest) are kept of a document's vector, so that the
@@ -79,6 +85,7 @@ impl Default for StoriesConfig {
         StoriesConfig {
             min_similarity: 0.6,
             min_centroid_similarity: 0.175,
+            attach_similarity: 0.08,
             headline_words: 30,
             name_weight: 0.25,
             quote_weight: 1.0,
@@ -106,6 +113,9 @@ impl StoriesConfig {
                 "stories: min_similarity must be >= 0 and min_centroid_similarity in [0, 1]"
                     .to_string(),
             );
+        }
+        if !(0.0..=1.0).contains(&self.attach_similarity) {
+            p.push("stories: attach_similarity must lie in [0, 1]".to_string());
         }
         if bad(self.name_weight, 0.0) || bad(self.quote_weight, 0.0) {
             p.push("stories: weights must be non-negative".to_string());
@@ -1030,6 +1040,7 @@ fn centroid_linkage(
     vecs: &[StoryVec],
     edges: &[(u32, u32, f32)],
     threshold: f64,
+    attach: f64,
 ) -> Vec<u32> {
     let mut uf = super::unionfind::UnionFind::new(n);
     for (i, &g) in init.iter().enumerate() {
@@ -1067,6 +1078,10 @@ fn centroid_linkage(
     };
     let mut version = vec![0u32; n];
     let mut alive: Vec<bool> = (0..n).map(|i| root0[i] == i as u32).collect();
+    let mut size = vec![0u32; n];
+    for &r in &root0 {
+        size[r as usize] += 1;
+    }
     let mut heap = BinaryHeap::new();
     for a in 0..n {
         for &b in &adj[a] {
@@ -1104,6 +1119,7 @@ fn centroid_linkage(
         }
         adj[a].remove(&(b as u32));
         version[a] += 1;
+        size[a] += size[b];
         uf.union(a as u32, b as u32);
         let ns: Vec<u32> = adj[a].iter().copied().collect();
         for x in ns {
@@ -1124,8 +1140,34 @@ fn centroid_linkage(
             }
         }
     }
+    if attach > 0.0 {
+        // Decided on the finished clusters, then applied, so that one attachment does not
+        // change another's centroid.
+        let mut moves = Vec::new();
+        for a in (0..n).filter(|&a| alive[a] && size[a] <= ATTACH_MAX_SIZE) {
+            let mut best: Option<(f64, u32)> = None;
+            for &x in adj[a].iter().filter(|&&x| size[x as usize] >= ATTACH_MIN_STORY) {
+                let c = cos(&sum, &norm, a, x as usize);
+                // adj is ordered, so ties go to the smaller root.
+                if c >= attach && best.map_or(true, |(bc, _)| c > bc) {
+                    best = Some((c, x));
+                }
+            }
+            if let Some((_, x)) = best {
+                moves.push((a as u32, x));
+            }
+        }
+        for (a, x) in moves {
+            uf.union(a, x);
+        }
+    }
     uf.roots()
 }
+
+/// Clusters of at most this many reports may be attached to a story by `attach_similarity`.
+const ATTACH_MAX_SIZE: u32 = 2;
+/// ... and only to a story of at least this many.
+const ATTACH_MIN_STORY: u32 = 5;
 
 /// Canonical key of a quote for the story features (its normalized words).
 fn quote_key(text: &str) -> Option<u64> {
@@ -1202,7 +1244,7 @@ pub fn cluster(
             average_linkage(n, canonical, &edges, config.min_similarity)
         }
         Linkage::Centroid => {
-            centroid_linkage(n, canonical, &vecs, &edges, config.min_centroid_similarity)
+            centroid_linkage(n, canonical, &vecs, &edges, config.min_centroid_similarity, config.attach_similarity)
         }
     };
     tracing::debug!(step = "linkage", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "story tier");
@@ -1337,6 +1379,38 @@ mod tests {
         assert_eq!(r, vec![0, 0, 2]);
         let r = average_linkage(3, &[0, 1, 2], &edges, 0.2);
         assert_eq!(r, vec![0, 0, 0]);
+    }
+
+    #[test]
+    fn a_lone_headline_attaches_to_the_closest_sizeable_story() {
+        let v = |terms: Vec<(u32, f32)>| {
+            let kept: f32 = terms.iter().map(|x| x.1 * x.1).sum();
+            StoryVec { terms, rest: 1.0 - kept }
+        };
+        // 0-4: one story; 5 shares one of its terms, weakly; 6-7: a pair; 8 leans to the pair.
+        let mut vecs: Vec<StoryVec> = (0..5).map(|_| v(vec![(1, 0.8), (2, 0.6)])).collect();
+        vecs.push(v(vec![(1, 0.3)]));
+        vecs.extend((0..2).map(|_| v(vec![(3, 1.0)])));
+        vecs.push(v(vec![(3, 0.3)]));
+        let mut edges: Vec<(u32, u32, f32)> = Vec::new();
+        for i in 0..5 {
+            for j in i + 1..5 {
+                edges.push((i, j, 1.0));
+            }
+        }
+        edges.extend([(4, 5, 0.2), (6, 7, 1.0), (6, 8, 0.2)]);
+        let init: Vec<usize> = (0..9).collect();
+        let roots = centroid_linkage(9, &init, &vecs, &edges, 0.5, 0.0);
+        assert!(roots[..5].iter().all(|&r| r == roots[0]));
+        assert_ne!(roots[5], roots[0]);
+        assert_eq!(roots[6], roots[7]);
+        // cos(5, story) = 0.3 * 4 / 5 = 0.24
+        let roots = centroid_linkage(9, &init, &vecs, &edges, 0.5, 0.2);
+        assert_eq!(roots[5], roots[0]);
+        // A pair is not a story to attach to.
+        assert_ne!(roots[8], roots[6]);
+        let roots = centroid_linkage(9, &init, &vecs, &edges, 0.5, 0.3);
+        assert_ne!(roots[5], roots[0]);
     }
 
     #[test]
