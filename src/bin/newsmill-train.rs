@@ -46,6 +46,9 @@ struct Opts {
     /// Shuffle seed.
     #[arg(long, default_value_t = TrainConfig::default().seed)]
     seed: u64,
+    /// Independent runs (seeds seed, seed+1, ...) averaged into the model.
+    #[arg(long, default_value_t = TrainConfig::default().runs)]
+    runs: usize,
 }
 
 fn main() {
@@ -80,7 +83,7 @@ fn main() {
         }
         return;
     }
-    let args = TrainArgs { train: o.train.unwrap_or_default(), dev: o.dev, models: o.models, config: TrainConfig { epochs: o.epochs, bits: o.bits, seed: o.seed }, two_pass: o.two_pass };
+    let args = TrainArgs { train: o.train.unwrap_or_default(), dev: o.dev, models: o.models, config: TrainConfig { epochs: o.epochs, bits: o.bits, seed: o.seed, runs: o.runs }, two_pass: o.two_pass };
     if let Err(e) = train(&args) {
         eprintln!("newsmill-train: {e:#}");
         std::process::exit(1);

@@ -852,11 +852,14 @@ pub struct TrainConfig {
     pub bits: u32,
     /// Seed of the document shuffle.
     pub seed: u64,
+    /// Independent runs (seeds `seed`, `seed + 1`, ...) whose averaged weights are averaged
+    /// again into the model.
+    pub runs: usize,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { epochs: 12, bits: 20, seed: 20030 }
+        TrainConfig { epochs: 12, bits: 20, seed: 20030, runs: 4 }
     }
 }
 
@@ -869,8 +872,30 @@ fn xorshift(s: &mut u64) -> u64 {
 
 /// Trains an averaged perceptron. `on_epoch(epoch, model_so_far)` is called after each pass
 /// with the averaged weights so far (for progress reports); deterministic for a given seed.
-pub fn train(docs: &[TrainDoc], gaz: &Gazetteer, cfg: &TrainConfig, on_epoch: impl FnMut(usize, &Model)) -> Model {
-    train_with(docs, None, gaz, cfg, on_epoch)
+pub fn train(docs: &[TrainDoc], gaz: &Gazetteer, cfg: &TrainConfig, mut on_epoch: impl FnMut(usize, &Model)) -> Model {
+    let runs = cfg.runs.max(1);
+    let mut total: Option<Model> = None;
+    for k in 0..runs {
+        let c = TrainConfig { seed: cfg.seed.wrapping_add(k as u64), ..cfg.clone() };
+        let m = train_with(docs, None, gaz, &c, |e, m| if runs == 1 { on_epoch(e, m) });
+        total = Some(match total {
+            None => m,
+            Some(mut t) => {
+                for (a, b) in t.w.iter_mut().zip(&m.w) {
+                    *a += *b;
+                }
+                t
+            }
+        });
+    }
+    let mut t = total.expect("at least one run");
+    if runs > 1 {
+        for a in t.w.iter_mut() {
+            *a /= runs as f32;
+        }
+        on_epoch(cfg.epochs - 1, &t);
+    }
+    t
 }
 
 /// Like [`train`]; `firsts[d]` are first-pass tags of document `d` for a second-pass model.
@@ -904,7 +929,6 @@ pub fn train_with(docs: &[TrainDoc], firsts: Option<&[Vec<u8>]>, gaz: &Gazetteer
                     static_features(&st.toks, r, i, &mut fs);
                     first_pass_features(&st, r, i, &mut fs);
                     context_features(&st, r, i, &mut fs);
-                context_features(&st, r, i, &mut fs);
                     let t = st.toks[i];
                     dynamic_features(&t, prev, prev2, st.history.get(&t.lower), &mut fs);
                     m.score(&fs, &mut scores);
