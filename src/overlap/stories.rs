@@ -509,8 +509,16 @@ fn features(doc: &Doc, terms: &DocTerms, quote_keys: &[u64], config: &StoriesCon
 fn tokens(line: &str) -> Vec<(&str, bool, bool)> {
     let mut spans: Vec<(usize, usize)> = Vec::new();
     let mut start = None;
+    let b = line.as_bytes();
     for (i, c) in line.char_indices() {
-        if c.is_alphanumeric() || (c == '\'' && start.is_some()) {
+        // A decimal point or thousands separator between digits stays inside the number
+        // ("6.1", "7.1", "25,000").
+        let in_number = (c == '.' || c == ',')
+            && start.is_some()
+            && i > 0
+            && b[i - 1].is_ascii_digit()
+            && b.get(i + 1).is_some_and(u8::is_ascii_digit);
+        if c.is_alphanumeric() || (c == '\'' && start.is_some()) || in_number {
             if start.is_none() {
                 start = Some(i);
             }
@@ -1358,6 +1366,12 @@ mod tests {
         assert_eq!(fold("earthquakes"), "earthquake");
         assert_eq!(fold("injuries"), "injury");
         assert_eq!(fold("status"), "status");
+    }
+
+    #[test]
+    fn numbers_keep_their_decimal_point() {
+        let words: Vec<&str> = tokens("A 6.1 quake, then 25,000 fled; iOS 7.1. Done.").iter().map(|x| x.0).collect();
+        assert_eq!(words, vec!["A", "6.1", "quake", "then", "25,000", "fled", "iOS", "7.1", "Done"]);
     }
 
     #[test]
