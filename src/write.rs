@@ -357,17 +357,29 @@ impl TableWriter {
         if self.buf.is_empty() {
             return Ok(());
         }
-        if let Some((path, w)) = &mut self.parquet {
-            let batch = self.buf.to_batch()?;
-            w.write(&batch).map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
-            w.flush().map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
-        }
-        if let Some((path, w)) = &mut self.csv {
-            for row in &self.buf.rows {
-                let cells = row.iter().zip(self.buf.def.columns).map(|(v, c)| csv_cell(v, c.ty));
-                w.write_record(cells).map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
-            }
-        }
+        let buf = &self.buf;
+        // The two formats are encoded side by side.
+        let (pq, csv) = rayon::join(
+            || -> Result<(), Error> {
+                if let Some((path, w)) = &mut self.parquet {
+                    let batch = buf.to_batch()?;
+                    w.write(&batch).map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
+                    w.flush().map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
+                }
+                Ok(())
+            },
+            || -> Result<(), Error> {
+                if let Some((path, w)) = &mut self.csv {
+                    for row in &buf.rows {
+                        let cells = row.iter().zip(buf.def.columns).map(|(v, c)| csv_cell(v, c.ty));
+                        w.write_record(cells).map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
+                    }
+                }
+                Ok(())
+            },
+        );
+        pq?;
+        csv?;
         self.buf.rows.clear();
         Ok(())
     }
