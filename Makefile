@@ -23,14 +23,18 @@ test: test-rust interop ## Every test: Rust unit, integration and golden tests, 
 test-rust: ## Rust unit, integration and golden tests (release build)
 	$(CARGO) test --release --locked
 
-$(PY): tests/interop/requirements.txt
+# A stamp file, not bin/python: that is a symlink, and touching it would touch the
+# interpreter it points to.
+VENV_STAMP := $(VENV)/.installed
+
+$(VENV_STAMP): tests/interop/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/interop/requirements.txt
-	@touch $(PY)
+	@touch $@
 
-venv: $(PY) ## Local Python environment (pinned polars, pyarrow, DuckDB) for interop checks
+venv: $(VENV_STAMP) ## Local Python environment (pinned polars, pyarrow, DuckDB) for interop checks
 
-interop: build $(PY) ## Run the default pipeline and open every table with polars, pyarrow and DuckDB
+interop: build $(VENV_STAMP) ## Run the default pipeline and open every table with polars, pyarrow and DuckDB
 	rm -rf $(INTEROP_OUT)
 	$(BIN) run pipelines/default.toml --output $(INTEROP_OUT) --progress never --log-format json 2> target/interop-run.log
 	$(PY) tests/interop/check_tables.py $(INTEROP_OUT)

@@ -545,14 +545,53 @@ fn tokens(line: &str) -> Vec<(&str, bool, bool)> {
     out
 }
 
-/// A document's story vector: (term id, weight) sorted by term id, L2-normalised over all of
+/// A document's story vector: term ids, sorted, and their weights, L2-normalised over all of
 /// the document's terms. Only terms another document shares (and at most
 /// [`StoriesConfig::max_terms`] of them, the heaviest) are stored; `rest` is the squared
 /// weight of the others, so that sums of vectors (centroid linkage) keep their true norm.
+/// Weights (all in (0, 1]) are kept as 16-bit fractions of 1: six bytes a term instead of
+/// eight, the largest share of the story tier's memory.
 #[derive(Debug, Clone, Default)]
 struct StoryVec {
-    terms: Vec<(u32, f32)>,
+    ids: Vec<u32>,
+    w: Vec<u16>,
     rest: f32,
+}
+
+/// One unit of a 16-bit weight.
+const WEIGHT_UNIT: f32 = 1.0 / 65535.0;
+
+impl StoryVec {
+    /// Quantizes `terms` (sorted by id, weights in (0, 1]) of a vector whose squared norm is
+    /// 1: what rounds to zero, and what is not stored, counts in `rest`.
+    fn new(terms: &[(u32, f32)]) -> StoryVec {
+        let mut ids = Vec::with_capacity(terms.len());
+        let mut w = Vec::with_capacity(terms.len());
+        let mut kept = 0.0f32;
+        for &(t, x) in terms {
+            let q = (x.clamp(0.0, 1.0) * 65535.0).round() as u16;
+            if q > 0 {
+                ids.push(t);
+                w.push(q);
+                let f = q as f32 * WEIGHT_UNIT;
+                kept += f * f;
+            }
+        }
+        StoryVec { ids, w, rest: (1.0 - kept).max(0.0) }
+    }
+
+    /// (term id, weight) pairs in id order.
+    fn iter(&self) -> impl Iterator<Item = (u32, f32)> + '_ {
+        self.ids.iter().zip(&self.w).map(|(&t, &q)| (t, q as f32 * WEIGHT_UNIT))
+    }
+
+    fn pairs(&self) -> Vec<(u32, f32)> {
+        self.iter().collect()
+    }
+
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
 }
 
 /// Per term key: (document frequency, term id or `u32::MAX` when the term is not indexed).
@@ -682,12 +721,7 @@ fn vectors_of(docs: &[Doc], mut terms: Terms, quote_keys: &[Vec<u64>], config: &
             terms.truncate(max_terms);
         }
         terms.sort_unstable_by_key(|x| x.0);
-        terms.shrink_to_fit();
-        let kept: f32 = terms.iter().map(|x| x.1 * x.1).sum();
-        StoryVec {
-            terms,
-            rest: (1.0 - kept).max(0.0),
-        }
+        StoryVec::new(&terms)
     };
     // Block by block, each block's terms freed (or read from the spill) as its vectors are
     // made, so that the terms and the vectors of the whole run are never held at once.
@@ -719,12 +753,13 @@ fn time_factor(a: Option<i64>, b: Option<i64>, config: &StoriesConfig) -> f64 {
 
 /// The weight of the `m`-th heaviest term of a vector: the terms at least this heavy are its
 /// `m` heaviest (more on ties). All terms when `m` is 0 or the vector has no more than `m`.
-fn weight_floor(v: &[(u32, f32)], m: usize) -> f32 {
+/// The smallest weight among the `m` heaviest of `v` (0 admits all).
+fn weight_floor(v: &[u16], m: usize) -> u16 {
     if m == 0 || v.len() <= m {
-        return f32::NEG_INFINITY;
+        return 0;
     }
-    let mut w: Vec<f32> = v.iter().map(|x| x.1).collect();
-    let (_, nth, _) = w.select_nth_unstable_by(m - 1, |a, b| b.total_cmp(a));
+    let mut w = v.to_vec();
+    let (_, nth, _) = w.select_nth_unstable_by(m - 1, |a, b| b.cmp(a));
     *nth
 }
 
@@ -743,17 +778,17 @@ fn graph(
 ) -> Vec<(u32, u32, f32)> {
     let n_terms = vecs
         .iter()
-        .flat_map(|v| v.terms.iter().map(|x| x.0 + 1))
+        .flat_map(|v| v.ids.iter().map(|&t| t + 1))
         .max()
         .unwrap_or(0) as usize;
     // Postings as one array in term order (offsets per term), filled in two passes: no
     // per-term allocation and no growth slack. A document is posted under its `index_terms`
     // heaviest terms only: a neighbour is proposed by sharing one of those and one of the
     // searching document's `probe_terms` heaviest.
-    let floors: Vec<f32> = vecs.iter().map(|v| weight_floor(&v.terms, config.index_terms)).collect();
+    let floors: Vec<u16> = vecs.iter().map(|v| weight_floor(&v.w, config.index_terms)).collect();
     let mut start = vec![0usize; n_terms + 1];
     for (v, &f) in vecs.iter().zip(&floors) {
-        for &(t, _) in v.terms.iter().filter(|x| x.1 >= f) {
+        for (&t, _) in v.ids.iter().zip(&v.w).filter(|x| *x.1 >= f) {
             start[t as usize + 1] += 1;
         }
     }
@@ -763,8 +798,8 @@ fn graph(
     let mut entries = vec![(0u32, 0.0f32); start[n_terms]];
     let mut fill = start.clone();
     for (i, (v, &f)) in vecs.iter().zip(&floors).enumerate() {
-        for &(t, w) in v.terms.iter().filter(|x| x.1 >= f) {
-            entries[fill[t as usize]] = (i as u32, w);
+        for (&t, &q) in v.ids.iter().zip(&v.w).filter(|x| *x.1 >= f) {
+            entries[fill[t as usize]] = (i as u32, q as f32 * WEIGHT_UNIT);
             fill[t as usize] += 1;
         }
     }
@@ -784,16 +819,16 @@ fn graph(
                 // the part of the dot product those terms give (a dense accumulator with a
                 // touched list: no hashing in the inner loop); the best are then scored
                 // exactly over all terms.
-                let v = &vecs[i].terms;
+                let v = &vecs[i];
                 let mut order: Vec<usize> = (0..v.len()).collect();
                 if v.len() > probe {
                     order.select_nth_unstable_by(probe, |&a, &b| {
-                        v[b].1.total_cmp(&v[a].1).then(v[a].0.cmp(&v[b].0))
+                        v.w[b].cmp(&v.w[a]).then(v.ids[a].cmp(&v.ids[b]))
                     });
                     order.truncate(probe);
                 }
                 for &x in &order {
-                    let (t, w) = v[x];
+                    let (t, w) = (v.ids[x], v.w[x] as f32 * WEIGHT_UNIT);
                     let posting = posting(t);
                     if posting.len() > MAX_POSTING {
                         continue;
@@ -818,17 +853,13 @@ fn graph(
                     l.truncate(pool);
                 }
                 // Exact scores against this document's vector spread out by term id.
-                for &(t, w) in v {
+                for (t, w) in v.iter() {
                     dense[t as usize] = w;
                 }
                 for (j, s) in l.iter_mut() {
-                    *s = vecs[*j as usize]
-                        .terms
-                        .iter()
-                        .map(|&(t, w)| dense[t as usize] * w)
-                        .sum();
+                    *s = vecs[*j as usize].iter().map(|(t, w)| dense[t as usize] * w).sum();
                 }
-                for &(t, _) in v {
+                for &t in &v.ids {
                     dense[t as usize] = 0.0;
                 }
                 for (j, s) in l.iter_mut() {
@@ -1060,7 +1091,7 @@ fn centroid_linkage(
     let mut rest = vec![0.0f64; n];
     for i in 0..n {
         let r = root0[i] as usize;
-        sum[r] = merge_sparse(&sum[r], &vecs[i].terms);
+        sum[r] = merge_sparse(&sum[r], &vecs[i].pairs());
         rest[r] += vecs[i].rest as f64;
     }
     let mut norm: Vec<f64> = sum
@@ -1205,7 +1236,7 @@ pub fn vectors(docs: &[Doc], terms: Terms, quotes: &[OverlapQuote], config: &Sto
     let vecs = vectors_of(docs, terms, &quote_keys, config)?;
     tracing::debug!(
         step = "vectors",
-        terms = vecs.iter().map(|v| v.terms.len()).sum::<usize>(),
+        terms = vecs.iter().map(StoryVec::len).sum::<usize>(),
         seconds = t.elapsed().as_secs_f64(),
         peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(),
         "story tier"
@@ -1397,10 +1428,7 @@ mod tests {
 
     #[test]
     fn a_lone_headline_attaches_to_the_closest_sizeable_story() {
-        let v = |terms: Vec<(u32, f32)>| {
-            let kept: f32 = terms.iter().map(|x| x.1 * x.1).sum();
-            StoryVec { terms, rest: 1.0 - kept }
-        };
+        let v = |terms: Vec<(u32, f32)>| StoryVec::new(&terms);
         // 0-4: one story; 5 shares one of its terms, weakly; 6-7: a pair; 8 leans to the pair.
         let mut vecs: Vec<StoryVec> = (0..5).map(|_| v(vec![(1, 0.8), (2, 0.6)])).collect();
         vecs.push(v(vec![(1, 0.3)]));
@@ -1460,13 +1488,13 @@ mod tests {
         let config = StoriesConfig::default();
         let v = vectors_of(&docs, Terms::Memory(terms(&prepared)), &[vec![], vec![], vec![]], &config).unwrap();
         for sv in &v {
-            let kept: f32 = sv.terms.iter().map(|x| x.1 * x.1).sum();
+            let kept: f32 = sv.iter().map(|x| x.1 * x.1).sum();
             assert!((kept + sv.rest - 1.0).abs() < 1e-4, "{sv:?}");
         }
         // "c" shares no term with the others: nothing of it is stored, all its weight is rest.
-        assert!(v[2].terms.is_empty());
-        assert!(!v[0].terms.is_empty());
-        assert!(dot_sparse(&v[0].terms, &v[1].terms) > 0.3);
+        assert_eq!(v[2].len(), 0);
+        assert!(v[0].len() > 0);
+        assert!(dot_sparse(&v[0].pairs(), &v[1].pairs()) > 0.3);
         // The pruned vector keeps the heaviest terms only.
         let pruned = vectors_of(
             &docs,
@@ -1478,19 +1506,29 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(pruned[0].terms.len(), 1);
-        let heaviest = v[0].terms.iter().map(|x| x.1).fold(0.0f32, f32::max);
-        assert_eq!(pruned[0].terms[0].1, heaviest);
+        assert_eq!(pruned[0].len(), 1);
+        assert_eq!(pruned[0].w[0], *v[0].w.iter().max().unwrap());
     }
 
     #[test]
     fn weight_floor_admits_the_heaviest_terms() {
-        let v = [(1, 0.1), (2, 0.5), (3, 0.3), (4, 0.5), (5, 0.2)];
-        assert_eq!(weight_floor(&v, 2), 0.5);
-        assert_eq!(weight_floor(&v, 3), 0.3);
-        assert_eq!(v.iter().filter(|x| x.1 >= weight_floor(&v, 3)).count(), 3);
-        assert_eq!(weight_floor(&v, 0), f32::NEG_INFINITY);
-        assert_eq!(weight_floor(&v, 5), f32::NEG_INFINITY);
+        let v = [100u16, 500, 300, 500, 200];
+        assert_eq!(weight_floor(&v, 2), 500);
+        assert_eq!(weight_floor(&v, 3), 300);
+        assert_eq!(v.iter().filter(|&&x| x >= weight_floor(&v, 3)).count(), 3);
+        assert_eq!(weight_floor(&v, 0), 0);
+        assert_eq!(weight_floor(&v, 5), 0);
+    }
+
+    #[test]
+    fn weights_keep_sixteen_bits_and_the_norm() {
+        let v = StoryVec::new(&[(3, 0.6), (7, 0.0000001), (9, 0.8)]);
+        // The weight too small for 16 bits goes to the rest; the norm stays 1.
+        assert_eq!(v.ids, vec![3, 9]);
+        let p = v.pairs();
+        assert!((p[0].1 - 0.6).abs() < 1e-4 && (p[1].1 - 0.8).abs() < 1e-4, "{p:?}");
+        let kept: f32 = p.iter().map(|x| x.1 * x.1).sum();
+        assert!((kept + v.rest - 1.0).abs() < 1e-4);
     }
 
     #[test]
