@@ -159,7 +159,12 @@ def main():
     md = markdown(res)
     open(stem + ".md", "w").write(md)
     print(md)
-    return 0
+    # A peer that could not run leaves its row out of the table: say so, and fail.
+    failed = [(name, r["error"]) for name, r in (("spacy", spacy), ("textacy", textacy),
+              ("datasketch", res.get("copies", {}).get("datasketch", {}))) if "error" in r]
+    for name, err in failed:
+        print(f"peer {name} failed (is .venv-bench installed? `make bench` installs it):\n{err}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def markdown(res):

@@ -870,8 +870,10 @@ fn xorshift(s: &mut u64) -> u64 {
     *s
 }
 
-/// Trains an averaged perceptron. `on_epoch(epoch, model_so_far)` is called after each pass
-/// with the averaged weights so far (for progress reports); deterministic for a given seed.
+/// Trains an averaged perceptron `cfg.runs` times (seeds `cfg.seed`, `cfg.seed + 1`, ...) and
+/// averages the runs' weights: one run's accuracy moves with the shuffle seed, the average's
+/// much less. `on_epoch(epoch, model_so_far)` is called after each pass of a single run, or
+/// once with the final average; deterministic for a given seed.
 pub fn train(docs: &[TrainDoc], gaz: &Gazetteer, cfg: &TrainConfig, mut on_epoch: impl FnMut(usize, &Model)) -> Model {
     let runs = cfg.runs.max(1);
     let mut total: Option<Model> = None;
