@@ -113,7 +113,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                             .ok_or_else(|| anyhow::anyhow!("{}: the pipeline has no overlap stage", p.display()))?,
                         None => Default::default(),
                     };
-                    newsmill::overlap::eval_dedup(&input, &text_field, &gold_field, id_field.as_deref(), level, &config, json, predictions.as_deref())?
+                    newsmill::overlap::eval_dedup(&input, newsmill::overlap::EvalFields { text: &text_field, gold: &gold_field, id: id_field.as_deref() }, level, &config, json, predictions.as_deref())?
                 }
             };
             println!("{}", report.trim_end());

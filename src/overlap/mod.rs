@@ -401,23 +401,33 @@ pub enum EvalLevel {
     Stories,
 }
 
+/// The fields (JSONL) or columns (CSV) `eval dedup` reads.
+#[derive(Debug, Clone, Copy)]
+pub struct EvalFields<'a> {
+    /// The text.
+    pub text: &'a str,
+    /// The gold cluster label.
+    pub gold: &'a str,
+    /// The document id (else the record number).
+    pub id: Option<&'a str>,
+}
+
 /// `newsmill eval dedup --input FILE --text-field F --gold-field G [--id-field I] [--level L]
-/// [--pipeline P] [--json]`.
+/// [--pipeline P] [--json] [--predictions OUT.csv]`.
 ///
 /// Reads JSONL (or CSV when the name ends in `.csv`), runs the tier with the given
 /// thresholds and returns the report: human-readable lines, or with `json` one object
-/// `{"ari", "pair_precision", "pair_recall", "pair_f1", "documents", "seconds"}`.
+/// `{"ari", "pair_precision", "pair_recall", "pair_f1", "documents", "seconds"}`. With
+/// `predictions`, also writes every document's id, gold and predicted cluster and text there.
 pub fn eval_dedup(
     input: &std::path::Path,
-    text_field: &str,
-    gold_field: &str,
-    id_field: Option<&str>,
+    fields: EvalFields,
     level: EvalLevel,
     config: &OverlapConfig,
     json: bool,
     predictions: Option<&std::path::Path>,
 ) -> anyhow::Result<String> {
-    let docs = eval::read_labelled(input, text_field, gold_field, id_field)?;
+    let docs = eval::read_labelled(input, fields.text, fields.gold, fields.id)?;
     let (scores, pred) = eval::evaluate(&docs, level, config);
     if let Some(path) = predictions {
         eval::write_predictions(path, &docs, &pred)?;

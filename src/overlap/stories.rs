@@ -1188,7 +1188,7 @@ fn centroid_linkage(
             for &x in adj[a].iter().filter(|&&x| size[x as usize] >= ATTACH_MIN_STORY) {
                 let c = cos(&sum, &norm, a, x as usize);
                 // adj is ordered, so ties go to the smaller root.
-                if c >= attach && best.map_or(true, |(bc, _)| c > bc) {
+                if c >= attach && best.is_none_or(|(bc, _)| c > bc) {
                     best = Some((c, x));
                 }
             }

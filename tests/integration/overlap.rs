@@ -195,7 +195,7 @@ fn eval_dedup_prints_the_json_keys() {
         format!("{{\"doc_id\":\"a\",\"text\":\"{body}\",\"g\":1}}\n{{\"doc_id\":\"b\",\"text\":\"{body}!\",\"g\":1}}\n{{\"doc_id\":\"c\",\"text\":\"something else entirely\",\"g\":2}}\n"),
     )
     .unwrap();
-    let out = overlap::eval_dedup(&p, "text", "g", None, EvalLevel::Copies, &Default::default(), true, None).unwrap();
+    let out = overlap::eval_dedup(&p, overlap::EvalFields { text: "text", gold: "g", id: None }, EvalLevel::Copies, &Default::default(), true, None).unwrap();
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let keys: BTreeSet<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
     assert_eq!(
@@ -214,7 +214,7 @@ fn eval_dedup_prints_the_json_keys() {
     assert_eq!(v["ari"], 1.0);
     assert_eq!(v["documents"], 3);
     let pred = dir.path().join("pred.csv");
-    let human = overlap::eval_dedup(&p, "text", "g", None, EvalLevel::Stories, &Default::default(), false, Some(&pred)).unwrap();
+    let human = overlap::eval_dedup(&p, overlap::EvalFields { text: "text", gold: "g", id: None }, EvalLevel::Stories, &Default::default(), false, Some(&pred)).unwrap();
     assert!(human.contains("ARI"));
     // One row per document: id, gold, predicted cluster, text.
     let mut rdr = csv::Reader::from_path(&pred).unwrap();
@@ -222,7 +222,7 @@ fn eval_dedup_prints_the_json_keys() {
     let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0][2], rows[1][2]);
-    assert!(overlap::eval_dedup(&p, "body", "g", None, EvalLevel::Copies, &Default::default(), false, None).is_err());
+    assert!(overlap::eval_dedup(&p, overlap::EvalFields { text: "body", gold: "g", id: None }, EvalLevel::Copies, &Default::default(), false, None).is_err());
 }
 
 /// Copy clusters, story clusters, and per document (is_canonical, ids and relation).
