@@ -561,6 +561,12 @@ struct StoryVec {
 /// One unit of a 16-bit weight.
 const WEIGHT_UNIT: f32 = 1.0 / 65535.0;
 
+/// A 16-bit weight as a fraction of 1.
+#[inline]
+fn weight(q: u16) -> f32 {
+    q as f32 * WEIGHT_UNIT
+}
+
 impl StoryVec {
     /// Quantizes `terms` (sorted by id, weights in (0, 1]) of a vector whose squared norm is
     /// 1: what rounds to zero, and what is not stored, counts in `rest`.
@@ -573,7 +579,7 @@ impl StoryVec {
             if q > 0 {
                 ids.push(t);
                 w.push(q);
-                let f = q as f32 * WEIGHT_UNIT;
+                let f = weight(q);
                 kept += f * f;
             }
         }
@@ -582,7 +588,7 @@ impl StoryVec {
 
     /// (term id, weight) pairs in id order.
     fn iter(&self) -> impl Iterator<Item = (u32, f32)> + '_ {
-        self.ids.iter().zip(&self.w).map(|(&t, &q)| (t, q as f32 * WEIGHT_UNIT))
+        self.ids.iter().zip(&self.w).map(|(&t, &q)| (t, weight(q)))
     }
 
     fn pairs(&self) -> Vec<(u32, f32)> {
@@ -751,9 +757,9 @@ fn time_factor(a: Option<i64>, b: Option<i64>, config: &StoriesConfig) -> f64 {
     }
 }
 
-/// The weight of the `m`-th heaviest term of a vector: the terms at least this heavy are its
-/// `m` heaviest (more on ties). All terms when `m` is 0 or the vector has no more than `m`.
-/// The smallest weight among the `m` heaviest of `v` (0 admits all).
+/// The (16-bit) weight of the `m`-th heaviest term of a vector: the terms at least this heavy
+/// are its `m` heaviest (more on ties). 0, which admits all terms, when `m` is 0 or the vector
+/// has no more than `m`.
 fn weight_floor(v: &[u16], m: usize) -> u16 {
     if m == 0 || v.len() <= m {
         return 0;
@@ -799,7 +805,7 @@ fn graph(
     let mut fill = start.clone();
     for (i, (v, &f)) in vecs.iter().zip(&floors).enumerate() {
         for (&t, &q) in v.ids.iter().zip(&v.w).filter(|x| *x.1 >= f) {
-            entries[fill[t as usize]] = (i as u32, q as f32 * WEIGHT_UNIT);
+            entries[fill[t as usize]] = (i as u32, weight(q));
             fill[t as usize] += 1;
         }
     }
@@ -828,7 +834,7 @@ fn graph(
                     order.truncate(probe);
                 }
                 for &x in &order {
-                    let (t, w) = (v.ids[x], v.w[x] as f32 * WEIGHT_UNIT);
+                    let (t, w) = (v.ids[x], weight(v.w[x]));
                     let posting = posting(t);
                     if posting.len() > MAX_POSTING {
                         continue;

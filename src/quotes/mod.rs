@@ -117,7 +117,7 @@ impl QuoteExtractor {
                 kind: f.kind,
                 content: Span::new(f.content.0, f.content.1),
                 cue: f.cue.map(tok_span).map(|(a, b)| Span::new(a, b)),
-                speaker: f.speaker.map(|r| tok_span((doc.speaker_start(r), doc.speaker_end(r, f.cue, f.content_marked)))).map(|(a, b)| Span::new(a, b)),
+                speaker: f.speaker.map(|r| tok_span(doc.speaker_phrase(r, f.cue, f.content_marked))).map(|(a, b)| Span::new(a, b)),
                 speaker_mention: resolved[i],
                 confidence: f.confidence,
             });
@@ -143,7 +143,7 @@ impl QuoteExtractor {
             // Attributions are matched on the speaker as found; they report it with what
             // describes it.
             let core = f.speaker.map(tok_span);
-            let source = f.speaker.map(|r| tok_span((doc.speaker_start(r), doc.speaker_end(r, f.cue, f.content_marked))));
+            let source = f.speaker.map(|r| tok_span(doc.speaker_phrase(r, f.cue, f.content_marked)));
             let content: Vec<(usize, usize)> = if f.content_marked.1 > f.content_marked.0 { vec![(doc.lead_in_start(f.content_marked.0), f.content_marked.1)] } else { Vec::new() };
             if let Some(c) = cue {
                 if let Some(&k) = by_cue.get(&c) {

@@ -82,6 +82,13 @@ impl<'a> Doc<'a> {
         self.in_reg[i] == NONE
     }
 
+    /// The speaker phrase as reported (token range): the speaker as found, with a name
+    /// coordinated with it ([`Doc::speaker_start`]) and what describes it
+    /// ([`Doc::speaker_end`]).
+    pub fn speaker_phrase(&self, speaker: (usize, usize), cue: Option<(usize, usize)>, content: (usize, usize)) -> (usize, usize) {
+        (self.speaker_start(speaker), self.speaker_end(speaker, cue, content))
+    }
+
     /// Where a speaker phrase ends once what describes it is taken in, as PolNeAR's sources
     /// do: a party label ("Rep. Jim Clyburn (D-S.C.)") and an appositive ("Kenneth Baer, a
     /// former Obama administration official who runs Crosscut Strategies"). Before its cue the
