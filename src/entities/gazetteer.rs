@@ -130,6 +130,9 @@ pub struct Gazetteer {
     canonical: HashMap64<String>,
     /// Word clusters (three granularities) by FNV hash of the exact word.
     clusters: HashMap64<[u16; 3]>,
+    /// Identifies the loaded cluster table (0: none), so that caches of per-word results can
+    /// tell one table from another.
+    clusters_id: u64,
 }
 
 /// FNV-1a hash of the exact bytes (the tagger's `exact` hash; equals [`hash_lower`] of an
@@ -176,6 +179,8 @@ impl Gazetteer {
         let f = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("opening {}: {e}", path.display()))?;
         let mut text = String::new();
         flate2::read::GzDecoder::new(f).read_to_string(&mut text).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        self.clusters_id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.clusters.reserve(text.len() / 16);
         for line in text.lines() {
             if line.starts_with('#') {
@@ -187,6 +192,12 @@ impl Gazetteer {
             self.clusters.insert(hash_exact(w), [p(a), p(b), p(c)]);
         }
         Ok(())
+    }
+
+    /// Identifies the cluster table: equal for two gazetteers only when their tables are
+    /// equal (0 when there is none).
+    pub fn clusters_id(&self) -> u64 {
+        self.clusters_id
     }
 
     /// The clusters of a word by its exact hash, else by its lower-case hash.

@@ -320,9 +320,28 @@ impl Feats {
     }
 }
 
+/// Slots of the per-thread cache of word analyses (a power of two).
+const TYPE_CACHE_SLOTS: usize = 1 << 14;
+/// Longest word (in bytes) the cache holds.
+const TYPE_CACHE_BYTES: usize = 30;
+
+/// One slot of the word-analysis cache: the word's bytes and what [`analyze`] and the word
+/// clusters say about it (both depend on the word alone). Frequent words are analyzed once
+/// per thread instead of at every occurrence.
+#[derive(Clone, Copy, Default)]
+struct CachedType {
+    len: u8,
+    bytes: [u8; TYPE_CACHE_BYTES],
+    tok: Tok,
+}
+
 /// Per-document scratch state: token analyses, casing statistics, prediction history.
 #[derive(Default)]
 struct DocState {
+    /// Word analyses kept from document to document (direct-mapped by a hash of the word).
+    types: Vec<CachedType>,
+    /// The cluster table the cached analyses were made with.
+    types_for: u64,
     toks: Vec<Tok>,
     casing: HashMap64<u8>,
     history: HashMap64<[u16; 5]>,
@@ -334,6 +353,8 @@ struct DocState {
     /// Per capitalised word: up to four distinct words seen just before and after its
     /// occurrences in the document (context aggregation).
     ctx: HashMap64<([u64; 4], [u64; 4])>,
+    /// Per token, the summed quantized weights of its tag-free features.
+    fixed: Vec<[i32; 32]>,
 }
 
 const DOC_LOWER_SEEN: u8 = 1;
@@ -364,9 +385,29 @@ impl DocState {
 
     fn prepare(&mut self, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer) {
         self.toks.clear();
+        if self.types.is_empty() || self.types_for != gaz.clusters_id() {
+            self.types.clear();
+            self.types.resize(TYPE_CACHE_SLOTS, CachedType::default());
+            self.types_for = gaz.clusters_id();
+        }
+        let types = &mut self.types;
         self.toks.extend(tokens.iter().map(|s| {
+            let b = s.as_bytes();
+            let slot = (b.len() <= TYPE_CACHE_BYTES)
+                .then(|| (xxhash_rust::xxh3::xxh3_64(b) as usize) & (TYPE_CACHE_SLOTS - 1));
+            if let Some(c) = slot.map(|k| &types[k]) {
+                if c.len as usize == b.len() && !b.is_empty() && &c.bytes[..b.len()] == b {
+                    return c.tok;
+                }
+            }
             let mut t = analyze(s);
             t.cl = gaz.clusters_of(t.exact, t.lower).unwrap_or([u16::MAX; 3]);
+            if let Some(k) = slot {
+                let c = &mut types[k];
+                c.len = b.len() as u8;
+                c.bytes[..b.len()].copy_from_slice(b);
+                c.tok = t;
+            }
             t
         }));
         self.casing.clear();
@@ -450,6 +491,7 @@ impl DocState {
 
 /// Features from the first pass (two-pass tagging): its tags around this token and what it
 /// said about the same word elsewhere in the document.
+#[inline(always)]
 fn first_pass_features(st: &DocState, r: &Range<usize>, i: usize, fs: &mut Feats) {
     if st.first.is_empty() {
         return;
@@ -483,6 +525,7 @@ fn first_pass_features(st: &DocState, r: &Range<usize>, i: usize, fs: &mut Feats
 }
 
 /// Context aggregation: the words around the other occurrences of this word in the document.
+#[inline(always)]
 fn context_features(st: &DocState, r: &Range<usize>, i: usize, fs: &mut Feats) {
     let t = &st.toks[i];
     if t.flags & (F_INIT_CAP | F_ALL_CAPS) == 0 || t.flags & F_NO_LETTER != 0 {
@@ -500,6 +543,7 @@ fn context_features(st: &DocState, r: &Range<usize>, i: usize, fs: &mut Feats) {
 }
 
 /// Static features of token `i` of sentence `r` (everything but the tag history).
+#[inline(always)]
 fn static_features(toks: &[Tok], r: &Range<usize>, i: usize, fs: &mut Feats) {
     let t = &toks[i];
     let get = |j: isize| -> Option<&Tok> {
@@ -585,7 +629,7 @@ fn static_features(toks: &[Tok], r: &Range<usize>, i: usize, fs: &mut Feats) {
 }
 
 /// Tag-history and prediction-history features.
-#[inline]
+#[inline(always)]
 fn dynamic_features(t: &Tok, prev: u8, prev2: u8, hist: Option<&[u16; 5]>, fs: &mut Feats) {
     fs.push(60, prev as u64);
     fs.push(61, (prev as u64) << 8 | prev2 as u64);
@@ -692,9 +736,73 @@ impl Model {
         })
     }
 
+    /// The features of token `i` that do not depend on the tags chosen before it.
+    #[inline(always)]
+    fn tag_free_features(st: &DocState, r: &Range<usize>, i: usize, fs: &mut Feats) {
+        fs.n = 0;
+        static_features(&st.toks, r, i, fs);
+        first_pass_features(st, r, i, fs);
+        context_features(st, r, i, fs);
+    }
+
+    /// For a loaded (quantized) model: the summed weights of every token's tag-free features,
+    /// into `st.fixed`. The rows of the next token are prefetched while the current token's
+    /// are added, so the table lookups (random reads in a large table) overlap instead of
+    /// waiting one after another.
+    #[inline(always)]
+    fn fixed_scores(&self, st: &mut DocState, sents: &[Range<usize>], n: usize) {
+        let mut fixed = std::mem::take(&mut st.fixed);
+        fixed.clear();
+        fixed.resize(n, [0; 32]);
+        let order = sents.iter().filter(|r| r.end <= n).flat_map(|r| r.clone().map(move |i| (r, i)));
+        let mut cur = Feats { f: [0; MAX_FEATS], n: 0 };
+        let mut next = Feats { f: [0; MAX_FEATS], n: 0 };
+        let mut pending: Option<usize> = None;
+        let shift = 64 - self.bits;
+        for (r, i) in order {
+            Self::tag_free_features(st, r, i, &mut next);
+            for &f in &next.f[..next.n] {
+                prefetch(&self.q[(f >> shift) as usize]);
+            }
+            if let Some(j) = pending {
+                add_rows(&self.q, shift, &cur, &mut fixed[j]);
+            }
+            std::mem::swap(&mut cur, &mut next);
+            pending = Some(i);
+        }
+        if let Some(j) = pending {
+            add_rows(&self.q, shift, &cur, &mut fixed[j]);
+        }
+        st.fixed = fixed;
+    }
+
     fn tag_with_state(&self, st: &mut DocState, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer, first: Option<&[u8]>) -> Tagged {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2 (checked just above).
+                return unsafe { self.tag_with_state_avx2(st, tokens, sents, gaz, first) };
+            }
+        }
+        self.tag_with_state_body(st, tokens, sents, gaz, first)
+    }
+
+    /// [`Model::tag_with_state`] compiled for AVX2 (the feature sums use 256-bit adds); the
+    /// integer sums, hence the tags, are the same as without.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn tag_with_state_avx2(&self, st: &mut DocState, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer, first: Option<&[u8]>) -> Tagged {
+        self.tag_with_state_body(st, tokens, sents, gaz, first)
+    }
+
+    #[inline(always)]
+    fn tag_with_state_body(&self, st: &mut DocState, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer, first: Option<&[u8]>) -> Tagged {
         st.prepare(tokens, sents, gaz);
         st.set_first(first);
+        let quantized = !self.q.is_empty();
+        if quantized {
+            self.fixed_scores(st, sents, tokens.len());
+        }
         let mut out = Tagged { tags: vec![0; tokens.len()], margins: vec![0.0; tokens.len()] };
         let mut fs = Feats { f: [0; MAX_FEATS], n: 0 };
         let mut scores = [0.0f32; NT];
@@ -704,13 +812,20 @@ impl Model {
             }
             let (mut prev, mut prev2) = (0u8, 0u8);
             for i in r.clone() {
-                fs.n = 0;
-                static_features(&st.toks, r, i, &mut fs);
-                first_pass_features(st, r, i, &mut fs);
-                context_features(st, r, i, &mut fs);
                 let t = st.toks[i];
-                dynamic_features(&t, prev, prev2, st.history.get(&t.lower), &mut fs);
-                self.score(&fs, &mut scores);
+                if quantized {
+                    fs.n = 0;
+                    dynamic_features(&t, prev, prev2, st.history.get(&t.lower), &mut fs);
+                    let mut acc = st.fixed[i];
+                    add_rows(&self.q, 64 - self.bits, &fs, &mut acc);
+                    for k in 0..NT {
+                        scores[k] = acc[k] as f32 / self.qscale;
+                    }
+                } else {
+                    Self::tag_free_features(st, r, i, &mut fs);
+                    dynamic_features(&t, prev, prev2, st.history.get(&t.lower), &mut fs);
+                    self.score(&fs, &mut scores);
+                }
                 let last = i + 1 == r.end;
                 let (mut best, mut bs, mut second) = (0u8, f32::NEG_INFINITY, f32::NEG_INFINITY);
                 for k in 0..NT as u8 {
@@ -812,6 +927,30 @@ impl Model {
         }
         Ok(m)
     }
+}
+
+/// Adds the quantized rows of `fs`'s features to `acc`.
+#[inline(always)]
+fn add_rows(q: &[QRow], shift: u32, fs: &Feats, acc: &mut [i32; 32]) {
+    for &f in &fs.f[..fs.n] {
+        let row = &q[(f >> shift) as usize].0;
+        for k in 0..32 {
+            acc[k] += row[k] as i32;
+        }
+    }
+}
+
+/// Asks the CPU to start loading a weight row that will be read soon.
+#[inline(always)]
+fn prefetch(row: &QRow) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is a hint with no effect on memory; the pointer comes from a live
+    // reference.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(row as *const QRow as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = row;
 }
 
 #[inline]
@@ -984,6 +1123,38 @@ mod tests {
         let t = iob_to_bilou(&iob);
         let spans = bilou_spans(&t);
         assert_eq!(spans, vec![(0, 1..3), (1, 3..4), (1, 4..5), (2, 6..9)]);
+    }
+
+    fn toy_doc(words: &str, names: &[usize]) -> TrainDoc {
+        let tokens: Vec<String> = words.split(' ').map(str::to_string).collect();
+        let gold = (0..tokens.len()).map(|i| if names.contains(&i) { tag(0, Pos::U) } else { 0 }).collect();
+        TrainDoc { sents: std::iter::once(0..tokens.len()).collect(), tokens, gold }
+    }
+
+    /// Tagging through the per-thread scratch (whose word cache carries over from document
+    /// to document) and the vectorized path gives what a fresh, portable tagging gives.
+    #[test]
+    fn cached_and_vectorized_tagging_match_fresh_portable_tagging() {
+        let docs = vec![
+            toy_doc("Smith said on Monday that Jones would come .", &[0, 6]),
+            toy_doc("Jones met Smith in the morning .", &[0, 2]),
+            toy_doc("the morning was cold , said Brown .", &[6]),
+        ];
+        let gaz = Gazetteer::default();
+        let trained = train(&docs, &gaz, &TrainConfig { epochs: 3, bits: 12, seed: 7, runs: 1 }, |_, _| {});
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("toy.model");
+        trained.save(&path).expect("save");
+        let model = Model::load(&path).expect("load");
+        let texts = ["Brown said Smith would come .", "Smith Smith Jones , Brown said on Monday .", "Brown said Smith would come ."];
+        for text in texts {
+            let toks: Vec<&str> = text.split(' ').collect();
+            let sents: Vec<Range<usize>> = std::iter::once(0..toks.len()).collect();
+            let fresh = model.tag_with_state_body(&mut DocState::default(), &toks, &sents, &gaz, None);
+            let cached = model.tag_doc(&toks, &sents, &gaz);
+            assert_eq!(fresh.tags, cached.tags, "{text}");
+            assert_eq!(fresh.margins, cached.margins, "{text}");
+        }
     }
 
     #[test]
