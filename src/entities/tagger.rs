@@ -308,6 +308,8 @@ const BOUNDARY: u64 = 0x5eed_0000_0000_0001;
 struct Feats {
     f: [u64; MAX_FEATS],
     n: usize,
+    /// Features before this index are already summed elsewhere (see [`WORD_FEATS`]).
+    from: usize,
 }
 
 impl Feats {
@@ -333,6 +335,10 @@ struct CachedType {
     len: u8,
     bytes: [u8; TYPE_CACHE_BYTES],
     tok: Tok,
+    /// The model (its [`Model::id`]) whose summed rows of the word's [`WORD_FEATS`] features
+    /// `word_sum` holds (0: none yet).
+    sum_for: u64,
+    word_sum: [i32; 32],
 }
 
 /// Per-document scratch state: token analyses, casing statistics, prediction history.
@@ -407,6 +413,7 @@ impl DocState {
                 c.len = b.len() as u8;
                 c.bytes[..b.len()].copy_from_slice(b);
                 c.tok = t;
+                c.sum_for = 0;
             }
             t
         }));
@@ -542,7 +549,25 @@ fn context_features(st: &DocState, r: &Range<usize>, i: usize, fs: &mut Feats) {
     }
 }
 
-/// Static features of token `i` of sentence `r` (everything but the tag history).
+/// Number of features [`word_features`] gives (always the first ones of a token).
+const WORD_FEATS: usize = 13;
+
+/// The features that depend on the word alone: a bias, the word, its shapes and affixes.
+#[inline(always)]
+fn word_features(t: &Tok, fs: &mut Feats) {
+    fs.push(1, 0);
+    fs.push(2, t.lower);
+    fs.push(3, t.exact);
+    fs.push(4, t.shape);
+    fs.push(5, t.sshape);
+    for k in 0..4 {
+        fs.push(6 + k as u64, t.pre[k]);
+        fs.push(10 + k as u64, t.suf[k]);
+    }
+}
+
+/// Static features of token `i` of sentence `r` (everything but the tag history). When
+/// `fs` already holds [`WORD_FEATS`] entries, its word features are taken as given.
 #[inline(always)]
 fn static_features(toks: &[Tok], r: &Range<usize>, i: usize, fs: &mut Feats) {
     let t = &toks[i];
@@ -563,14 +588,8 @@ fn static_features(toks: &[Tok], r: &Range<usize>, i: usize, fs: &mut Feats) {
     let n2 = get(ii + 2);
     let case_flags = (t.flags & (F_INIT_CAP | F_ALL_CAPS | F_FIRST | F_HEADLINE)) as u64;
 
-    fs.push(1, 0);
-    fs.push(2, t.lower);
-    fs.push(3, t.exact);
-    fs.push(4, t.shape);
-    fs.push(5, t.sshape);
-    for k in 0..4 {
-        fs.push(6 + k as u64, t.pre[k]);
-        fs.push(10 + k as u64, t.suf[k]);
+    if fs.n == 0 {
+        word_features(t, fs);
     }
     fs.push(14, lower(p1));
     fs.push(15, lower(n1));
@@ -666,6 +685,8 @@ struct QRow([i16; 32]);
 /// weights; a loaded model holds the quantized, cache-line-aligned table instead.
 #[derive(Clone)]
 pub struct Model {
+    /// Identifies a loaded model (0 for one being trained), for caches of its sums.
+    id: u64,
     bits: u32,
     w: Vec<f32>,
     q: Vec<QRow>,
@@ -686,7 +707,7 @@ const MAGIC: &[u8; 8] = b"NMNERPT1";
 impl Model {
     /// An empty model with `2^bits` rows.
     pub fn new(bits: u32) -> Model {
-        Model { bits, w: vec![0.0; (1usize << bits) * NT], q: Vec::new(), qscale: 1.0 }
+        Model { id: 0, bits, w: vec![0.0; (1usize << bits) * NT], q: Vec::new(), qscale: 1.0 }
     }
 
     #[inline]
@@ -740,6 +761,7 @@ impl Model {
     #[inline(always)]
     fn tag_free_features(st: &DocState, r: &Range<usize>, i: usize, fs: &mut Feats) {
         fs.n = 0;
+        fs.from = 0;
         static_features(&st.toks, r, i, fs);
         first_pass_features(st, r, i, fs);
         context_features(st, r, i, fs);
@@ -749,31 +771,76 @@ impl Model {
     /// into `st.fixed`. The rows of the next token are prefetched while the current token's
     /// are added, so the table lookups (random reads in a large table) overlap instead of
     /// waiting one after another.
+    ///
+    /// The rows of a word's own features ([`word_features`]) are summed once per word and
+    /// kept beside its cached analysis.
     #[inline(always)]
-    fn fixed_scores(&self, st: &mut DocState, sents: &[Range<usize>], n: usize) {
+    fn fixed_scores(&self, st: &mut DocState, tokens: &[&str], sents: &[Range<usize>]) {
+        let n = tokens.len();
         let mut fixed = std::mem::take(&mut st.fixed);
+        let mut types = std::mem::take(&mut st.types);
         fixed.clear();
         fixed.resize(n, [0; 32]);
+        // the cache slot of a token whose word is (still) in the cache
+        let slot_of = |types: &[CachedType], i: usize| -> Option<usize> {
+            let b = tokens[i].as_bytes();
+            if b.is_empty() || b.len() > TYPE_CACHE_BYTES {
+                return None;
+            }
+            let k = (xxhash_rust::xxh3::xxh3_64(b) as usize) & (TYPE_CACHE_SLOTS - 1);
+            let c = types.get(k)?;
+            (c.len as usize == b.len() && &c.bytes[..b.len()] == b).then_some(k)
+        };
         let order = sents.iter().filter(|r| r.end <= n).flat_map(|r| r.clone().map(move |i| (r, i)));
-        let mut cur = Feats { f: [0; MAX_FEATS], n: 0 };
-        let mut next = Feats { f: [0; MAX_FEATS], n: 0 };
-        let mut pending: Option<usize> = None;
+        let mut cur = Feats { f: [0; MAX_FEATS], n: 0, from: 0 };
+        let mut next = Feats { f: [0; MAX_FEATS], n: 0, from: 0 };
+        let mut pending: Option<(usize, Option<usize>)> = None;
         let shift = 64 - self.bits;
+        let finish = |types: &mut [CachedType], fixed: &mut [[i32; 32]], fs: &mut Feats, j: usize, slot: Option<usize>| {
+            let acc = &mut fixed[j];
+            match slot {
+                // the word's rows were left out of `fs` because their sum was cached
+                Some(k) if fs.from == WORD_FEATS => *acc = types[k].word_sum,
+                Some(k) => {
+                    let mut word = [0i32; 32];
+                    let rest = fs.n;
+                    fs.n = WORD_FEATS;
+                    add_rows(&self.q, shift, fs, &mut word);
+                    fs.n = rest;
+                    fs.from = WORD_FEATS;
+                    types[k].word_sum = word;
+                    types[k].sum_for = self.id;
+                    *acc = word;
+                }
+                None => {}
+            }
+            add_rows(&self.q, shift, fs, acc);
+        };
         for (r, i) in order {
-            Self::tag_free_features(st, r, i, &mut next);
-            for &f in &next.f[..next.n] {
+            let slot = slot_of(&types, i);
+            next.from = 0;
+            next.n = 0;
+            if slot.is_some_and(|k| types[k].sum_for == self.id) {
+                next.n = WORD_FEATS;
+                next.from = WORD_FEATS;
+            }
+            static_features(&st.toks, r, i, &mut next);
+            first_pass_features(st, r, i, &mut next);
+            context_features(st, r, i, &mut next);
+            for &f in &next.f[next.from..next.n] {
                 prefetch(&self.q[(f >> shift) as usize]);
             }
-            if let Some(j) = pending {
-                add_rows(&self.q, shift, &cur, &mut fixed[j]);
+            if let Some((j, s)) = pending {
+                finish(&mut types, &mut fixed, &mut cur, j, s);
             }
             std::mem::swap(&mut cur, &mut next);
-            pending = Some(i);
+            pending = Some((i, slot));
         }
-        if let Some(j) = pending {
-            add_rows(&self.q, shift, &cur, &mut fixed[j]);
+        if let Some((j, s)) = pending {
+            finish(&mut types, &mut fixed, &mut cur, j, s);
         }
         st.fixed = fixed;
+        st.types = types;
     }
 
     fn tag_with_state(&self, st: &mut DocState, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer, first: Option<&[u8]>) -> Tagged {
@@ -784,7 +851,7 @@ impl Model {
                 return unsafe { self.tag_with_state_avx2(st, tokens, sents, gaz, first) };
             }
         }
-        self.tag_with_state_body(st, tokens, sents, gaz, first)
+        self.tag_with_state_body(st, tokens, sents, gaz, first, true)
     }
 
     /// [`Model::tag_with_state`] compiled for AVX2 (the feature sums use 256-bit adds); the
@@ -792,19 +859,22 @@ impl Model {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn tag_with_state_avx2(&self, st: &mut DocState, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer, first: Option<&[u8]>) -> Tagged {
-        self.tag_with_state_body(st, tokens, sents, gaz, first)
+        self.tag_with_state_body(st, tokens, sents, gaz, first, true)
     }
 
+    /// Tags one document. With `ahead` (always, but in a test), a loaded model sums the
+    /// tag-free features of every token before decoding ([`Model::fixed_scores`]); without,
+    /// each token's features are all summed at its turn, the plain way.
     #[inline(always)]
-    fn tag_with_state_body(&self, st: &mut DocState, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer, first: Option<&[u8]>) -> Tagged {
+    fn tag_with_state_body(&self, st: &mut DocState, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer, first: Option<&[u8]>, ahead: bool) -> Tagged {
         st.prepare(tokens, sents, gaz);
         st.set_first(first);
-        let quantized = !self.q.is_empty();
+        let quantized = ahead && !self.q.is_empty();
         if quantized {
-            self.fixed_scores(st, sents, tokens.len());
+            self.fixed_scores(st, tokens, sents);
         }
         let mut out = Tagged { tags: vec![0; tokens.len()], margins: vec![0.0; tokens.len()] };
-        let mut fs = Feats { f: [0; MAX_FEATS], n: 0 };
+        let mut fs = Feats { f: [0; MAX_FEATS], n: 0, from: 0 };
         let mut scores = [0.0f32; NT];
         for r in sents {
             if r.end > tokens.len() {
@@ -815,6 +885,7 @@ impl Model {
                 let t = st.toks[i];
                 if quantized {
                     fs.n = 0;
+                    fs.from = 0;
                     dynamic_features(&t, prev, prev2, st.history.get(&t.lower), &mut fs);
                     let mut acc = st.fixed[i];
                     add_rows(&self.q, 64 - self.bits, &fs, &mut acc);
@@ -911,7 +982,9 @@ impl Model {
         }
         let scale = f32::from_le_bytes(take(4)?.try_into().expect("4 bytes"));
         let nz = u32le(take(4)?);
-        let mut m = Model { bits, w: Vec::new(), q: vec![QRow([0; 32]); 1usize << bits], qscale: scale };
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut m = Model { id, bits, w: Vec::new(), q: vec![QRow([0; 32]); 1usize << bits], qscale: scale };
         for _ in 0..nz {
             let r = u32le(take(4)?) as usize;
             let mask = u32le(take(4)?);
@@ -932,7 +1005,7 @@ impl Model {
 /// Adds the quantized rows of `fs`'s features to `acc`.
 #[inline(always)]
 fn add_rows(q: &[QRow], shift: u32, fs: &Feats, acc: &mut [i32; 32]) {
-    for &f in &fs.f[..fs.n] {
+    for &f in &fs.f[fs.from..fs.n] {
         let row = &q[(f >> shift) as usize].0;
         for k in 0..32 {
             acc[k] += row[k] as i32;
@@ -1048,7 +1121,7 @@ pub fn train_with(docs: &[TrainDoc], firsts: Option<&[Vec<u8>]>, gaz: &Gazetteer
     let mut order: Vec<usize> = (0..docs.len()).collect();
     let mut rng = cfg.seed | 1;
     let mut st = DocState::default();
-    let mut fs = Feats { f: [0; MAX_FEATS], n: 0 };
+    let mut fs = Feats { f: [0; MAX_FEATS], n: 0, from: 0 };
     let mut scores = [0.0f32; NT];
     for epoch in 0..cfg.epochs {
         // Fisher-Yates with a fixed seed
@@ -1110,7 +1183,7 @@ pub fn train_with(docs: &[TrainDoc], firsts: Option<&[Vec<u8>]>, gaz: &Gazetteer
 
 fn averaged(m: &Model, u: &[f64], c: f64) -> Model {
     let w = m.w.iter().zip(u).map(|(&w, &u)| (w as f64 - u / c) as f32).collect();
-    Model { bits: m.bits, w, q: Vec::new(), qscale: 1.0 }
+    Model { id: 0, bits: m.bits, w, q: Vec::new(), qscale: 1.0 }
 }
 
 #[cfg(test)]
@@ -1131,8 +1204,9 @@ mod tests {
         TrainDoc { sents: std::iter::once(0..tokens.len()).collect(), tokens, gold }
     }
 
-    /// Tagging through the per-thread scratch (whose word cache carries over from document
-    /// to document) and the vectorized path gives what a fresh, portable tagging gives.
+    /// Tagging through the per-thread scratch (whose word cache and cached word sums carry
+    /// over from document to document) and the vectorized path gives what plain tagging
+    /// (every feature summed at its token's turn) gives.
     #[test]
     fn cached_and_vectorized_tagging_match_fresh_portable_tagging() {
         let docs = vec![
@@ -1146,11 +1220,16 @@ mod tests {
         let path = dir.path().join("toy.model");
         trained.save(&path).expect("save");
         let model = Model::load(&path).expect("load");
-        let texts = ["Brown said Smith would come .", "Smith Smith Jones , Brown said on Monday .", "Brown said Smith would come ."];
+        let texts = [
+            "Brown said Smith would come .",
+            "Smith Smith Jones , Brown said on Monday .",
+            "Brown said Smith would come .",
+            "Jones Jones Jones met Smith , the the morning .",
+        ];
         for text in texts {
             let toks: Vec<&str> = text.split(' ').collect();
             let sents: Vec<Range<usize>> = std::iter::once(0..toks.len()).collect();
-            let fresh = model.tag_with_state_body(&mut DocState::default(), &toks, &sents, &gaz, None);
+            let fresh = model.tag_with_state_body(&mut DocState::default(), &toks, &sents, &gaz, None, false);
             let cached = model.tag_doc(&toks, &sents, &gaz);
             assert_eq!(fresh.tags, cached.tags, "{text}");
             assert_eq!(fresh.margins, cached.margins, "{text}");
