@@ -855,26 +855,28 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         timer.lap("link");
         l
     } else {
-        entities::LinkedNames { name_entity: kept.iter().map(|k| vec![None; k.names.len()]).collect(), entities: Vec::new() }
+        entities::LinkedNames::unlinked(kept.iter().map(|k| k.names.len()))
     };
     drop(names);
     let entity_of = |doc: usize, slot: Option<u32>| linked.entity_id(doc, slot?);
+    let n_docs = kept.len();
     let overlap_out = match cfg.overlap() {
         Some(oc) => {
-            let prepared: Vec<overlap::PreparedDoc> =
-                kept.iter_mut().map(|k| k.overlap.take().expect("kept for overlap")).collect();
-            let entity_ids: Vec<Vec<(&str, u32)>> = kept
-                .iter()
-                .enumerate()
-                .map(|(i, k)| {
+            // What the overlap stage needs of each kept document; the rest (its names) is
+            // freed document by document as it is taken apart.
+            let mut prepared: Vec<overlap::PreparedDoc> = Vec::with_capacity(n_docs);
+            let mut entity_ids =
+                overlap::DocEntities::new(linked.entities.iter().map(|e| e.entity_id.as_str()).collect());
+            for (i, k) in std::mem::take(&mut kept).into_iter().enumerate() {
+                prepared.push(k.overlap.expect("kept for overlap"));
+                entity_ids.push_doc(
                     k.names
                         .iter()
                         .enumerate()
                         .filter(|(_, n)| n.1.is_name())
-                        .filter_map(|(slot, n)| Some((entity_of(i, Some(slot as u32))?, n.2)))
-                        .collect()
-                })
-                .collect();
+                        .filter_map(|(slot, n)| Some((linked.entity_index(i, slot as u32)?, n.2))),
+                );
+            }
             let oq: Vec<OverlapQuote> = kept_quotes
                 .iter()
                 .map(|q| OverlapQuote { doc: q.doc, text: &q.text, speaker_entity_id: entity_of(q.doc, q.speaker) })
@@ -894,7 +896,6 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
             cluster_of.insert((q.doc, q.quote), c.clone());
         }
     }
-    let n_docs = kept.len();
     drop(kept_quotes);
     drop(kept);
     crate::lock::fault_point("extract");

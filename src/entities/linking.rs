@@ -255,17 +255,40 @@ pub fn intern_names(local: &LocalNames, names: &mut Names) -> DocNames {
 /// The result of [`link_names`].
 #[derive(Debug, Default, Clone)]
 pub struct LinkedNames {
-    /// For each document, for each of its names, the index of its entity in `entities`.
-    pub name_entity: Vec<Vec<Option<u32>>>,
+    /// For each document, for each of its names, the index of its entity in `entities`
+    /// (`NONE` when not linked), all documents in one array: document `d`'s names are
+    /// `name_entity[name_start[d]..name_start[d + 1]]`.
+    name_entity: Vec<u32>,
+    name_start: Vec<usize>,
     /// The canonical entities, sorted by entity_id.
     pub entities: Vec<EntityRow>,
 }
 
+const NONE: u32 = u32::MAX;
+
 impl LinkedNames {
+    /// No entities: `names_per_doc[d]` names of document `d`, none linked.
+    pub fn unlinked(names_per_doc: impl IntoIterator<Item = usize>) -> LinkedNames {
+        let mut name_start = vec![0];
+        let mut n = 0;
+        for k in names_per_doc {
+            n += k;
+            name_start.push(n);
+        }
+        LinkedNames { name_entity: vec![NONE; n], name_start, entities: Vec::new() }
+    }
+
     /// The entity id of name `slot` of document `doc`, when it was linked.
     pub fn entity_id(&self, doc: usize, slot: u32) -> Option<&str> {
-        let e = self.name_entity.get(doc)?.get(slot as usize).copied().flatten()?;
+        let e = self.entity_index(doc, slot)?;
         Some(self.entities[e as usize].entity_id.as_str())
+    }
+
+    /// The index into `entities` of name `slot` of document `doc`, when it was linked.
+    pub fn entity_index(&self, doc: usize, slot: u32) -> Option<u32> {
+        let (a, b) = (*self.name_start.get(doc)?, *self.name_start.get(doc + 1)?);
+        let e = *self.name_entity[a..b].get(slot as usize)?;
+        (e != NONE).then_some(e)
     }
 }
 
@@ -283,12 +306,8 @@ pub fn link(docs: &[(&str, &[Mention])]) -> Linked {
     let l = link_names(&lists, &names);
     let mention_entity = slots
         .iter()
-        .zip(&l.name_entity)
-        .map(|(s, ne)| {
-            s.iter()
-                .map(|k| k.and_then(|k| ne[k as usize]).map(|e| l.entities[e as usize].entity_id.clone()))
-                .collect()
-        })
+        .enumerate()
+        .map(|(d, s)| s.iter().map(|k| k.and_then(|k| l.entity_id(d, k)).map(str::to_string)).collect())
         .collect();
     Linked { mention_entity, entities: l.entities }
 }
@@ -555,11 +574,15 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
     for (pos, (_, ki)) in entities.iter().enumerate() {
         index_of_key[*ki as usize] = pos as u32;
     }
-    let name_entity = slot_key
-        .into_iter()
-        .map(|keys| keys.into_iter().map(|k| (k != u32::MAX).then(|| index_of_key[k as usize]).filter(|&e| e != u32::MAX)).collect())
-        .collect();
-    LinkedNames { name_entity, entities: entities.into_iter().map(|(e, _)| e).collect() }
+    let mut name_start = Vec::with_capacity(slot_key.len() + 1);
+    name_start.push(0);
+    let mut name_entity = Vec::with_capacity(slot_key.iter().map(Vec::len).sum());
+    for keys in slot_key {
+        // a key left out of `entities` maps to NONE through `index_of_key` as well
+        name_entity.extend(keys.into_iter().map(|k| if k == u32::MAX { NONE } else { index_of_key[k as usize] }));
+        name_start.push(name_entity.len());
+    }
+    LinkedNames { name_entity, name_start, entities: entities.into_iter().map(|(e, _)| e).collect() }
 }
 
 fn find(rep: &HashMap<String, String>, k: &str) -> String {

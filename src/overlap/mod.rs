@@ -6,6 +6,8 @@
 //! linkage) and [`quotes`] (the same utterance across reports). Ids are xxh3 hashes of
 //! content ([`ids`]); the output does not depend on input order or thread count.
 
+use std::collections::HashMap;
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -96,7 +98,74 @@ pub struct Doc<'a> {
     pub prepared: &'a PreparedDoc,
     /// Canonical entity ids of the document's name mentions, each with its number of
     /// mentions.
-    pub entity_ids: &'a [(&'a str, u32)],
+    pub entity_ids: EntityCounts<'a>,
+}
+
+/// One document's canonical entities with their numbers of mentions (a view into
+/// [`DocEntities`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EntityCounts<'a> {
+    items: &'a [(u32, u32)],
+    names: &'a [&'a str],
+}
+
+impl<'a> EntityCounts<'a> {
+    /// True when the document has no linked entity.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// (entity id, mentions), in the order they were added.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, u32)> + 'a {
+        let names = self.names;
+        self.items.iter().map(move |&(e, c)| (names[e as usize], c))
+    }
+}
+
+/// Every document's canonical entities with their numbers of mentions, in one flat array:
+/// an entity is a 32-bit index into the run's entity ids, not a string per document.
+#[derive(Debug, Clone, Default)]
+pub struct DocEntities<'a> {
+    names: Vec<&'a str>,
+    /// `items[offsets[i]..offsets[i + 1]]` are document `i`'s.
+    offsets: Vec<usize>,
+    items: Vec<(u32, u32)>,
+}
+
+impl<'a> DocEntities<'a> {
+    /// An empty list over the run's entity ids (`names[e]` is entity `e`'s id).
+    pub fn new(names: Vec<&'a str>) -> DocEntities<'a> {
+        DocEntities { names, offsets: vec![0], items: Vec::new() }
+    }
+
+    /// Adds the next document's (entity index, mentions) pairs.
+    ///
+    /// Panics when an index is not one of the entity ids given to [`DocEntities::new`].
+    pub fn push_doc(&mut self, entities: impl IntoIterator<Item = (u32, u32)>) {
+        for (e, c) in entities {
+            assert!((e as usize) < self.names.len(), "entity index {e} out of range");
+            self.items.push((e, c));
+        }
+        self.offsets.push(self.items.len());
+    }
+
+    /// Number of documents added.
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// True when no document was added.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Document `i`'s entities (none when `i` is out of range).
+    pub fn get(&self, i: usize) -> EntityCounts<'_> {
+        match (self.offsets.get(i), self.offsets.get(i + 1)) {
+            (Some(&a), Some(&b)) => EntityCounts { items: &self.items[a..b], names: &self.names },
+            _ => EntityCounts::default(),
+        }
+    }
 }
 
 impl<'a> Doc<'a> {
@@ -204,14 +273,31 @@ pub fn run(docs: &[OverlapDoc], quotes: &[OverlapQuote], config: &OverlapConfig)
         .par_iter()
         .map(|d| prepare(d.doc_id, d.text, d.title, d.published_at, config))
         .collect();
-    let entity_ids: Vec<Vec<(&str, u32)>> = docs.iter().map(|d| mention_counts(&d.entity_ids)).collect();
-    run_prepared(prepared, &entity_ids, quotes, config)
+    let mut index: HashMap<&str, u32> = HashMap::new();
+    let mut names: Vec<&str> = Vec::new();
+    let per_doc: Vec<Vec<(u32, u32)>> = docs
+        .iter()
+        .map(|d| {
+            let ids = d.entity_ids.iter().map(|&e| {
+                *index.entry(e).or_insert_with(|| {
+                    names.push(e);
+                    names.len() as u32 - 1
+                })
+            });
+            mention_counts(ids)
+        })
+        .collect();
+    let mut entities = DocEntities::new(names);
+    for d in per_doc {
+        entities.push_doc(d);
+    }
+    run_prepared(prepared, &entities, quotes, config)
 }
 
-/// Entity ids with their number of occurrences, in order of first occurrence.
-fn mention_counts<'a>(ids: &[&'a str]) -> Vec<(&'a str, u32)> {
-    let mut out: Vec<(&str, u32)> = Vec::new();
-    for &e in ids {
+/// Entities with their number of occurrences, in order of first occurrence.
+fn mention_counts(ids: impl Iterator<Item = u32>) -> Vec<(u32, u32)> {
+    let mut out: Vec<(u32, u32)> = Vec::new();
+    for e in ids {
         match out.iter_mut().find(|x| x.0 == e) {
             Some(x) => x.1 += 1,
             None => out.push((e, 1)),
@@ -232,7 +318,7 @@ fn mention_counts<'a>(ids: &[&'a str]) -> Vec<(&'a str, u32)> {
 /// are mapped back to input order.
 pub fn run_prepared(
     docs: Vec<PreparedDoc>,
-    entity_ids: &[Vec<(&str, u32)>],
+    entity_ids: &DocEntities,
     quotes: &[OverlapQuote],
     config: &OverlapConfig,
 ) -> OverlapOutput {
@@ -245,7 +331,7 @@ pub fn run_prepared(
 pub fn run_spilled(
     docs: Vec<PreparedDoc>,
     spill: spill::SpilledTerms,
-    entity_ids: &[Vec<(&str, u32)>],
+    entity_ids: &DocEntities,
     quotes: &[OverlapQuote],
     config: &OverlapConfig,
 ) -> std::io::Result<OverlapOutput> {
@@ -258,7 +344,7 @@ pub fn run_spilled(
 fn run_any(
     docs: Vec<PreparedDoc>,
     spill: Option<spill::SpilledTerms>,
-    entity_ids: &[Vec<(&str, u32)>],
+    entity_ids: &DocEntities,
     quotes: &[OverlapQuote],
     config: &OverlapConfig,
 ) -> std::io::Result<OverlapOutput> {
@@ -278,10 +364,7 @@ fn run_any(
         .map(|&i| slots[i].take().expect("each document once"))
         .collect();
     drop(slots);
-    let sorted_entities: Vec<&[(&str, u32)]> = order
-        .iter()
-        .map(|&i| entity_ids.get(i).map_or(&[][..], Vec::as_slice))
-        .collect();
+    let sorted_entities: Vec<EntityCounts> = order.iter().map(|&i| entity_ids.get(i)).collect();
     let mut qorder: Vec<usize> = (0..quotes.len()).collect();
     qorder.sort_by(|&a, &b| {
         let (qa, qb) = (&quotes[a], &quotes[b]);
@@ -323,7 +406,7 @@ fn run_any(
 }
 
 /// The tiers' view of the documents.
-fn views<'a>(docs: &'a [PreparedDoc], entity_ids: &'a [&'a [(&'a str, u32)]]) -> Vec<Doc<'a>> {
+fn views<'a>(docs: &'a [PreparedDoc], entity_ids: &[EntityCounts<'a>]) -> Vec<Doc<'a>> {
     docs.iter()
         .zip(entity_ids)
         .map(|(p, &e)| Doc { prepared: p, entity_ids: e })
@@ -333,7 +416,7 @@ fn views<'a>(docs: &'a [PreparedDoc], entity_ids: &'a [&'a [(&'a str, u32)]]) ->
 fn run_sorted(
     docs: &mut [PreparedDoc],
     spilled: Option<stories::Terms>,
-    entity_ids: &[&[(&str, u32)]],
+    entity_ids: &[EntityCounts],
     quotes: &[OverlapQuote],
     config: &OverlapConfig,
 ) -> std::io::Result<OverlapOutput> {

@@ -412,7 +412,7 @@ mod tests {
             .collect();
         let docs: Vec<Doc> = prepared
             .iter()
-            .map(|p| Doc { prepared: p, entity_ids: &[] })
+            .map(|p| Doc { prepared: p, entity_ids: Default::default() })
             .collect();
         let quotes: Vec<OverlapQuote> = texts
             .iter()
@@ -465,7 +465,7 @@ mod tests {
             .iter()
             .map(|p| Doc {
                 prepared: p,
-                entity_ids: &[],
+                entity_ids: Default::default(),
             })
             .collect();
         let q = |doc, text, sp| OverlapQuote {

@@ -484,7 +484,7 @@ fn features(doc: &Doc, terms: &DocTerms, quote_keys: &[u64], config: &StoriesCon
         extra.extend(
             doc.entity_ids
                 .iter()
-                .map(|&(e, c)| (term_key(xxh3_64(e.as_bytes()), NAME), c as f32)),
+                .map(|(e, c)| (term_key(xxh3_64(e.as_bytes()), NAME), c as f32)),
         );
     }
     if config.quote_weight > 0.0 {
@@ -1341,7 +1341,7 @@ fn rows(docs: &[Doc], roots: &[u32], edges: &[(u32, u32, f32)]) -> StoryClusters
             .unwrap();
         let mut ent: HashMap<&str, usize> = HashMap::new();
         for &i in &m {
-            for &(e, c) in docs[i].entity_ids {
+            for (e, c) in docs[i].entity_ids.iter() {
                 *ent.entry(e).or_default() += c as usize;
             }
             story_id[i] = id.clone();
@@ -1386,7 +1386,7 @@ mod tests {
         p.iter()
             .map(|p| Doc {
                 prepared: p,
-                entity_ids: &[],
+                entity_ids: Default::default(),
             })
             .collect()
     }
