@@ -842,6 +842,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     // here, not at the end of the run.
     let FirstPass { mut kept, spill, spill_error, quotes: kept_quotes, mut rejects, names, text_bytes: input_text_bytes, extracted: extracted_documents, rec, qx, .. } = fp;
     drop((rec, qx));
+    crate::mem::release_free();
     if let Some(e) = spill_error {
         return Err(Error::io(&spill_path, e));
     }
@@ -860,7 +861,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     drop(names);
     let entity_of = |doc: usize, slot: Option<u32>| linked.entity_id(doc, slot?);
     let n_docs = kept.len();
-    let overlap_out = match cfg.overlap() {
+    let mut overlap_out = match cfg.overlap() {
         Some(oc) => {
             // What the overlap stage needs of each kept document; the rest (its names) is
             // freed document by document as it is taken apart.
@@ -877,6 +878,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                         .filter_map(|(slot, n)| Some((linked.entity_index(i, slot as u32)?, n.2))),
                 );
             }
+            crate::mem::release_free();
             let oq: Vec<OverlapQuote> = kept_quotes
                 .iter()
                 .map(|q| OverlapQuote { doc: q.doc, text: &q.text, speaker_entity_id: entity_of(q.doc, q.speaker) })
@@ -891,13 +893,14 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         None => overlap::OverlapOutput::default(),
     };
     let mut cluster_of: HashMap<(usize, usize), String> = HashMap::new();
-    for (q, c) in kept_quotes.iter().zip(overlap_out.quote_cluster_of.iter()) {
+    for (q, c) in kept_quotes.iter().zip(std::mem::take(&mut overlap_out.quote_cluster_of)) {
         if let Some(c) = c {
-            cluster_of.insert((q.doc, q.quote), c.clone());
+            cluster_of.insert((q.doc, q.quote), c);
         }
     }
     drop(kept_quotes);
     drop(kept);
+    crate::mem::release_free();
     crate::lock::fault_point("extract");
 
     // Second pass: the tables, written while the cached chunks are read back in input order.

@@ -436,6 +436,7 @@ fn run_sorted(
     for d in docs.iter_mut() {
         d.sig.free_minhashes();
     }
+    crate::mem::release_free();
     tracing::debug!(tier = "copies", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "overlap tier done");
     let t = std::time::Instant::now();
     // Tier 2: stories, seeded with the copy clusters; the terms are not needed once the
@@ -448,6 +449,7 @@ fn run_sorted(
     let vecs = stories::vectors(&views(docs, entity_ids), terms, quotes, &config.stories)?;
     let docs = views(docs, entity_ids);
     let story = stories::cluster(&docs, &canonical, vecs, &config.stories);
+    crate::mem::release_free();
     tracing::debug!(tier = "stories", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "overlap tier done");
     let t = std::time::Instant::now();
     // Tier 3: quotes.

@@ -966,15 +966,51 @@ pub fn average_linkage(
     for &r in &root0 {
         size[r as usize] += 1;
     }
-    // Cluster adjacency: sums of similarities between clusters, keyed by root.
-    let mut adj: Vec<HashMap<u32, f64, Xxh3Builder>> = vec![HashMap::default(); n];
+    // Cluster adjacency: per root, its neighbours' roots (ascending) and the sums of the
+    // similarities between the two clusters, in two parallel arrays (12 bytes a link; a hash
+    // map per cluster took twice that and more). Each pair's sum adds its edges in edge order.
+    let mut degree = vec![0usize; n];
+    for &(i, j, _) in edges {
+        let (a, b) = (root0[i as usize], root0[j as usize]);
+        if a != b {
+            degree[a as usize] += 1;
+            degree[b as usize] += 1;
+        }
+    }
+    let mut nbr: Vec<Vec<u32>> = degree.iter().map(|&d| Vec::with_capacity(d)).collect();
+    let mut sim: Vec<Vec<f64>> = degree.iter().map(|&d| Vec::with_capacity(d)).collect();
+    drop(degree);
     for &(i, j, s) in edges {
         let (a, b) = (root0[i as usize], root0[j as usize]);
         if a != b {
-            *adj[a as usize].entry(b).or_default() += s as f64;
-            *adj[b as usize].entry(a).or_default() += s as f64;
+            nbr[a as usize].push(b);
+            sim[a as usize].push(s as f64);
+            nbr[b as usize].push(a);
+            sim[b as usize].push(s as f64);
         }
     }
+    // Per cluster: neighbours in ascending order, one sum each. The sort is stable, so a
+    // pair's sum adds its edges in edge order.
+    let mut tmp: Vec<(u32, f64)> = Vec::new();
+    for (ids, sums) in nbr.iter_mut().zip(sim.iter_mut()) {
+        tmp.clear();
+        tmp.extend(ids.iter().copied().zip(sums.iter().copied()));
+        tmp.sort_by_key(|x| x.0);
+        ids.clear();
+        sums.clear();
+        for &(b, s) in &tmp {
+            match ids.last() {
+                Some(&x) if x == b => *sums.last_mut().expect("parallel arrays") += s,
+                _ => {
+                    ids.push(b);
+                    sums.push(0.0 + s);
+                }
+            }
+        }
+        ids.shrink_to_fit();
+        sums.shrink_to_fit();
+    }
+    drop(tmp);
     let mut version = vec![0u32; n];
     let mut alive: Vec<bool> = (0..n).map(|i| root0[i] == i as u32).collect();
     let mut heap = BinaryHeap::new();
@@ -982,7 +1018,7 @@ pub fn average_linkage(
         if !alive[a] {
             continue;
         }
-        for (&b, &s) in &adj[a] {
+        for (&b, &s) in nbr[a].iter().zip(&sim[a]) {
             if (a as u32) < b {
                 let avg = s / (size[a] as f64 * size[b as usize] as f64);
                 if avg >= threshold {
@@ -1003,24 +1039,21 @@ pub fn average_linkage(
             continue;
         }
         // Merge b into a (a < b).
-        let nb = std::mem::take(&mut adj[b]);
+        let (nb, sb) = (std::mem::take(&mut nbr[b]), std::mem::take(&mut sim[b]));
         alive[b] = false;
-        adj[a].remove(&(b as u32));
-        for (x, s) in nb {
+        link_remove(&mut nbr[a], &mut sim[a], b as u32);
+        for (&x, &s) in nb.iter().zip(&sb) {
             if x as usize == a {
                 continue;
             }
-            *adj[a].entry(x).or_default() += s;
-            let m = &mut adj[x as usize];
-            m.remove(&(b as u32));
-            *m.entry(a as u32).or_default() += s;
+            link_add(&mut nbr[a], &mut sim[a], x, s);
+            link_remove(&mut nbr[x as usize], &mut sim[x as usize], b as u32);
+            link_add(&mut nbr[x as usize], &mut sim[x as usize], a as u32, s);
         }
         size[a] += size[b];
         version[a] += 1;
         uf.union(a as u32, b as u32);
-        let mut ns: Vec<(u32, f64)> = adj[a].iter().map(|(&x, &s)| (x, s)).collect();
-        ns.sort_by_key(|x| x.0);
-        for (x, s) in ns {
+        for (&x, &s) in nbr[a].iter().zip(&sim[a]) {
             let avg = s / (size[a] as f64 * size[x as usize] as f64);
             if avg >= threshold {
                 let (p, q) = if (a as u32) < x {
@@ -1039,6 +1072,25 @@ pub fn average_linkage(
         }
     }
     uf.roots()
+}
+
+/// Removes neighbour `x` from a cluster's sorted adjacency, if there.
+fn link_remove(ids: &mut Vec<u32>, sums: &mut Vec<f64>, x: u32) {
+    if let Ok(k) = ids.binary_search(&x) {
+        ids.remove(k);
+        sums.remove(k);
+    }
+}
+
+/// Adds `s` to the sum for neighbour `x` in a cluster's sorted adjacency (from 0 when new).
+fn link_add(ids: &mut Vec<u32>, sums: &mut Vec<f64>, x: u32, s: f64) {
+    match ids.binary_search(&x) {
+        Ok(k) => sums[k] += s,
+        Err(k) => {
+            ids.insert(k, x);
+            sums.insert(k, 0.0 + s);
+        }
+    }
 }
 
 fn merge_sparse(a: &[(u32, f32)], b: &[(u32, f32)]) -> Vec<(u32, f32)> {
@@ -1286,6 +1338,7 @@ pub fn cluster(
         Linkage::Auto | Linkage::Average => {
             // The vectors are done with once the graph is built.
             drop(vecs);
+            crate::mem::release_free();
             average_linkage(n, canonical, &edges, config.min_similarity)
         }
         Linkage::Centroid => {
