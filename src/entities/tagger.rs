@@ -341,6 +341,20 @@ struct CachedType {
     word_sum: [i32; 32],
 }
 
+impl CachedType {
+    /// True when this slot holds the analysis of `word`.
+    #[inline]
+    fn holds(&self, word: &[u8]) -> bool {
+        !word.is_empty() && self.len as usize == word.len() && &self.bytes[..word.len()] == word
+    }
+}
+
+/// The cache slot of a word, or None when the word is too long to cache.
+#[inline]
+fn type_slot(word: &[u8]) -> Option<usize> {
+    (word.len() <= TYPE_CACHE_BYTES).then(|| (xxhash_rust::xxh3::xxh3_64(word) as usize) & (TYPE_CACHE_SLOTS - 1))
+}
+
 /// Per-document scratch state: token analyses, casing statistics, prediction history.
 #[derive(Default)]
 struct DocState {
@@ -348,6 +362,9 @@ struct DocState {
     types: Vec<CachedType>,
     /// The cluster table the cached analyses were made with.
     types_for: u64,
+    /// Per token, its word's cache slot (`u32::MAX`: not cacheable). A later token of the
+    /// document may have taken the slot over, so a reader checks [`CachedType::holds`].
+    slots: Vec<u32>,
     toks: Vec<Tok>,
     casing: HashMap64<u8>,
     history: HashMap64<[u16; 5]>,
@@ -397,12 +414,14 @@ impl DocState {
             self.types_for = gaz.clusters_id();
         }
         let types = &mut self.types;
+        self.slots.clear();
+        let slots = &mut self.slots;
         self.toks.extend(tokens.iter().map(|s| {
             let b = s.as_bytes();
-            let slot = (b.len() <= TYPE_CACHE_BYTES)
-                .then(|| (xxhash_rust::xxh3::xxh3_64(b) as usize) & (TYPE_CACHE_SLOTS - 1));
+            let slot = type_slot(b);
+            slots.push(slot.map_or(u32::MAX, |k| k as u32));
             if let Some(c) = slot.map(|k| &types[k]) {
-                if c.len as usize == b.len() && !b.is_empty() && &c.bytes[..b.len()] == b {
+                if c.holds(b) {
                     return c.tok;
                 }
             }
@@ -719,15 +738,8 @@ impl Model {
     fn score(&self, fs: &Feats, out: &mut [f32; NT]) {
         if !self.q.is_empty() {
             let mut acc = [0i32; 32];
-            for &f in &fs.f[..fs.n] {
-                let row = &self.q[(f >> (64 - self.bits)) as usize].0;
-                for k in 0..32 {
-                    acc[k] += row[k] as i32;
-                }
-            }
-            for k in 0..NT {
-                out[k] = acc[k] as f32 / self.qscale;
-            }
+            add_rows(&self.q, 64 - self.bits, fs, &mut acc);
+            self.unscale(&acc, out);
             return;
         }
         *out = [0.0; NT];
@@ -737,6 +749,14 @@ impl Model {
             for k in 0..NT {
                 out[k] += w[k];
             }
+        }
+    }
+
+    /// Tag scores from summed quantized weights.
+    #[inline(always)]
+    fn unscale(&self, acc: &[i32; 32], out: &mut [f32; NT]) {
+        for k in 0..NT {
+            out[k] = acc[k] as f32 / self.qscale;
         }
     }
 
@@ -757,11 +777,14 @@ impl Model {
         })
     }
 
-    /// The features of token `i` that do not depend on the tags chosen before it.
+    /// The features of token `i` that do not depend on the tags chosen before it. With
+    /// `word_summed`, its [`WORD_FEATS`] word features are left out (their sum is cached) and
+    /// `fs.from` skips their places.
     #[inline(always)]
-    fn tag_free_features(st: &DocState, r: &Range<usize>, i: usize, fs: &mut Feats) {
-        fs.n = 0;
-        fs.from = 0;
+    fn tag_free_features(st: &DocState, r: &Range<usize>, i: usize, fs: &mut Feats, word_summed: bool) {
+        let skip = if word_summed { WORD_FEATS } else { 0 };
+        fs.n = skip;
+        fs.from = skip;
         static_features(&st.toks, r, i, fs);
         first_pass_features(st, r, i, fs);
         context_features(st, r, i, fs);
@@ -783,13 +806,8 @@ impl Model {
         fixed.resize(n, [0; 32]);
         // the cache slot of a token whose word is (still) in the cache
         let slot_of = |types: &[CachedType], i: usize| -> Option<usize> {
-            let b = tokens[i].as_bytes();
-            if b.is_empty() || b.len() > TYPE_CACHE_BYTES {
-                return None;
-            }
-            let k = (xxhash_rust::xxh3::xxh3_64(b) as usize) & (TYPE_CACHE_SLOTS - 1);
-            let c = types.get(k)?;
-            (c.len as usize == b.len() && &c.bytes[..b.len()] == b).then_some(k)
+            let k = *st.slots.get(i)? as usize;
+            types.get(k).filter(|c| c.holds(tokens[i].as_bytes())).map(|_| k)
         };
         let order = sents.iter().filter(|r| r.end <= n).flat_map(|r| r.clone().map(move |i| (r, i)));
         let mut cur = Feats { f: [0; MAX_FEATS], n: 0, from: 0 };
@@ -818,15 +836,7 @@ impl Model {
         };
         for (r, i) in order {
             let slot = slot_of(&types, i);
-            next.from = 0;
-            next.n = 0;
-            if slot.is_some_and(|k| types[k].sum_for == self.id) {
-                next.n = WORD_FEATS;
-                next.from = WORD_FEATS;
-            }
-            static_features(&st.toks, r, i, &mut next);
-            first_pass_features(st, r, i, &mut next);
-            context_features(st, r, i, &mut next);
+            Self::tag_free_features(st, r, i, &mut next, slot.is_some_and(|k| types[k].sum_for == self.id));
             for &f in &next.f[next.from..next.n] {
                 prefetch(&self.q[(f >> shift) as usize]);
             }
@@ -889,11 +899,9 @@ impl Model {
                     dynamic_features(&t, prev, prev2, st.history.get(&t.lower), &mut fs);
                     let mut acc = st.fixed[i];
                     add_rows(&self.q, 64 - self.bits, &fs, &mut acc);
-                    for k in 0..NT {
-                        scores[k] = acc[k] as f32 / self.qscale;
-                    }
+                    self.unscale(&acc, &mut scores);
                 } else {
-                    Self::tag_free_features(st, r, i, &mut fs);
+                    Self::tag_free_features(st, r, i, &mut fs, false);
                     dynamic_features(&t, prev, prev2, st.history.get(&t.lower), &mut fs);
                     self.score(&fs, &mut scores);
                 }

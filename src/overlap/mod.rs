@@ -149,16 +149,6 @@ impl<'a> DocEntities<'a> {
         self.offsets.push(self.items.len());
     }
 
-    /// Number of documents added.
-    pub fn len(&self) -> usize {
-        self.offsets.len() - 1
-    }
-
-    /// True when no document was added.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Document `i`'s entities (none when `i` is out of range).
     pub fn get(&self, i: usize) -> EntityCounts<'_> {
         match (self.offsets.get(i), self.offsets.get(i + 1)) {

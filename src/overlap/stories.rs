@@ -1042,11 +1042,12 @@ pub fn average_linkage(
         let (nb, sb) = (std::mem::take(&mut nbr[b]), std::mem::take(&mut sim[b]));
         alive[b] = false;
         link_remove(&mut nbr[a], &mut sim[a], b as u32);
+        let (ids, sums) = link_merge(&nbr[a], &sim[a], &nb, &sb, a as u32);
+        (nbr[a], sim[a]) = (ids, sums);
         for (&x, &s) in nb.iter().zip(&sb) {
             if x as usize == a {
                 continue;
             }
-            link_add(&mut nbr[a], &mut sim[a], x, s);
             link_remove(&mut nbr[x as usize], &mut sim[x as usize], b as u32);
             link_add(&mut nbr[x as usize], &mut sim[x as usize], a as u32, s);
         }
@@ -1091,6 +1092,45 @@ fn link_add(ids: &mut Vec<u32>, sums: &mut Vec<f64>, x: u32, s: f64) {
             sums.insert(k, 0.0 + s);
         }
     }
+}
+
+/// Two clusters' sorted adjacencies merged into one (one walk over both), the sums of a
+/// neighbour they share added, neighbour `skip` left out of `b`'s.
+fn link_merge(a_ids: &[u32], a_sums: &[f64], b_ids: &[u32], b_sums: &[f64], skip: u32) -> (Vec<u32>, Vec<f64>) {
+    let mut ids = Vec::with_capacity(a_ids.len() + b_ids.len());
+    let mut sums = Vec::with_capacity(a_ids.len() + b_ids.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a_ids.len() || j < b_ids.len() {
+        if j < b_ids.len() && b_ids[j] == skip {
+            j += 1;
+            continue;
+        }
+        match (a_ids.get(i), b_ids.get(j)) {
+            (Some(&x), Some(&y)) if x == y => {
+                ids.push(x);
+                sums.push(a_sums[i] + b_sums[j]);
+                i += 1;
+                j += 1;
+            }
+            (Some(&x), Some(&y)) if x < y => {
+                ids.push(x);
+                sums.push(a_sums[i]);
+                i += 1;
+            }
+            (Some(&x), None) => {
+                ids.push(x);
+                sums.push(a_sums[i]);
+                i += 1;
+            }
+            (_, Some(&y)) => {
+                ids.push(y);
+                sums.push(0.0 + b_sums[j]);
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    (ids, sums)
 }
 
 fn merge_sparse(a: &[(u32, f32)], b: &[(u32, f32)]) -> Vec<(u32, f32)> {
