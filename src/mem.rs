@@ -18,6 +18,37 @@ pub fn rss_mb() -> u64 {
     status_mb("VmRSS:")
 }
 
+/// Bytes the allocator has handed out and not yet had back, in MB (glibc's `mallinfo2`; 0
+/// elsewhere). Beside [`rss_mb`] it tells live data from freed pages the process still holds.
+pub fn heap_mb() -> u64 {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        #[repr(C)]
+        struct MallInfo2 {
+            arena: usize,
+            ordblks: usize,
+            smblks: usize,
+            hblks: usize,
+            hblkhd: usize,
+            usmblks: usize,
+            fsmblks: usize,
+            uordblks: usize,
+            fordblks: usize,
+            keepcost: usize,
+        }
+        extern "C" {
+            fn mallinfo2() -> MallInfo2;
+        }
+        // SAFETY: mallinfo2 takes no arguments and returns a plain struct of counters.
+        let m = unsafe { mallinfo2() };
+        ((m.uordblks + m.hblkhd) / (1024 * 1024)) as u64
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        0
+    }
+}
+
 /// Hands memory the allocator holds but no longer uses back to the operating system.
 ///
 /// A whole-run step frees what an earlier step built (batches of texts, signatures, term

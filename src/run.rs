@@ -252,14 +252,14 @@ struct Timer {
 impl Timer {
     /// Adds time spent in a stage that ran interleaved with others.
     fn add(&mut self, stage: &str, secs: f64) {
-        tracing::info!(stage, seconds = secs, peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "stage done");
+        tracing::info!(stage, seconds = secs, peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(), "stage done");
         self.stages.push((stage.to_string(), secs));
     }
 
     fn lap(&mut self, stage: &str) {
         let now = Instant::now();
         let secs = (now - self.at).as_secs_f64();
-        tracing::info!(stage, seconds = secs, peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "stage done");
+        tracing::info!(stage, seconds = secs, peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(), "stage done");
         self.stages.push((stage.to_string(), secs));
         self.at = now;
     }
@@ -457,8 +457,8 @@ struct FirstPass<'a> {
     qx: Option<QuoteExtractor>,
     names: entities::Names,
     kept: Vec<Kept>,
-    /// The kept documents' story terms, on disk until the story tier reads them back.
-    spill: Option<overlap::spill::TermSpill>,
+    /// The kept documents' story terms and signatures, on disk until the overlap stage reads them back.
+    spill: Option<overlap::spill::DocSpill>,
     /// The first error writing the spill (the run fails with it after the first pass).
     spill_error: Option<std::io::Error>,
     quotes: Vec<QuoteKept>,
@@ -566,10 +566,11 @@ impl FirstPass<'_> {
         for (k, ((local, slots, mut ov), d)) in per_doc.into_iter().zip(&chunk.docs).enumerate() {
             let doc = base + k;
             if let (Some(spill), Some(p)) = (self.spill.as_mut(), ov.as_mut()) {
-                let terms = std::mem::take(&mut p.terms);
-                if let Err(e) = spill.push(&terms) {
+                if let Err(e) = spill.push(&p.terms, &p.sig.minhash, &p.sig.char_minhash) {
                     self.spill_error.get_or_insert(e);
                 }
+                p.terms = Default::default();
+                p.sig.free_minhashes();
             }
             if with_overlap {
                 for (qi, q) in chunk.quotes[k].iter().enumerate() {
@@ -808,7 +809,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     timer.lap("load");
     let spill_path = out_dir.join(format!(".spill-{run_id}"));
     let spill = match cfg.overlap() {
-        Some(_) => Some(overlap::spill::TermSpill::create(&spill_path).map_err(|e| Error::io(&spill_path, e))?),
+        Some(_) => Some(overlap::spill::DocSpill::create(&spill_path).map_err(|e| Error::io(&spill_path, e))?),
         None => None,
     };
     let mut fp = FirstPass {

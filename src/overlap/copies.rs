@@ -169,11 +169,31 @@ where
         .collect()
 }
 
+/// What the copy tier compares of one document: its facts and its two MinHash signatures,
+/// wherever they are held (in the [`DocSignature`] itself, or in a run's signature arena once
+/// the document's own copies were spilled).
+#[derive(Debug, Clone, Copy)]
+pub struct SigView<'a> {
+    /// The document's facts (id, hash, counts, time).
+    pub facts: &'a DocSignature,
+    /// Its word-shingle signature.
+    pub minhash: &'a [u16],
+    /// Its character-shingle signature.
+    pub char_minhash: &'a [u16],
+}
+
+impl DocSignature {
+    /// The signature as the copy tier compares it.
+    pub fn view(&self) -> SigView<'_> {
+        SigView { facts: self, minhash: &self.minhash, char_minhash: &self.char_minhash }
+    }
+}
+
 /// Estimated Jaccard similarity and containment (intersection over the smaller set) of two
 /// documents, from their signatures and shingle counts alone.
-pub fn similarity(a: &DocSignature, b: &DocSignature) -> (f64, f64) {
-    let j = estimate_jaccard_slots(&a.minhash, &b.minhash);
-    let (na, nb) = (a.n_shingles as f64, b.n_shingles as f64);
+pub fn similarity(a: SigView, b: SigView) -> (f64, f64) {
+    let j = estimate_jaccard_slots(a.minhash, b.minhash);
+    let (na, nb) = (a.facts.n_shingles as f64, b.facts.n_shingles as f64);
     let small = na.min(nb);
     if small <= 0.0 {
         return (0.0, 0.0);
@@ -238,13 +258,18 @@ pub fn cluster<S: std::borrow::Borrow<DocSignature>>(
     sigs: &[S],
     config: &CopiesConfig,
 ) -> Vec<CopyAssignment> {
-    let sigs: Vec<&DocSignature> = sigs.iter().map(|s| s.borrow()).collect();
+    let views: Vec<SigView> = sigs.iter().map(|s| s.borrow().view()).collect();
+    cluster_views(&views, config)
+}
+
+/// [`cluster`] over signatures wherever they are held.
+pub fn cluster_views(sigs: &[SigView], config: &CopiesConfig) -> Vec<CopyAssignment> {
     let n = sigs.len();
     let mut uf = UnionFind::new(n);
     // Exact groups: the first document of each normalized text represents it in LSH.
     let mut first: HashMap<u64, usize> = HashMap::new();
     let mut skip = vec![false; n];
-    for (i, s) in sigs.iter().enumerate() {
+    for (i, s) in sigs.iter().map(|s| s.facts).enumerate() {
         if s.n_words == 0 {
             skip[i] = true;
             continue;
@@ -260,7 +285,7 @@ pub fn cluster<S: std::borrow::Borrow<DocSignature>>(
         }
     }
     // Candidates, then verification in parallel.
-    let views: Vec<&[u16]> = sigs.iter().map(|s| s.minhash.as_slice()).collect();
+    let views: Vec<&[u16]> = sigs.iter().map(|s| s.minhash).collect();
     let pairs = lsh::candidates(&views, &skip, config.bands, config.rows);
     let accepted: Vec<(u32, u32)> = pairs
         .into_par_iter()
@@ -276,7 +301,7 @@ pub fn cluster<S: std::borrow::Borrow<DocSignature>>(
     for (i, &r) in roots.iter().enumerate() {
         *size.entry(r).or_default() += 1;
         let c = canon.entry(r).or_insert(i);
-        if precedes(sigs[i], sigs[*c]) {
+        if precedes(sigs[i].facts, sigs[*c].facts) {
             *c = i;
         }
     }
@@ -291,7 +316,7 @@ pub fn cluster<S: std::borrow::Borrow<DocSignature>>(
                     relation: Relation::Unique,
                 };
             }
-            if sigs[i].content_hash == sigs[c].content_hash && sigs[i].n_words > 0 {
+            if sigs[i].facts.content_hash == sigs[c].facts.content_hash && sigs[i].facts.n_words > 0 {
                 CopyAssignment {
                     canonical: c,
                     similarity: 1.0,
@@ -323,17 +348,17 @@ pub fn cluster<S: std::borrow::Borrow<DocSignature>>(
 }
 
 /// Sub-step 3: is a candidate pair a copy?
-pub fn verify(a: &DocSignature, b: &DocSignature, config: &CopiesConfig) -> bool {
+pub fn verify(a: SigView, b: SigView, config: &CopiesConfig) -> bool {
     let (j, c) = similarity(a, b);
     if j >= config.min_jaccard {
         return true;
     }
     if config.min_char_jaccard <= 1.0
-        && estimate_jaccard_slots(&a.char_minhash, &b.char_minhash) >= config.min_char_jaccard
+        && estimate_jaccard_slots(a.char_minhash, b.char_minhash) >= config.min_char_jaccard
     {
         return true;
     }
-    a.n_shingles.min(b.n_shingles) as usize >= config.min_containment_shingles
+    a.facts.n_shingles.min(b.facts.n_shingles) as usize >= config.min_containment_shingles
         && c >= config.min_containment
 }
 
@@ -401,7 +426,7 @@ mod tests {
     fn containment_estimate() {
         let base = text(400, "w");
         let half: String = base.split(' ').take(200).collect::<Vec<_>>().join(" ");
-        let (j, c) = similarity(&sig("a", &base, None), &sig("b", &half, None));
+        let (j, c) = similarity(sig("a", &base, None).view(), sig("b", &half, None).view());
         assert!(j < 0.7 && c > 0.85, "j {j} c {c}");
     }
 

@@ -315,25 +315,25 @@ pub fn run_prepared(
     run_any(docs, None, entity_ids, quotes, config).expect("terms held in memory are read without I/O")
 }
 
-/// [`run_prepared`] over documents whose story terms were spilled to a file while they were
-/// prepared (`spill` holds `docs[i]`'s terms as its `i`-th entry; the documents' own terms are
-/// empty). Fails when the spill does not hold one entry per document or cannot be read back.
+/// [`run_prepared`] over documents whose story terms and MinHash signatures were spilled to a
+/// file while they were prepared (`spill` holds `docs[i]`'s as its `i`-th entry; the
+/// documents' own terms and signatures are empty). Fails when the spill does not hold one entry per document or cannot be read back.
 pub fn run_spilled(
     docs: Vec<PreparedDoc>,
-    spill: spill::SpilledTerms,
+    spill: spill::SpilledDocs,
     entity_ids: &DocEntities,
     quotes: &[OverlapQuote],
     config: &OverlapConfig,
 ) -> std::io::Result<OverlapOutput> {
     if spill.len() != docs.len() {
-        return Err(std::io::Error::other(format!("the term spill holds {} documents, the run {}", spill.len(), docs.len())));
+        return Err(std::io::Error::other(format!("the spill holds {} documents, the run {}", spill.len(), docs.len())));
     }
     run_any(docs, Some(spill), entity_ids, quotes, config)
 }
 
 fn run_any(
     docs: Vec<PreparedDoc>,
-    spill: Option<spill::SpilledTerms>,
+    spill: Option<spill::SpilledDocs>,
     entity_ids: &DocEntities,
     quotes: &[OverlapQuote],
     config: &OverlapConfig,
@@ -373,9 +373,8 @@ fn run_any(
             }
         })
         .collect();
-    // Spilled terms are in input order: the tier finds each one's place through `rank`.
-    let terms = spill.map(|spill| stories::Terms::Spilled { spill, rank });
-    let out = run_sorted(&mut sorted, terms, &sorted_entities, &sorted_quotes, config)?;
+    // Spilled documents are in input order: the tiers find each one's place through `rank`.
+    let out = run_sorted(&mut sorted, spill.map(|s| (s, rank)), &sorted_entities, &sorted_quotes, config)?;
     let mut duplicates = vec![None; order.len()];
     for (r, row) in out.duplicates.into_iter().enumerate() {
         duplicates[order[r]] = Some(row);
@@ -405,7 +404,7 @@ fn views<'a>(docs: &'a [PreparedDoc], entity_ids: &[EntityCounts<'a>]) -> Vec<Do
 
 fn run_sorted(
     docs: &mut [PreparedDoc],
-    spilled: Option<stories::Terms>,
+    spilled: Option<(spill::SpilledDocs, Vec<usize>)>,
     entity_ids: &[EntityCounts],
     quotes: &[OverlapQuote],
     config: &OverlapConfig,
@@ -415,36 +414,49 @@ fn run_sorted(
         spilled = spilled.is_some(),
         quotes = quotes.len(),
         quote_bytes = quotes.iter().map(|q| q.text.len()).sum::<usize>(),
-        rss_mb = crate::mem::rss_mb(),
+        rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(),
         "overlap input"
     );
     let t = std::time::Instant::now();
     // Tier 1: copies, from the signatures, which nothing needs afterwards.
-    let sigs: Vec<&DocSignature> = docs.iter().map(|d| &d.sig).collect();
-    let assignments = copies::cluster(&sigs, &config.copies);
-    drop(sigs);
+    let assignments = match &spilled {
+        Some((spill, rank)) => {
+            // Read back into one arena in spill order; tier document rank[k] is spilled k.
+            let minhashes = spill.minhashes()?;
+            let mut views: Vec<Option<copies::SigView>> = vec![None; docs.len()];
+            for (k, &r) in rank.iter().enumerate() {
+                views[r] = Some(copies::SigView { facts: &docs[r].sig, minhash: minhashes.word(k), char_minhash: minhashes.chars(k) });
+            }
+            let views: Vec<copies::SigView> = views.into_iter().map(|v| v.expect("one spilled entry per document")).collect();
+            copies::cluster_views(&views, &config.copies)
+        }
+        None => {
+            let sigs: Vec<&DocSignature> = docs.iter().map(|d| &d.sig).collect();
+            copies::cluster(&sigs, &config.copies)
+        }
+    };
     for d in docs.iter_mut() {
         d.sig.free_minhashes();
     }
     crate::mem::release_free();
-    tracing::debug!(tier = "copies", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "overlap tier done");
+    tracing::debug!(tier = "copies", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(), "overlap tier done");
     let t = std::time::Instant::now();
     // Tier 2: stories, seeded with the copy clusters; the terms are not needed once the
     // vectors are built.
     let canonical: Vec<usize> = assignments.iter().map(|a| a.canonical).collect();
     let terms = match spilled {
-        Some(t) => t,
+        Some((spill, rank)) => stories::Terms::Spilled { spill, rank },
         None => stories::Terms::Memory(docs.iter_mut().map(|d| std::mem::take(&mut d.terms)).collect()),
     };
     let vecs = stories::vectors(&views(docs, entity_ids), terms, quotes, &config.stories)?;
     let docs = views(docs, entity_ids);
     let story = stories::cluster(&docs, &canonical, vecs, &config.stories);
     crate::mem::release_free();
-    tracing::debug!(tier = "stories", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "overlap tier done");
+    tracing::debug!(tier = "stories", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(), "overlap tier done");
     let t = std::time::Instant::now();
     // Tier 3: quotes.
     let (quote_cluster_of, quote_clusters) = quotes::cluster(&docs, quotes, &config.quotes);
-    tracing::debug!(tier = "quotes", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "overlap tier done");
+    tracing::debug!(tier = "quotes", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(), "overlap tier done");
 
     let duplicates = docs
         .iter()

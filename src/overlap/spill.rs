@@ -1,7 +1,11 @@
-//! Story terms spilled to a file while the first pass runs, and read back block by block when
-//! the story vectors are built. The terms are the largest part of a prepared document (a few
-//! hundred keys per report) and nothing needs them before the story tier, so a run holds them
-//! on disk, not in memory, between the two.
+//! Story terms and MinHash signatures spilled to a file while the first pass runs, and read
+//! back when the tiers that use them run: the signatures all at once, into one arena, for the
+//! copy tier; the terms block by block when the story vectors are built. They are the largest
+//! part of a prepared document (a few hundred keys and 1 KB of signature per report) and
+//! nothing needs them before the overlap stage, so a run holds them on disk, not in memory,
+//! between the two. Held in memory per document, the signatures would also leave a hole in the
+//! heap when the copy tier frees them, a hole the allocator cannot hand back because the
+//! documents' small long-lived allocations sit between them.
 //!
 //! The file lives in the output folder (`.spill-<run id>`), is removed when the spill is
 //! dropped, and is swept by the next run if a killed run left it behind.
@@ -23,57 +27,74 @@ impl Drop for Owned {
     }
 }
 
-/// Terms being written, one document after another.
-pub struct TermSpill {
+/// Documents being written, one after another. A document's record is its term count (u32),
+/// its two signature lengths (u16 each), its term keys (u32 each), their counts (u16 each),
+/// then its word and character signatures (u16 slots), all little-endian.
+pub struct DocSpill {
     path: Owned,
     w: BufWriter<File>,
-    docs: usize,
-    bytes: u64,
+    at: Mark,
 }
 
-/// A point to go back to ([`TermSpill::rewind`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A point to go back to ([`DocSpill::rewind`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Mark {
     docs: usize,
     bytes: u64,
+    /// Word and character signature slots written.
+    slots: [u64; 2],
 }
 
-impl TermSpill {
+fn write_u16s(w: &mut impl Write, v: &[u16]) -> io::Result<()> {
+    for x in v {
+        w.write_all(&x.to_le_bytes())?;
+    }
+    Ok(())
+}
+
+impl DocSpill {
     /// Creates (or empties) the spill file at `path`.
-    pub fn create(path: &Path) -> io::Result<TermSpill> {
+    pub fn create(path: &Path) -> io::Result<DocSpill> {
         let f = File::options().read(true).write(true).create(true).truncate(true).open(path)?;
-        Ok(TermSpill { path: Owned(Some(path.to_path_buf())), w: BufWriter::with_capacity(1 << 20, f), docs: 0, bytes: 0 })
+        Ok(DocSpill { path: Owned(Some(path.to_path_buf())), w: BufWriter::with_capacity(1 << 20, f), at: Mark::default() })
     }
 
-    /// Appends one document's terms.
-    pub fn push(&mut self, t: &DocTerms) -> io::Result<()> {
+    /// Appends one document's terms and signatures (each signature at most `u16::MAX` slots;
+    /// longer ones are cut).
+    pub fn push(&mut self, t: &DocTerms, minhash: &[u16], char_minhash: &[u16]) -> io::Result<()> {
         debug_assert_eq!(t.keys.len(), t.counts.len());
         let n = t.keys.len().min(t.counts.len());
+        let minhash = &minhash[..minhash.len().min(u16::MAX as usize)];
+        let char_minhash = &char_minhash[..char_minhash.len().min(u16::MAX as usize)];
         self.w.write_all(&(n as u32).to_le_bytes())?;
+        write_u16s(&mut self.w, &[minhash.len() as u16, char_minhash.len() as u16])?;
         for k in &t.keys[..n] {
             self.w.write_all(&k.to_le_bytes())?;
         }
-        for c in &t.counts[..n] {
-            self.w.write_all(&c.to_le_bytes())?;
-        }
-        self.docs += 1;
-        self.bytes += 4 + 6 * n as u64;
+        write_u16s(&mut self.w, &t.counts[..n])?;
+        write_u16s(&mut self.w, minhash)?;
+        write_u16s(&mut self.w, char_minhash)?;
+        let slots = (minhash.len() + char_minhash.len()) as u64;
+        self.at.docs += 1;
+        self.at.bytes += HEADER as u64 + 6 * n as u64 + 2 * slots;
+        self.at.slots[0] += minhash.len() as u64;
+        self.at.slots[1] += char_minhash.len() as u64;
         Ok(())
     }
 
     /// Documents written so far.
     pub fn len(&self) -> usize {
-        self.docs
+        self.at.docs
     }
 
     /// True when nothing was written.
     pub fn is_empty(&self) -> bool {
-        self.docs == 0
+        self.at.docs == 0
     }
 
     /// Where the spill stands now.
     pub fn mark(&self) -> Mark {
-        Mark { docs: self.docs, bytes: self.bytes }
+        self.at
     }
 
     /// Forgets every document written after `m`.
@@ -82,45 +103,111 @@ impl TermSpill {
         let f = self.w.get_mut();
         f.set_len(m.bytes)?;
         f.seek(SeekFrom::Start(m.bytes))?;
-        self.docs = m.docs;
-        self.bytes = m.bytes;
+        self.at = m;
         Ok(())
     }
 
-    /// Ends writing; the terms can then be read back.
-    pub fn finish(mut self) -> io::Result<SpilledTerms> {
+    /// Ends writing; the documents can then be read back.
+    pub fn finish(mut self) -> io::Result<SpilledDocs> {
         self.w.flush()?;
         let path = self.path.0.take();
-        Ok(SpilledTerms { path: Owned(path), docs: self.docs })
+        Ok(SpilledDocs { path: Owned(path), at: self.at })
     }
 }
 
-/// Spilled terms, readable in the order they were written.
-pub struct SpilledTerms {
+/// Bytes of a record's header: the term count and the two signature lengths.
+const HEADER: usize = 8;
+
+/// Spilled documents, readable in the order they were written.
+pub struct SpilledDocs {
     path: Owned,
-    docs: usize,
+    at: Mark,
 }
 
-impl SpilledTerms {
+/// The MinHash signatures of a run in two arrays (one allocation each, freed as a whole),
+/// indexed by the order the documents were spilled in.
+#[derive(Debug, Default)]
+pub struct Minhashes {
+    word: Vec<u16>,
+    chars: Vec<u16>,
+    /// Where document `k`'s slots start in `word` and in `chars` (one more entry at the end).
+    start: Vec<[u64; 2]>,
+}
+
+impl Minhashes {
+    /// Document `k`'s word-shingle signature.
+    pub fn word(&self, k: usize) -> &[u16] {
+        &self.word[self.start[k][0] as usize..self.start[k + 1][0] as usize]
+    }
+
+    /// Document `k`'s character-shingle signature.
+    pub fn chars(&self, k: usize) -> &[u16] {
+        &self.chars[self.start[k][1] as usize..self.start[k + 1][1] as usize]
+    }
+}
+
+fn read_header(r: &mut impl Read) -> io::Result<(usize, usize, usize)> {
+    let mut h = [0u8; HEADER];
+    r.read_exact(&mut h)?;
+    Ok((
+        u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize,
+        u16::from_le_bytes([h[4], h[5]]) as usize,
+        u16::from_le_bytes([h[6], h[7]]) as usize,
+    ))
+}
+
+fn read_u16s(r: &mut impl Read, n: usize, into: &mut Vec<u16>) -> io::Result<()> {
+    let mut raw = vec![0u8; 2 * n];
+    r.read_exact(&mut raw)?;
+    into.extend(raw.chunks_exact(2).map(|x| u16::from_le_bytes([x[0], x[1]])));
+    Ok(())
+}
+
+impl SpilledDocs {
     /// Documents in the spill.
     pub fn len(&self) -> usize {
-        self.docs
+        self.at.docs
     }
 
     /// True when the spill holds no document.
     pub fn is_empty(&self) -> bool {
-        self.docs == 0
+        self.at.docs == 0
+    }
+
+    fn reader(&self) -> io::Result<Option<BufReader<File>>> {
+        match self.path.0.as_ref() {
+            Some(path) => Ok(Some(BufReader::with_capacity(1 << 20, File::open(path)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Every document's signatures, read in one pass into arrays of exactly their size.
+    pub fn minhashes(&self) -> io::Result<Minhashes> {
+        let mut m = Minhashes {
+            word: Vec::with_capacity(self.at.slots[0] as usize),
+            chars: Vec::with_capacity(self.at.slots[1] as usize),
+            start: Vec::with_capacity(self.at.docs + 1),
+        };
+        m.start.push([0, 0]);
+        let Some(mut r) = self.reader()? else { return Ok(m) };
+        for _ in 0..self.at.docs {
+            let (n, a, b) = read_header(&mut r)?;
+            r.seek_relative(6 * n as i64)?;
+            read_u16s(&mut r, a, &mut m.word)?;
+            read_u16s(&mut r, b, &mut m.chars)?;
+            m.start.push([m.word.len() as u64, m.chars.len() as u64]);
+        }
+        Ok(m)
     }
 
     /// Calls `f(first, terms)` for consecutive blocks of at most `block` documents, `first`
     /// being the index of the block's first document.
     pub fn for_blocks(&self, block: usize, mut f: impl FnMut(usize, Vec<DocTerms>)) -> io::Result<()> {
-        let Some(path) = self.path.0.as_ref() else { return Ok(()) };
-        let mut r = BufReader::with_capacity(1 << 20, File::open(path)?);
+        let Some(mut r) = self.reader()? else { return Ok(()) };
         let block = block.max(1);
         let mut first = 0;
-        while first < self.docs {
-            let n = block.min(self.docs - first);
+        while first < self.at.docs {
+            let n = block.min(self.at.docs - first);
             let mut terms = Vec::with_capacity(n);
             for _ in 0..n {
                 terms.push(read_one(&mut r)?);
@@ -132,12 +219,12 @@ impl SpilledTerms {
     }
 }
 
-fn read_one(r: &mut impl Read) -> io::Result<DocTerms> {
-    let mut b4 = [0u8; 4];
-    r.read_exact(&mut b4)?;
-    let n = u32::from_le_bytes(b4) as usize;
+/// One record's terms (its signatures skipped).
+fn read_one(r: &mut BufReader<File>) -> io::Result<DocTerms> {
+    let (n, a, b) = read_header(r)?;
     let mut raw = vec![0u8; 6 * n];
     r.read_exact(&mut raw)?;
+    r.seek_relative(2 * (a + b) as i64)?;
     let (k, c) = raw.split_at(4 * n);
     Ok(DocTerms {
         keys: k.chunks_exact(4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]])).collect(),
@@ -154,22 +241,27 @@ mod tests {
         DocTerms { keys: (0..n as u32).map(|k| k * 31 + i).collect(), counts: (0..n as u16).map(|c| c + 1).collect() }
     }
 
+    fn sig(i: u32, salt: u16) -> Vec<u16> {
+        (0..(i % 5) as u16).map(|x| x * 7 + salt + i as u16).collect()
+    }
+
     #[test]
-    fn spilled_terms_read_back_in_blocks_and_rewind_forgets() {
+    fn spilled_documents_read_back_in_blocks_and_rewind_forgets() {
         let dir = std::env::temp_dir().join(format!("newsmill-spill-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join(".spill-test");
-        let mut s = TermSpill::create(&path).unwrap();
+        let mut s = DocSpill::create(&path).unwrap();
+        let push = |s: &mut DocSpill, i: u32| s.push(&terms(i), &sig(i, 1), &sig(i + 1, 1000)).unwrap();
         for i in 0..10 {
-            s.push(&terms(i)).unwrap();
+            push(&mut s, i);
         }
         let m = s.mark();
         for i in 100..105 {
-            s.push(&terms(i)).unwrap();
+            push(&mut s, i);
         }
         s.rewind(m).unwrap();
         for i in 10..23 {
-            s.push(&terms(i)).unwrap();
+            push(&mut s, i);
         }
         assert_eq!(s.len(), 23);
         let r = s.finish().unwrap();
@@ -181,6 +273,12 @@ mod tests {
         })
         .unwrap();
         assert_eq!(seen, (0..23).map(terms).collect::<Vec<_>>());
+        let m = r.minhashes().unwrap();
+        for i in 0..23u32 {
+            assert_eq!(m.word(i as usize), sig(i, 1).as_slice());
+            assert_eq!(m.chars(i as usize), sig(i + 1, 1000).as_slice());
+        }
+        assert_eq!(m.word.capacity(), m.word.len(), "the arrays are allocated at their size");
         drop(r);
         assert!(!path.exists(), "the spill file is removed with the spill");
         let _ = fs::remove_dir_all(&dir);

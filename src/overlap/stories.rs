@@ -610,7 +610,7 @@ pub enum Terms {
     /// Spilled to a file; its `k`-th entry belongs to the tier's document `rank[k]`.
     Spilled {
         /// The spill.
-        spill: super::spill::SpilledTerms,
+        spill: super::spill::SpilledDocs,
         /// The tier's index of each spilled document.
         rank: Vec<usize>,
     },
@@ -1336,7 +1336,7 @@ pub fn vectors(docs: &[Doc], terms: Terms, quotes: &[OverlapQuote], config: &Sto
         step = "vectors",
         terms = vecs.iter().map(StoryVec::len).sum::<usize>(),
         seconds = t.elapsed().as_secs_f64(),
-        peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(),
+        peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(),
         "story tier"
     );
     Ok(Vectors(vecs))
@@ -1357,7 +1357,7 @@ pub fn cluster(
     let vecs = vecs.0;
     let t = std::time::Instant::now();
     let edges = graph(docs, canonical, &vecs, config);
-    tracing::debug!(step = "graph", edges = edges.len(), seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "story tier");
+    tracing::debug!(step = "graph", edges = edges.len(), seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(), "story tier");
     let t = std::time::Instant::now();
     let linkage = match config.linkage {
         Linkage::Auto => {
@@ -1385,7 +1385,7 @@ pub fn cluster(
             centroid_linkage(n, canonical, &vecs, &edges, config.min_centroid_similarity, config.attach_similarity)
         }
     };
-    tracing::debug!(step = "linkage", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "story tier");
+    tracing::debug!(step = "linkage", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(), "story tier");
     rows(docs, &roots, &edges)
 }
 
