@@ -21,7 +21,7 @@ use crate::entities::{self, Recognizer};
 use crate::error::{Error, Reject};
 use crate::ingest::{self, RawRecord};
 use crate::normalize::{self, hex_id, Document};
-use crate::overlap::{self, OverlapQuote};
+use crate::overlap::{self, SpilledQuote};
 use crate::quotes::QuoteExtractor;
 use crate::record::{Mention, Quote, QuoteKind};
 use crate::schema;
@@ -427,11 +427,12 @@ struct Kept {
     overlap: Option<overlap::PreparedDoc>,
 }
 
-/// A direct or partial quote handed to the overlap stage.
+/// A direct or partial quote handed to the overlap stage (its text waits in the spill).
 struct QuoteKept {
-    doc: usize,
-    quote: usize,
-    text: String,
+    /// The quote's story-tier key, from its text.
+    story_key: Option<u64>,
+    doc: u32,
+    quote: u32,
     /// The speaker's name (index into the document's names), when the speaker is a mention.
     speaker: Option<u32>,
 }
@@ -565,24 +566,27 @@ impl FirstPass<'_> {
             .collect();
         for (k, ((local, slots, mut ov), d)) in per_doc.into_iter().zip(&chunk.docs).enumerate() {
             let doc = base + k;
+            let mut texts: Vec<&str> = Vec::new();
+            if with_overlap {
+                for (qi, q) in chunk.quotes[k].iter().enumerate() {
+                    if matches!(q.kind, QuoteKind::Direct | QuoteKind::Partial) {
+                        let text = q.content.slice(&d.text);
+                        self.quotes.push(QuoteKept {
+                            story_key: overlap::stories::quote_key(text),
+                            doc: doc as u32,
+                            quote: qi as u32,
+                            speaker: q.speaker_mention.and_then(|m| slots.get(m).copied().flatten()),
+                        });
+                        texts.push(text);
+                    }
+                }
+            }
             if let (Some(spill), Some(p)) = (self.spill.as_mut(), ov.as_mut()) {
-                if let Err(e) = spill.push(&p.terms, &p.sig.minhash, &p.sig.char_minhash) {
+                if let Err(e) = spill.push(&p.terms, &p.sig.minhash, &p.sig.char_minhash, &texts) {
                     self.spill_error.get_or_insert(e);
                 }
                 p.terms = Default::default();
                 p.sig.free_minhashes();
-            }
-            if with_overlap {
-                for (qi, q) in chunk.quotes[k].iter().enumerate() {
-                    if matches!(q.kind, QuoteKind::Direct | QuoteKind::Partial) {
-                        self.quotes.push(QuoteKept {
-                            doc,
-                            quote: qi,
-                            text: q.content.slice(&d.text).to_string(),
-                            speaker: q.speaker_mention.and_then(|m| slots.get(m).copied().flatten()),
-                        });
-                    }
-                }
             }
             self.kept.push(Kept { names: entities::intern_names(&local, &mut self.names), overlap: ov });
         }
@@ -880,14 +884,17 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                 );
             }
             crate::mem::release_free();
-            let oq: Vec<OverlapQuote> = kept_quotes
+            let oq: Vec<SpilledQuote> = kept_quotes
                 .iter()
-                .map(|q| OverlapQuote { doc: q.doc, text: &q.text, speaker_entity_id: entity_of(q.doc, q.speaker) })
+                .map(|q| SpilledQuote {
+                    doc: q.doc as usize,
+                    story_key: q.story_key,
+                    speaker_entity_id: entity_of(q.doc as usize, q.speaker),
+                })
                 .collect();
-            let o = match spill {
-                Some(spill) => overlap::run_spilled(prepared, spill, &entity_ids, &oq, oc).map_err(|e| Error::io(&spill_path, e))?,
-                None => overlap::run_prepared(prepared, &entity_ids, &oq, oc),
-            };
+            // The spill exists whenever the overlap stage is on.
+            let spill = spill.ok_or_else(|| Error::io(&spill_path, std::io::Error::other("no spill for the overlap stage")))?;
+            let o = overlap::run_spilled(prepared, spill, &entity_ids, &oq, oc).map_err(|e| Error::io(&spill_path, e))?;
             timer.lap("overlap");
             o
         }
@@ -896,7 +903,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     let mut cluster_of: HashMap<(usize, usize), String> = HashMap::new();
     for (q, c) in kept_quotes.iter().zip(std::mem::take(&mut overlap_out.quote_cluster_of)) {
         if let Some(c) = c {
-            cluster_of.insert((q.doc, q.quote), c);
+            cluster_of.insert((q.doc as usize, q.quote as usize), c);
         }
     }
     drop(kept_quotes);

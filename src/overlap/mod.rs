@@ -312,30 +312,49 @@ pub fn run_prepared(
     quotes: &[OverlapQuote],
     config: &OverlapConfig,
 ) -> OverlapOutput {
-    run_any(docs, None, entity_ids, quotes, config).expect("terms held in memory are read without I/O")
+    run_any(docs, None, entity_ids, Quotes::Memory(quotes), config).expect("documents held in memory are read without I/O")
 }
 
-/// [`run_prepared`] over documents whose story terms and MinHash signatures were spilled to a
-/// file while they were prepared (`spill` holds `docs[i]`'s as its `i`-th entry; the
-/// documents' own terms and signatures are empty). Fails when the spill does not hold one entry per document or cannot be read back.
+/// What the story tier needs of a quote whose text was spilled (see [`run_spilled`]).
+#[derive(Debug, Clone)]
+pub struct SpilledQuote<'a> {
+    /// Index into the `docs` slice.
+    pub doc: usize,
+    /// The quote's [`stories::quote_key`] (from its text, before it was spilled).
+    pub story_key: Option<u64>,
+    /// Canonical speaker, when resolved.
+    pub speaker_entity_id: Option<&'a str>,
+}
+
+/// [`run_prepared`] over documents whose story terms, MinHash signatures and quote texts were
+/// spilled to a file while they were prepared (`spill` holds `docs[i]`'s terms and signatures
+/// as its `i`-th entry, and the text of `quotes[k]` as its `k`-th quote; the documents' own
+/// terms and signatures are empty). Fails when the spill does not hold one entry per document
+/// and one text per quote, or cannot be read back.
 pub fn run_spilled(
     docs: Vec<PreparedDoc>,
     spill: spill::SpilledDocs,
     entity_ids: &DocEntities,
-    quotes: &[OverlapQuote],
+    quotes: &[SpilledQuote],
     config: &OverlapConfig,
 ) -> std::io::Result<OverlapOutput> {
     if spill.len() != docs.len() {
         return Err(std::io::Error::other(format!("the spill holds {} documents, the run {}", spill.len(), docs.len())));
     }
-    run_any(docs, Some(spill), entity_ids, quotes, config)
+    run_any(docs, Some(spill), entity_ids, Quotes::Spilled(quotes), config)
+}
+
+/// The run's quotes, with their texts in memory or in the spill.
+enum Quotes<'a> {
+    Memory(&'a [OverlapQuote<'a>]),
+    Spilled(&'a [SpilledQuote<'a>]),
 }
 
 fn run_any(
     docs: Vec<PreparedDoc>,
     spill: Option<spill::SpilledDocs>,
     entity_ids: &DocEntities,
-    quotes: &[OverlapQuote],
+    quotes: Quotes,
     config: &OverlapConfig,
 ) -> std::io::Result<OverlapOutput> {
     let key = |d: &PreparedDoc| {
@@ -355,42 +374,83 @@ fn run_any(
         .collect();
     drop(slots);
     let sorted_entities: Vec<EntityCounts> = order.iter().map(|&i| entity_ids.get(i)).collect();
-    let mut qorder: Vec<usize> = (0..quotes.len()).collect();
-    qorder.sort_by(|&a, &b| {
-        let (qa, qb) = (&quotes[a], &quotes[b]);
-        let ra = rank.get(qa.doc).copied().unwrap_or(usize::MAX);
-        let rb = rank.get(qb.doc).copied().unwrap_or(usize::MAX);
-        (ra, qa.text, qa.speaker_entity_id).cmp(&(rb, qb.text, qb.speaker_entity_id))
-    });
-    let sorted_quotes: Vec<OverlapQuote> = qorder
-        .iter()
-        .map(|&k| {
-            let q = &quotes[k];
-            OverlapQuote {
-                doc: rank.get(q.doc).copied().unwrap_or(usize::MAX),
-                text: q.text,
-                speaker_entity_id: q.speaker_entity_id,
+    let tier_doc = |doc: usize| rank.get(doc).copied().unwrap_or(usize::MAX);
+    let n_quotes = match quotes {
+        Quotes::Memory(q) => q.len(),
+        Quotes::Spilled(q) => q.len(),
+    };
+    tracing::debug!(
+        docs = sorted.len(),
+        spilled = spill.is_some(),
+        quotes = n_quotes,
+        rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(),
+        "overlap input"
+    );
+    // Tiers 1 and 2 need of the quotes only their story keys, by the tiers' document index.
+    let story_keys: Vec<(usize, u64)> = match quotes {
+        Quotes::Memory(q) => q.iter().filter_map(|q| Some((tier_doc(q.doc), stories::quote_key(q.text)?))).collect(),
+        Quotes::Spilled(q) => q.iter().filter_map(|q| Some((tier_doc(q.doc), q.story_key?))).collect(),
+    };
+    let (assignments, story) = copies_and_stories(&mut sorted, spill.as_ref().map(|s| (s, rank.as_slice())), &sorted_entities, &story_keys, config)?;
+    drop(story_keys);
+    // Tier 3: quotes, with their texts (read back from the spill only now), in the tiers'
+    // document order.
+    let t = std::time::Instant::now();
+    let texts = match (&quotes, &spill) {
+        (Quotes::Spilled(q), Some(spill)) => {
+            let texts = spill.quote_texts()?;
+            if texts.len() != q.len() {
+                return Err(std::io::Error::other(format!("the spill holds {} quotes, the run {}", texts.len(), q.len())));
             }
-        })
-        .collect();
-    // Spilled documents are in input order: the tiers find each one's place through `rank`.
-    let out = run_sorted(&mut sorted, spill.map(|s| (s, rank)), &sorted_entities, &sorted_quotes, config)?;
-    let mut duplicates = vec![None; order.len()];
-    for (r, row) in out.duplicates.into_iter().enumerate() {
-        duplicates[order[r]] = Some(row);
-    }
-    let mut quote_cluster_of = vec![None; quotes.len()];
-    for (r, c) in out.quote_cluster_of.into_iter().enumerate() {
+            texts
+        }
+        _ => spill::QuoteTexts::default(),
+    };
+    let tier_quotes: Vec<OverlapQuote> = match quotes {
+        Quotes::Memory(q) => q.iter().map(|q| OverlapQuote { doc: tier_doc(q.doc), ..q.clone() }).collect(),
+        Quotes::Spilled(q) => q
+            .iter()
+            .enumerate()
+            .map(|(k, q)| OverlapQuote { doc: tier_doc(q.doc), text: texts.get(k), speaker_entity_id: q.speaker_entity_id })
+            .collect(),
+    };
+    let mut qorder: Vec<usize> = (0..tier_quotes.len()).collect();
+    qorder.sort_by(|&a, &b| {
+        let (qa, qb) = (&tier_quotes[a], &tier_quotes[b]);
+        (qa.doc, qa.text, qa.speaker_entity_id).cmp(&(qb.doc, qb.text, qb.speaker_entity_id))
+    });
+    let sorted_quotes: Vec<OverlapQuote> = qorder.iter().map(|&k| tier_quotes[k].clone()).collect();
+    drop(tier_quotes);
+    let docs = views(&sorted, &sorted_entities);
+    let (quote_cluster_sorted, quote_clusters) = quotes::cluster(&docs, &sorted_quotes, &config.quotes);
+    drop(sorted_quotes);
+    drop(texts);
+    tracing::debug!(tier = "quotes", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(), "overlap tier done");
+    let mut quote_cluster_of = vec![None; n_quotes];
+    for (r, c) in quote_cluster_sorted.into_iter().enumerate() {
         quote_cluster_of[qorder[r]] = c;
+    }
+    // Rows in input order.
+    let mut duplicates = vec![None; order.len()];
+    for (r, &i) in order.iter().enumerate() {
+        let (d, a) = (&docs[r], &assignments[r]);
+        duplicates[i] = Some(DuplicateRow {
+            doc_id: d.doc_id().to_string(),
+            dup_cluster_id: ids::stable_id("dup", &[docs[a.canonical].doc_id()]),
+            is_canonical: a.canonical == r,
+            similarity: a.similarity,
+            relation: a.relation.as_str().to_string(),
+            story_id: story.story_id[r].clone(),
+        });
     }
     Ok(OverlapOutput {
         duplicates: duplicates
             .into_iter()
             .map(|d| d.expect("every document has a row"))
             .collect(),
-        stories: out.stories,
+        stories: story.rows,
         quote_cluster_of,
-        quote_clusters: out.quote_clusters,
+        quote_clusters,
     })
 }
 
@@ -402,24 +462,18 @@ fn views<'a>(docs: &'a [PreparedDoc], entity_ids: &[EntityCounts<'a>]) -> Vec<Do
         .collect()
 }
 
-fn run_sorted(
+/// Tiers 1 and 2 over the documents in the tiers' order: the copy assignments and the stories.
+/// `spilled` is the spill with the tiers' index of each spilled document.
+fn copies_and_stories(
     docs: &mut [PreparedDoc],
-    spilled: Option<(spill::SpilledDocs, Vec<usize>)>,
+    spilled: Option<(&spill::SpilledDocs, &[usize])>,
     entity_ids: &[EntityCounts],
-    quotes: &[OverlapQuote],
+    story_keys: &[(usize, u64)],
     config: &OverlapConfig,
-) -> std::io::Result<OverlapOutput> {
-    tracing::debug!(
-        docs = docs.len(),
-        spilled = spilled.is_some(),
-        quotes = quotes.len(),
-        quote_bytes = quotes.iter().map(|q| q.text.len()).sum::<usize>(),
-        rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(),
-        "overlap input"
-    );
+) -> std::io::Result<(Vec<copies::CopyAssignment>, stories::StoryClusters)> {
     let t = std::time::Instant::now();
     // Tier 1: copies, from the signatures, which nothing needs afterwards.
-    let assignments = match &spilled {
+    let assignments = match spilled {
         Some((spill, rank)) => {
             // Read back into one arena in spill order; tier document rank[k] is spilled k.
             let minhashes = spill.minhashes()?;
@@ -448,35 +502,11 @@ fn run_sorted(
         Some((spill, rank)) => stories::Terms::Spilled { spill, rank },
         None => stories::Terms::Memory(docs.iter_mut().map(|d| std::mem::take(&mut d.terms)).collect()),
     };
-    let vecs = stories::vectors(&views(docs, entity_ids), terms, quotes, &config.stories)?;
-    let docs = views(docs, entity_ids);
-    let story = stories::cluster(&docs, &canonical, vecs, &config.stories);
+    let vecs = stories::vectors(&views(docs, entity_ids), terms, story_keys, &config.stories)?;
+    let story = stories::cluster(&views(docs, entity_ids), &canonical, vecs, &config.stories);
     crate::mem::release_free();
     tracing::debug!(tier = "stories", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(), "overlap tier done");
-    let t = std::time::Instant::now();
-    // Tier 3: quotes.
-    let (quote_cluster_of, quote_clusters) = quotes::cluster(&docs, quotes, &config.quotes);
-    tracing::debug!(tier = "quotes", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(), "overlap tier done");
-
-    let duplicates = docs
-        .iter()
-        .zip(&assignments)
-        .enumerate()
-        .map(|(i, (d, a))| DuplicateRow {
-            doc_id: d.doc_id().to_string(),
-            dup_cluster_id: ids::stable_id("dup", &[docs[a.canonical].doc_id()]),
-            is_canonical: a.canonical == i,
-            similarity: a.similarity,
-            relation: a.relation.as_str().to_string(),
-            story_id: story.story_id[i].clone(),
-        })
-        .collect();
-    Ok(OverlapOutput {
-        duplicates,
-        stories: story.rows,
-        quote_cluster_of,
-        quote_clusters,
-    })
+    Ok((assignments, story))
 }
 
 /// Which tier `newsmill eval dedup` scores.

@@ -1,9 +1,10 @@
-//! Story terms and MinHash signatures spilled to a file while the first pass runs, and read
-//! back when the tiers that use them run: the signatures all at once, into one arena, for the
-//! copy tier; the terms block by block when the story vectors are built. They are the largest
-//! part of a prepared document (a few hundred keys and 1 KB of signature per report) and
-//! nothing needs them before the overlap stage, so a run holds them on disk, not in memory,
-//! between the two. Held in memory per document, the signatures would also leave a hole in the
+//! Story terms, MinHash signatures and quote texts spilled to a file while the first pass
+//! runs, and read back when the tiers that use them run: the signatures all at once, into one
+//! arena, for the copy tier; the terms block by block when the story vectors are built; the
+//! quote texts, into one string, for the quote tier. They are the largest part of what the
+//! overlap stage needs of a report (a few hundred keys, 1 KB of signature and a few quotes)
+//! and nothing needs them before the stage's own tier, so a run holds them on disk, not in
+//! memory, until then: the tiers' peaks do not add up. Held in memory per document, the signatures would also leave a hole in the
 //! heap when the copy tier frees them, a hole the allocator cannot hand back because the
 //! documents' small long-lived allocations sit between them.
 //!
@@ -27,9 +28,11 @@ impl Drop for Owned {
     }
 }
 
-/// Documents being written, one after another. A document's record is its term count (u32),
-/// its two signature lengths (u16 each), its term keys (u32 each), their counts (u16 each),
-/// then its word and character signatures (u16 slots), all little-endian.
+/// Documents being written, one after another. A document's record is a header (its term
+/// count (u32), its two signature lengths (u16 each), its quote count and the bytes of its
+/// quotes (u32 each)), its term keys (u32 each), their counts (u16 each), its word and
+/// character signatures (u16 slots), then each quote's length (u32) and UTF-8 text; all
+/// little-endian.
 pub struct DocSpill {
     path: Owned,
     w: BufWriter<File>,
@@ -43,6 +46,9 @@ pub struct Mark {
     bytes: u64,
     /// Word and character signature slots written.
     slots: [u64; 2],
+    /// Quotes and quote text bytes written.
+    quotes: u64,
+    quote_bytes: u64,
 }
 
 fn write_u16s(w: &mut impl Write, v: &[u16]) -> io::Result<()> {
@@ -59,24 +65,36 @@ impl DocSpill {
         Ok(DocSpill { path: Owned(Some(path.to_path_buf())), w: BufWriter::with_capacity(1 << 20, f), at: Mark::default() })
     }
 
-    /// Appends one document's terms and signatures (each signature at most `u16::MAX` slots;
-    /// longer ones are cut).
-    pub fn push(&mut self, t: &DocTerms, minhash: &[u16], char_minhash: &[u16]) -> io::Result<()> {
+    /// Appends one document's terms, signatures (each at most `u16::MAX` slots; longer ones
+    /// are cut) and quote texts.
+    pub fn push(&mut self, t: &DocTerms, minhash: &[u16], char_minhash: &[u16], quotes: &[&str]) -> io::Result<()> {
         debug_assert_eq!(t.keys.len(), t.counts.len());
         let n = t.keys.len().min(t.counts.len());
         let minhash = &minhash[..minhash.len().min(u16::MAX as usize)];
         let char_minhash = &char_minhash[..char_minhash.len().min(u16::MAX as usize)];
+        let quote_bytes: usize = quotes.iter().map(|q| q.len()).sum();
+        let (Ok(n_quotes), Ok(qb)) = (u32::try_from(quotes.len()), u32::try_from(quote_bytes)) else {
+            return Err(io::Error::other("a document's quotes exceed 4 GB"));
+        };
         self.w.write_all(&(n as u32).to_le_bytes())?;
         write_u16s(&mut self.w, &[minhash.len() as u16, char_minhash.len() as u16])?;
+        self.w.write_all(&n_quotes.to_le_bytes())?;
+        self.w.write_all(&qb.to_le_bytes())?;
         for k in &t.keys[..n] {
             self.w.write_all(&k.to_le_bytes())?;
         }
         write_u16s(&mut self.w, &t.counts[..n])?;
         write_u16s(&mut self.w, minhash)?;
         write_u16s(&mut self.w, char_minhash)?;
+        for q in quotes {
+            self.w.write_all(&(q.len() as u32).to_le_bytes())?;
+            self.w.write_all(q.as_bytes())?;
+        }
         let slots = (minhash.len() + char_minhash.len()) as u64;
         self.at.docs += 1;
-        self.at.bytes += HEADER as u64 + 6 * n as u64 + 2 * slots;
+        self.at.bytes += HEADER as u64 + 6 * n as u64 + 2 * slots + 4 * quotes.len() as u64 + quote_bytes as u64;
+        self.at.quotes += quotes.len() as u64;
+        self.at.quote_bytes += quote_bytes as u64;
         self.at.slots[0] += minhash.len() as u64;
         self.at.slots[1] += char_minhash.len() as u64;
         Ok(())
@@ -115,8 +133,25 @@ impl DocSpill {
     }
 }
 
-/// Bytes of a record's header: the term count and the two signature lengths.
-const HEADER: usize = 8;
+/// Bytes of a record's header: the term count, the two signature lengths, the quote count and
+/// the quotes' bytes.
+const HEADER: usize = 16;
+
+/// A record's header.
+struct Header {
+    terms: usize,
+    word: usize,
+    chars: usize,
+    quotes: usize,
+    quote_bytes: usize,
+}
+
+impl Header {
+    /// Bytes of the quotes' part of the record (their lengths and texts).
+    fn quote_part(&self) -> i64 {
+        4 * self.quotes as i64 + self.quote_bytes as i64
+    }
+}
 
 /// Spilled documents, readable in the order they were written.
 pub struct SpilledDocs {
@@ -146,14 +181,43 @@ impl Minhashes {
     }
 }
 
-fn read_header(r: &mut impl Read) -> io::Result<(usize, usize, usize)> {
+fn read_header(r: &mut impl Read) -> io::Result<Header> {
     let mut h = [0u8; HEADER];
     r.read_exact(&mut h)?;
-    Ok((
-        u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize,
-        u16::from_le_bytes([h[4], h[5]]) as usize,
-        u16::from_le_bytes([h[6], h[7]]) as usize,
-    ))
+    let u32_at = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]) as usize;
+    Ok(Header {
+        terms: u32_at(0),
+        word: u16::from_le_bytes([h[4], h[5]]) as usize,
+        chars: u16::from_le_bytes([h[6], h[7]]) as usize,
+        quotes: u32_at(8),
+        quote_bytes: u32_at(12),
+    })
+}
+
+/// The quote texts of a run in one string, in the order they were spilled.
+#[derive(Debug, Default)]
+pub struct QuoteTexts {
+    text: String,
+    /// Where quote `k` ends in `text` (it starts where quote `k - 1` ends).
+    ends: Vec<u64>,
+}
+
+impl QuoteTexts {
+    /// Quotes held.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// True when no quote is held.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Quote `k`'s text.
+    pub fn get(&self, k: usize) -> &str {
+        let start = if k == 0 { 0 } else { self.ends[k - 1] as usize };
+        &self.text[start..self.ends[k] as usize]
+    }
 }
 
 fn read_u16s(r: &mut impl Read, n: usize, into: &mut Vec<u16>) -> io::Result<()> {
@@ -191,13 +255,38 @@ impl SpilledDocs {
         m.start.push([0, 0]);
         let Some(mut r) = self.reader()? else { return Ok(m) };
         for _ in 0..self.at.docs {
-            let (n, a, b) = read_header(&mut r)?;
-            r.seek_relative(6 * n as i64)?;
-            read_u16s(&mut r, a, &mut m.word)?;
-            read_u16s(&mut r, b, &mut m.chars)?;
+            let h = read_header(&mut r)?;
+            r.seek_relative(6 * h.terms as i64)?;
+            read_u16s(&mut r, h.word, &mut m.word)?;
+            read_u16s(&mut r, h.chars, &mut m.chars)?;
+            r.seek_relative(h.quote_part())?;
             m.start.push([m.word.len() as u64, m.chars.len() as u64]);
         }
         Ok(m)
+    }
+
+    /// Every quote text, read in one pass into a string of exactly their size.
+    pub fn quote_texts(&self) -> io::Result<QuoteTexts> {
+        let mut q = QuoteTexts {
+            text: String::with_capacity(self.at.quote_bytes as usize),
+            ends: Vec::with_capacity(self.at.quotes as usize),
+        };
+        let Some(mut r) = self.reader()? else { return Ok(q) };
+        let mut raw = Vec::new();
+        for _ in 0..self.at.docs {
+            let h = read_header(&mut r)?;
+            r.seek_relative(6 * h.terms as i64 + 2 * (h.word + h.chars) as i64)?;
+            for _ in 0..h.quotes {
+                let mut b4 = [0u8; 4];
+                r.read_exact(&mut b4)?;
+                raw.resize(u32::from_le_bytes(b4) as usize, 0);
+                r.read_exact(&mut raw)?;
+                let text = std::str::from_utf8(&raw).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                q.text.push_str(text);
+                q.ends.push(q.text.len() as u64);
+            }
+        }
+        Ok(q)
     }
 
     /// Calls `f(first, terms)` for consecutive blocks of at most `block` documents, `first`
@@ -221,10 +310,11 @@ impl SpilledDocs {
 
 /// One record's terms (its signatures skipped).
 fn read_one(r: &mut BufReader<File>) -> io::Result<DocTerms> {
-    let (n, a, b) = read_header(r)?;
+    let h = read_header(r)?;
+    let n = h.terms;
     let mut raw = vec![0u8; 6 * n];
     r.read_exact(&mut raw)?;
-    r.seek_relative(2 * (a + b) as i64)?;
+    r.seek_relative(2 * (h.word + h.chars) as i64 + h.quote_part())?;
     let (k, c) = raw.split_at(4 * n);
     Ok(DocTerms {
         keys: k.chunks_exact(4).map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]])).collect(),
@@ -251,7 +341,12 @@ mod tests {
         fs::create_dir_all(&dir).unwrap();
         let path = dir.join(".spill-test");
         let mut s = DocSpill::create(&path).unwrap();
-        let push = |s: &mut DocSpill, i: u32| s.push(&terms(i), &sig(i, 1), &sig(i + 1, 1000)).unwrap();
+        let quotes = |i: u32| -> Vec<String> { (0..i % 3).map(|k| format!("quote {k} of “{i}”")).collect() };
+        let push = |s: &mut DocSpill, i: u32| {
+            let q = quotes(i);
+            let q: Vec<&str> = q.iter().map(String::as_str).collect();
+            s.push(&terms(i), &sig(i, 1), &sig(i + 1, 1000), &q).unwrap()
+        };
         for i in 0..10 {
             push(&mut s, i);
         }
@@ -279,6 +374,10 @@ mod tests {
             assert_eq!(m.chars(i as usize), sig(i + 1, 1000).as_slice());
         }
         assert_eq!(m.word.capacity(), m.word.len(), "the arrays are allocated at their size");
+        let q = r.quote_texts().unwrap();
+        let want: Vec<String> = (0..23).flat_map(quotes).collect();
+        assert_eq!((0..q.len()).map(|k| q.get(k).to_string()).collect::<Vec<_>>(), want);
+        assert_eq!(q.text.capacity(), q.text.len());
         drop(r);
         assert!(!path.exists(), "the spill file is removed with the spill");
         let _ = fs::remove_dir_all(&dir);

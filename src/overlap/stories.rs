@@ -21,7 +21,7 @@ use xxhash_rust::xxh3::{xxh3_64, Xxh3Builder};
 
 use super::ids::stable_id;
 use super::shingle::mix64;
-use super::{Doc, OverlapQuote, StoryRow};
+use super::{Doc, StoryRow};
 
 /// Thresholds of the story tier (`[stage.stories]` in a pipeline file).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -604,22 +604,22 @@ impl StoryVec {
 type Vocab = HashMap<u32, (u32, u32), Xxh3Builder>;
 
 /// Where the story tier reads the documents' terms from.
-pub enum Terms {
+pub enum Terms<'a> {
     /// In memory, one list per document in the tier's order.
     Memory(Vec<DocTerms>),
     /// Spilled to a file; its `k`-th entry belongs to the tier's document `rank[k]`.
     Spilled {
         /// The spill.
-        spill: super::spill::SpilledDocs,
+        spill: &'a super::spill::SpilledDocs,
         /// The tier's index of each spilled document.
-        rank: Vec<usize>,
+        rank: &'a [usize],
     },
 }
 
 /// Documents per block when the terms are walked (and, in memory, freed) block by block.
 const BLOCK: usize = 8192;
 
-impl Terms {
+impl Terms<'_> {
     /// Calls `f(docs, terms)` block by block, `terms[k]` being document `docs[k]`'s. With
     /// `free`, terms held in memory are freed as soon as their block is done.
     fn for_blocks(&mut self, free: bool, mut f: impl FnMut(&[usize], &[DocTerms])) -> std::io::Result<()> {
@@ -1306,8 +1306,9 @@ const ATTACH_MAX_SIZE: u32 = 2;
 /// ... and only to a story of at least this many.
 const ATTACH_MIN_STORY: u32 = 5;
 
-/// Canonical key of a quote for the story features (its normalized words).
-fn quote_key(text: &str) -> Option<u64> {
+/// Canonical key of a quote for the story features (its first five normalized words; none
+/// for a shorter quote).
+pub fn quote_key(text: &str) -> Option<u64> {
     let w = super::shingle::words(text);
     if w.len() < 5 {
         return None;
@@ -1319,15 +1320,14 @@ fn quote_key(text: &str) -> Option<u64> {
 /// terms, entities and quotes, after which the terms are no longer needed.
 pub struct Vectors(Vec<StoryVec>);
 
-/// Builds the story vectors of `docs`, with the run's quotes (sorted documents' indices).
-pub fn vectors(docs: &[Doc], terms: Terms, quotes: &[OverlapQuote], config: &StoriesConfig) -> std::io::Result<Vectors> {
+/// Builds the story vectors of `docs`, with the [`quote_key`]s of the run's quotes as
+/// (document index, key) pairs.
+pub fn vectors(docs: &[Doc], terms: Terms, quotes: &[(usize, u64)], config: &StoriesConfig) -> std::io::Result<Vectors> {
     let n = docs.len();
     let mut quote_keys: Vec<Vec<u64>> = vec![Vec::new(); n];
-    for q in quotes {
-        if q.doc < n {
-            if let Some(k) = quote_key(q.text) {
-                quote_keys[q.doc].push(k);
-            }
+    for &(doc, k) in quotes {
+        if doc < n {
+            quote_keys[doc].push(k);
         }
     }
     let t = std::time::Instant::now();
