@@ -900,12 +900,14 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         }
         None => overlap::OverlapOutput::default(),
     };
-    let mut cluster_of: HashMap<(usize, usize), String> = HashMap::new();
-    for (q, c) in kept_quotes.iter().zip(std::mem::take(&mut overlap_out.quote_cluster_of)) {
-        if let Some(c) = c {
-            cluster_of.insert((q.doc as usize, q.quote as usize), c);
-        }
-    }
+    // Each kept quote's cluster, by (document, quote) in ascending order (the order quotes
+    // were kept in), for the quotes table.
+    let cluster_of: Vec<((u32, u32), u32)> = kept_quotes
+        .iter()
+        .zip(std::mem::take(&mut overlap_out.quote_cluster_of))
+        .filter_map(|(q, c)| Some(((q.doc, q.quote), c?)))
+        .collect();
+    debug_assert!(cluster_of.windows(2).all(|w| w[0].0 < w[1].0));
     drop(kept_quotes);
     drop(kept);
     crate::mem::release_free();
@@ -998,9 +1000,19 @@ fn remove_if_exists(p: &Path) -> Result<(), Error> {
 struct Sources<'a> {
     linked: &'a entities::LinkedNames,
     overlap: &'a overlap::OverlapOutput,
-    /// (document, quote) -> quote cluster id.
-    cluster_of: &'a HashMap<(usize, usize), String>,
+    /// Each quote's cluster (an index into the overlap's quote clusters), by (document,
+    /// quote), ascending.
+    cluster_of: &'a [((u32, u32), u32)],
     run_id: &'a str,
+}
+
+impl Sources<'_> {
+    /// The cluster id of document `doc`'s quote `quote`, if it has one.
+    fn quote_cluster_id(&self, doc: usize, quote: usize) -> Option<&str> {
+        let key = (u32::try_from(doc).ok()?, u32::try_from(quote).ok()?);
+        let k = self.cluster_of.binary_search_by_key(&key, |x| x.0).ok()?;
+        Some(self.overlap.quote_clusters.get(self.cluster_of[k].1 as usize)?.quote_cluster_id.as_str())
+    }
 }
 
 /// Documents whose rows the writer makes at once.
@@ -1172,7 +1184,7 @@ fn doc_rows(mut d: Document, ms: &[Mention], qs: &[Quote], di: usize, src: &Sour
             cue_text,
             cue_start,
             cue_end,
-            src.cluster_of.get(&(di, qi)).cloned().into(),
+            src.quote_cluster_id(di, qi).map(str::to_string).into(),
             q.confidence.into(),
         ]);
     }

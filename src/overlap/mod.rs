@@ -250,8 +250,9 @@ pub struct OverlapOutput {
     pub duplicates: Vec<DuplicateRow>,
     /// The story clusters, sorted by story_id.
     pub stories: Vec<StoryRow>,
-    /// For each input quote, its cluster id.
-    pub quote_cluster_of: Vec<Option<String>>,
+    /// For each input quote, its cluster: an index into `quote_clusters` (none for a quote
+    /// without words).
+    pub quote_cluster_of: Vec<Option<u32>>,
     /// The quote clusters, sorted by id.
     pub quote_clusters: Vec<QuoteClusterRow>,
 }

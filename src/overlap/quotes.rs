@@ -130,13 +130,13 @@ fn candidate_keys(h: &[u64]) -> Vec<u64> {
     keys
 }
 
-/// Clusters the run's quotes: for each quote its cluster id (None when it has no words), and
-/// the clusters sorted by id.
+/// Clusters the run's quotes: for each quote its cluster, as an index into the clusters (None
+/// when it has no words), and the clusters sorted by id.
 pub fn cluster(
     docs: &[Doc],
     quotes: &[OverlapQuote],
     config: &QuoteClustersConfig,
-) -> (Vec<Option<String>>, Vec<QuoteClusterRow>) {
+) -> (Vec<Option<u32>>, Vec<QuoteClusterRow>) {
     let n = quotes.len();
     let hashes: Vec<Vec<u64>> = quotes
         .iter()
@@ -309,10 +309,9 @@ pub fn cluster(
             .then_with(|| a.first_doc_id.cmp(&b.first_doc_id))
             .then_with(|| a.text.cmp(&b.text))
     });
-    let mut final_id: HashMap<u32, String> = HashMap::with_capacity(rows.len());
     let mut base = String::new();
     let mut n_same = 0;
-    for (root, row) in rows.iter_mut() {
+    for (_, row) in rows.iter_mut() {
         if row.quote_cluster_id == base {
             n_same += 1;
             row.quote_cluster_id = stable_id("quote", &[&base, &n_same.to_string()]);
@@ -320,13 +319,13 @@ pub fn cluster(
             n_same = 0;
             base = row.quote_cluster_id.clone();
         }
-        final_id.insert(*root, row.quote_cluster_id.clone());
     }
+    rows.sort_by(|a, b| a.1.quote_cluster_id.cmp(&b.1.quote_cluster_id));
+    let final_index: HashMap<u32, u32> = rows.iter().enumerate().map(|(k, (root, _))| (*root, k as u32)).collect();
     // Quotes without words or outside the documents belong to no cluster (and their roots,
     // never joined to another, to no row).
-    let of: Vec<Option<String>> = roots.iter().map(|r| final_id.get(r).cloned()).collect();
-    let mut rows: Vec<QuoteClusterRow> = rows.into_iter().map(|(_, row)| row).collect();
-    rows.sort_by(|a, b| a.quote_cluster_id.cmp(&b.quote_cluster_id));
+    let of: Vec<Option<u32>> = roots.iter().map(|r| final_index.get(r).copied()).collect();
+    let rows: Vec<QuoteClusterRow> = rows.into_iter().map(|(_, row)| row).collect();
     (of, rows)
 }
 
@@ -488,10 +487,7 @@ mod tests {
         assert_eq!(of[0], of[1]);
         assert_ne!(of[0], of[2]);
         assert_eq!(of[3], None);
-        let r = rows
-            .iter()
-            .find(|r| Some(&r.quote_cluster_id) == of[0].as_ref())
-            .unwrap();
+        let r = &rows[of[0].unwrap() as usize];
         assert_eq!(
             (
                 r.n_documents,

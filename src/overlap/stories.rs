@@ -791,6 +791,9 @@ fn graph(
     // per-term allocation and no growth slack. A document is posted under its `index_terms`
     // heaviest terms only: a neighbour is proposed by sharing one of those and one of the
     // searching document's `probe_terms` heaviest.
+    // A term posted by more than MAX_POSTING documents proposes nothing, so its posting is
+    // not stored at all; documents and weights sit in two arrays (six bytes an entry, not
+    // eight with padding).
     let floors: Vec<u16> = vecs.iter().map(|v| weight_floor(&v.w, config.index_terms)).collect();
     let mut start = vec![0usize; n_terms + 1];
     for (v, &f) in vecs.iter().zip(&floors) {
@@ -798,19 +801,25 @@ fn graph(
             start[t as usize + 1] += 1;
         }
     }
+    let walked: Vec<bool> = start[1..].iter().map(|&c| c <= MAX_POSTING).collect();
     for t in 0..n_terms {
-        start[t + 1] += start[t];
+        start[t + 1] = start[t] + if walked[t] { start[t + 1] } else { 0 };
     }
-    let mut entries = vec![(0u32, 0.0f32); start[n_terms]];
+    let mut posted_doc = vec![0u32; start[n_terms]];
+    let mut posted_w = vec![0u16; start[n_terms]];
     let mut fill = start.clone();
     for (i, (v, &f)) in vecs.iter().zip(&floors).enumerate() {
-        for (&t, &q) in v.ids.iter().zip(&v.w).filter(|x| *x.1 >= f) {
-            entries[fill[t as usize]] = (i as u32, weight(q));
+        for (&t, &q) in v.ids.iter().zip(&v.w).filter(|x| *x.1 >= f && walked[*x.0 as usize]) {
+            posted_doc[fill[t as usize]] = i as u32;
+            posted_w[fill[t as usize]] = q;
             fill[t as usize] += 1;
         }
     }
     drop(fill);
-    let posting = |t: u32| &entries[start[t as usize]..start[t as usize + 1]];
+    let posting = |t: u32| {
+        let r = start[t as usize]..start[t as usize + 1];
+        posted_doc[r.clone()].iter().zip(&posted_w[r])
+    };
     let k = config.neighbours;
     let n = vecs.len();
     let by_sim = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
@@ -835,17 +844,13 @@ fn graph(
                 }
                 for &x in &order {
                     let (t, w) = (v.ids[x], weight(v.w[x]));
-                    let posting = posting(t);
-                    if posting.len() > MAX_POSTING {
-                        continue;
-                    }
-                    for &(j, wj) in posting {
+                    for (&j, &qj) in posting(t) {
                         if j as usize != i {
                             let a = &mut acc[j as usize];
                             if *a == 0.0 {
                                 touched.push(j);
                             }
-                            *a += w * wj;
+                            *a += w * weight(qj);
                         }
                     }
                 }
@@ -884,7 +889,7 @@ fn graph(
             },
         )
         .collect();
-    drop(entries);
+    drop((posted_doc, posted_w, walked));
     drop(start);
     // The local scale of a document: its similarity to its `scale_rank`-th neighbour outside
     // its own copy cluster (copies would make every scale ~1).

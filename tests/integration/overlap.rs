@@ -93,7 +93,7 @@ fn seeds_are_one_story_no_copies_and_the_trump_quotes_cluster() {
         let mut m: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
         for (qi, q) in quotes.iter().enumerate() {
             if q.text.contains(needle) {
-                m.entry(out.quote_cluster_of[qi].clone().unwrap())
+                m.entry(out.quote_clusters[out.quote_cluster_of[qi].unwrap() as usize].quote_cluster_id.clone())
                     .or_default()
                     .insert(q.doc);
             }
