@@ -458,7 +458,8 @@ struct FirstPass<'a> {
     qx: Option<QuoteExtractor>,
     names: entities::Names,
     kept: Vec<Kept>,
-    /// The kept documents' story terms and signatures, on disk until the overlap stage reads them back.
+    /// The kept documents' story terms, signatures and quote texts, on disk until the overlap
+    /// stage reads them back.
     spill: Option<overlap::spill::DocSpill>,
     /// The first error writing the spill (the run fails with it after the first pass).
     spill_error: Option<std::io::Error>,

@@ -397,15 +397,18 @@ fn run_any(
     // Tier 3: quotes, with their texts (read back from the spill only now), in the tiers'
     // document order.
     let t = std::time::Instant::now();
-    let texts = match (&quotes, &spill) {
-        (Quotes::Spilled(q), Some(spill)) => {
-            let texts = spill.quote_texts()?;
+    let texts = match &quotes {
+        Quotes::Spilled(q) => {
+            let texts = match &spill {
+                Some(spill) => spill.quote_texts()?,
+                None => return Err(std::io::Error::other("spilled quotes without a spill")),
+            };
             if texts.len() != q.len() {
                 return Err(std::io::Error::other(format!("the spill holds {} quotes, the run {}", texts.len(), q.len())));
             }
             texts
         }
-        _ => spill::QuoteTexts::default(),
+        Quotes::Memory(_) => spill::QuoteTexts::default(),
     };
     let tier_quotes: Vec<OverlapQuote> = match quotes {
         Quotes::Memory(q) => q.iter().map(|q| OverlapQuote { doc: tier_doc(q.doc), ..q.clone() }).collect(),

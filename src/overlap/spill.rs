@@ -4,9 +4,10 @@
 //! quote texts, into one string, for the quote tier. They are the largest part of what the
 //! overlap stage needs of a report (a few hundred keys, 1 KB of signature and a few quotes)
 //! and nothing needs them before the stage's own tier, so a run holds them on disk, not in
-//! memory, until then: the tiers' peaks do not add up. Held in memory per document, the signatures would also leave a hole in the
-//! heap when the copy tier frees them, a hole the allocator cannot hand back because the
-//! documents' small long-lived allocations sit between them.
+//! memory, until then: the tiers' peaks do not add up. Held in memory per document, the
+//! signatures would also leave a hole in the heap when the copy tier frees them, a hole the
+//! allocator cannot hand back because the documents' small long-lived allocations sit between
+//! them.
 //!
 //! The file lives in the output folder (`.spill-<run id>`), is removed when the spill is
 //! dropped, and is swept by the next run if a killed run left it behind.
