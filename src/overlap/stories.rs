@@ -825,108 +825,143 @@ fn graph(
     let by_sim = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
     let probe = if config.probe_terms == 0 { usize::MAX } else { config.probe_terms };
     let pool = k.saturating_mul(2);
-    let lists: Vec<Vec<(u32, f32)>> = (0..n)
-        .into_par_iter()
-        .map_init(
-            || (vec![0.0f32; n], Vec::<u32>::new(), vec![0.0f32; n_terms]),
-            |(acc, touched, dense), i| {
-                // Candidates: documents sharing one of this document's heaviest terms, ranked by
-                // the part of the dot product those terms give (a dense accumulator with a
-                // touched list: no hashing in the inner loop); the best are then scored
-                // exactly over all terms.
-                let v = &vecs[i];
-                let mut order: Vec<usize> = (0..v.len()).collect();
-                if v.len() > probe {
-                    order.select_nth_unstable_by(probe, |&a, &b| {
-                        v.w[b].cmp(&v.w[a]).then(v.ids[a].cmp(&v.ids[b]))
-                    });
-                    order.truncate(probe);
-                }
-                for &x in &order {
-                    let (t, w) = (v.ids[x], weight(v.w[x]));
-                    for (&j, &qj) in posting(t) {
-                        if j as usize != i {
-                            let a = &mut acc[j as usize];
-                            if *a == 0.0 {
-                                touched.push(j);
+    // Neighbour lists, flat: document i's list (best first) is `nb[off[i]..off[i + 1]]`.
+    // Computed in blocks so that only one block's lists are ever held as separate vectors.
+    let mut nb: Vec<(u32, f32)> = Vec::with_capacity(n.saturating_mul(k));
+    let mut off: Vec<usize> = Vec::with_capacity(n + 1);
+    off.push(0);
+    const BLOCK: usize = 1 << 16;
+    for lo in (0..n).step_by(BLOCK) {
+        let block: Vec<Vec<(u32, f32)>> = (lo..(lo + BLOCK).min(n))
+            .into_par_iter()
+            .map_init(
+                || (vec![0.0f32; n], Vec::<u32>::new(), vec![0.0f32; n_terms]),
+                |(acc, touched, dense), i| {
+                    // Candidates: documents sharing one of this document's heaviest terms,
+                    // ranked by the part of the dot product those terms give (a dense
+                    // accumulator with a touched list: no hashing in the inner loop); the best
+                    // are then scored exactly over all terms.
+                    let v = &vecs[i];
+                    let mut order: Vec<usize> = (0..v.len()).collect();
+                    if v.len() > probe {
+                        order.select_nth_unstable_by(probe, |&a, &b| {
+                            v.w[b].cmp(&v.w[a]).then(v.ids[a].cmp(&v.ids[b]))
+                        });
+                        order.truncate(probe);
+                    }
+                    for &x in &order {
+                        let (t, w) = (v.ids[x], weight(v.w[x]));
+                        for (&j, &qj) in posting(t) {
+                            if j as usize != i {
+                                let a = &mut acc[j as usize];
+                                if *a == 0.0 {
+                                    touched.push(j);
+                                }
+                                *a += w * weight(qj);
                             }
-                            *a += w * weight(qj);
                         }
                     }
-                }
-                touched.sort_unstable();
-                let mut l: Vec<(u32, f32)> = touched
-                    .drain(..)
-                    .map(|j| (j, std::mem::take(&mut acc[j as usize])))
-                    .collect();
-                if l.len() > pool {
-                    l.select_nth_unstable_by(pool, by_sim);
-                    l.truncate(pool);
-                }
-                // Exact scores against this document's vector spread out by term id.
-                for (t, w) in v.iter() {
-                    dense[t as usize] = w;
-                }
-                for (j, s) in l.iter_mut() {
-                    *s = vecs[*j as usize].iter().map(|(t, w)| dense[t as usize] * w).sum();
-                }
-                for &t in &v.ids {
-                    dense[t as usize] = 0.0;
-                }
-                for (j, s) in l.iter_mut() {
-                    *s *= time_factor(docs[i].published_at(), docs[*j as usize].published_at(), config)
-                        as f32;
-                }
-                l.retain(|&(_, s)| s > 0.0);
-                if l.len() > k {
-                    l.select_nth_unstable_by(k, by_sim);
-                    l.truncate(k);
-                }
-                l.sort_unstable_by(by_sim);
-                // Keep only k entries' worth of memory, not the whole candidate list's.
-                l.shrink_to_fit();
-                l
-            },
-        )
-        .collect();
+                    touched.sort_unstable();
+                    let mut l: Vec<(u32, f32)> = touched
+                        .drain(..)
+                        .map(|j| (j, std::mem::take(&mut acc[j as usize])))
+                        .collect();
+                    if l.len() > pool {
+                        l.select_nth_unstable_by(pool, by_sim);
+                        l.truncate(pool);
+                    }
+                    // Exact scores against this document's vector spread out by term id.
+                    for (t, w) in v.iter() {
+                        dense[t as usize] = w;
+                    }
+                    for (j, s) in l.iter_mut() {
+                        *s = vecs[*j as usize].iter().map(|(t, w)| dense[t as usize] * w).sum();
+                    }
+                    for &t in &v.ids {
+                        dense[t as usize] = 0.0;
+                    }
+                    for (j, s) in l.iter_mut() {
+                        *s *= time_factor(docs[i].published_at(), docs[*j as usize].published_at(), config)
+                            as f32;
+                    }
+                    l.retain(|&(_, s)| s > 0.0);
+                    if l.len() > k {
+                        l.select_nth_unstable_by(k, by_sim);
+                        l.truncate(k);
+                    }
+                    l.sort_unstable_by(by_sim);
+                    // Hold k entries until the block is copied out, not the candidate pool.
+                    l.shrink_to_fit();
+                    l
+                },
+            )
+            .collect();
+        for l in block {
+            nb.extend_from_slice(&l);
+            off.push(nb.len());
+        }
+    }
     drop((posted_doc, posted_w, walked));
     drop(start);
     // The local scale of a document: its similarity to its `scale_rank`-th neighbour outside
     // its own copy cluster (copies would make every scale ~1).
     let floor = config.scale_floor.max(1e-3) as f32;
-    let sigma: Vec<f32> = lists
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
+    let sigma: Vec<f32> = (0..n)
+        .map(|i| {
             if config.scale_rank == 0 {
                 return 1.0;
             }
-            let others: Vec<f32> = l
-                .iter()
-                .filter(|(j, _)| copy_of[*j as usize] != copy_of[i])
-                .map(|x| x.1)
-                .collect();
-            if others.is_empty() {
-                floor.max(1.0)
-            } else {
-                others[(config.scale_rank - 1).min(others.len() - 1)].max(floor)
+            let mut others = nb[off[i]..off[i + 1]].iter().filter(|(j, _)| copy_of[*j as usize] != copy_of[i]);
+            match others.clone().nth(config.scale_rank - 1).or_else(|| others.next_back()) {
+                None => floor.max(1.0),
+                Some(&(_, s)) => s.max(floor),
             }
         })
         .collect();
-    let mut edges: Vec<(u32, u32, f32)> = Vec::new();
-    for (i, l) in lists.iter().enumerate() {
-        for &(j, s) in l {
-            let s = s / (sigma[i] * sigma[j as usize]).sqrt();
-            let (a, b) = if (i as u32) < j {
-                (i as u32, j)
-            } else {
-                (j, i as u32)
-            };
-            edges.push((a, b, s));
+    // Scaled similarities; each list then in neighbour order, for the lookups below.
+    for i in 0..n {
+        let l = &mut nb[off[i]..off[i + 1]];
+        for (j, s) in l.iter_mut() {
+            *s /= (sigma[i] * sigma[*j as usize]).sqrt();
+        }
+        l.sort_unstable_by_key(|x| x.0);
+    }
+    let list = |i: usize| &nb[off[i]..off[i + 1]];
+    // One edge per pair, (smaller, larger), ordered: a pair in both lists takes the smaller
+    // document's entry. Counted first, so that the edge array is allocated once at its size.
+    let has = |j: usize, i: u32| list(j).binary_search_by_key(&i, |x| x.0).is_ok();
+    let mut row = vec![0usize; n + 1];
+    for i in 0..n {
+        for &(j, _) in list(i) {
+            if j as usize > i {
+                row[i + 1] += 1;
+            } else if !has(j as usize, i as u32) {
+                row[j as usize + 1] += 1;
+            }
         }
     }
-    edges.sort_by_key(|x| (x.0, x.1));
-    edges.dedup_by(|x, y| x.0 == y.0 && x.1 == y.1);
+    for a in 0..n {
+        row[a + 1] += row[a];
+    }
+    let mut edges: Vec<(u32, u32, f32)> = vec![(0, 0, 0.0); row[n]];
+    let mut fill = row.clone();
+    for i in 0..n {
+        for &(j, s) in list(i) {
+            let a = if j as usize > i {
+                i
+            } else if !has(j as usize, i as u32) {
+                j as usize
+            } else {
+                continue;
+            };
+            edges[fill[a]] = (a as u32, if a == i { j } else { i as u32 }, s);
+            fill[a] += 1;
+        }
+    }
+    drop((nb, off, fill));
+    for a in 0..n {
+        edges[row[a]..row[a + 1]].sort_unstable_by_key(|x| x.1);
+    }
     edges
 }
 
