@@ -666,12 +666,15 @@ fn static_features(toks: &[Tok], r: &Range<usize>, i: usize, fs: &mut Feats) {
     }
 }
 
+/// Feature id of the previous tag combined with the word.
+const PREV_WORD: u64 = 62;
+
 /// Tag-history and prediction-history features.
 #[inline(always)]
 fn dynamic_features(t: &Tok, prev: u8, prev2: u8, hist: Option<&[u16; 5]>, fs: &mut Feats) {
     fs.push(60, prev as u64);
     fs.push(61, (prev as u64) << 8 | prev2 as u64);
-    fs.push(62, combine(prev as u64, t.lower));
+    fs.push(PREV_WORD, combine(prev as u64, t.lower));
     fs.push(63, combine(prev as u64, t.sshape));
     if let Some(h) = hist {
         if t.flags & (F_INIT_CAP | F_ALL_CAPS) != 0 {
@@ -893,6 +896,12 @@ impl Model {
             let (mut prev, mut prev2) = (0u8, 0u8);
             for i in r.clone() {
                 let t = st.toks[i];
+                if quantized && i + 1 < r.end {
+                    // The next token's word-and-previous-tag row, for the likeliest tag of
+                    // this one (outside a name): a cold row whose load then overlaps with
+                    // this token's scoring instead of stalling the next.
+                    prefetch(&self.q[(mix(PREV_WORD, combine(0, st.toks[i + 1].lower)) >> (64 - self.bits)) as usize]);
+                }
                 if quantized {
                     fs.n = 0;
                     fs.from = 0;
