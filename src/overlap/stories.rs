@@ -549,12 +549,14 @@ fn tokens(line: &str) -> Vec<(&str, bool, bool)> {
 /// the document's terms. Only terms another document shares (and at most
 /// [`StoriesConfig::max_terms`] of them, the heaviest) are stored; `rest` is the squared
 /// weight of the others, so that sums of vectors (centroid linkage) keep their true norm.
-/// Weights (all in (0, 1]) are kept as 16-bit fractions of 1: six bytes a term instead of
-/// eight, the largest share of the story tier's memory.
+///
+/// The vectors are the largest share of the story tier's memory, so they are packed in one
+/// allocation: the number of terms (u32), the weights as 16-bit fractions of 1 (all lie in
+/// (0, 1]), then the ids as 16-bit gaps from the previous id (two bytes a term instead of
+/// four; a rare wider gap takes [`GAP_ESCAPE`] there and four bytes at the end).
 #[derive(Debug, Clone, Default)]
 struct StoryVec {
-    ids: Vec<u32>,
-    w: Vec<u16>,
+    data: Box<[u8]>,
     rest: f32,
 }
 
@@ -567,28 +569,86 @@ fn weight(q: u16) -> f32 {
     q as f32 * WEIGHT_UNIT
 }
 
+/// A gap between two ids that does not fit 16 bits is written as this mark, and the gap itself
+/// (32 bits) after all the 16-bit gaps, in order.
+const GAP_ESCAPE: u16 = u16::MAX;
+
+fn put_u16(out: &mut Vec<u8>, x: u16) {
+    out.extend_from_slice(&x.to_le_bytes());
+}
+
 impl StoryVec {
     /// Quantizes `terms` (sorted by id, weights in (0, 1]) of a vector whose squared norm is
     /// 1: what rounds to zero, and what is not stored, counts in `rest`.
     fn new(terms: &[(u32, f32)]) -> StoryVec {
-        let mut ids = Vec::with_capacity(terms.len());
-        let mut w = Vec::with_capacity(terms.len());
         let mut kept = 0.0f32;
-        for &(t, x) in terms {
-            let q = (x.clamp(0.0, 1.0) * 65535.0).round() as u16;
-            if q > 0 {
-                ids.push(t);
-                w.push(q);
-                let f = weight(q);
-                kept += f * f;
-            }
+        let q: Vec<(u32, u16)> = terms
+            .iter()
+            .map(|&(t, x)| (t, (x.clamp(0.0, 1.0) * 65535.0).round() as u16))
+            .filter(|&(_, q)| q > 0)
+            .collect();
+        let mut data = Vec::with_capacity(4 + q.len() * 4);
+        data.extend_from_slice(&(q.len() as u32).to_le_bytes());
+        for &(_, w) in &q {
+            put_u16(&mut data, w);
+            let f = weight(w);
+            kept += f * f;
         }
-        StoryVec { ids, w, rest: (1.0 - kept).max(0.0) }
+        let mut last = 0u32;
+        let mut wide: Vec<u32> = Vec::new();
+        for &(t, _) in &q {
+            let gap = t - last;
+            if gap < GAP_ESCAPE as u32 {
+                put_u16(&mut data, gap as u16);
+            } else {
+                put_u16(&mut data, GAP_ESCAPE);
+                wide.push(gap);
+            }
+            last = t;
+        }
+        for g in wide {
+            data.extend_from_slice(&g.to_le_bytes());
+        }
+        StoryVec { data: data.into_boxed_slice(), rest: (1.0 - kept).max(0.0) }
+    }
+
+    /// The number of terms and where the weights start.
+    #[inline(always)]
+    fn header(&self) -> (usize, usize) {
+        match self.data.get(..4) {
+            Some(b) => (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize, 4),
+            None => (0, 0),
+        }
+    }
+
+    /// The 16-bit weights in id order.
+    fn weights(&self) -> impl Iterator<Item = u16> + '_ {
+        let (n, p) = self.header();
+        self.data[p..p + 2 * n].chunks_exact(2).map(|b| u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    /// (term id, 16-bit weight) pairs in id order.
+    #[inline(always)]
+    fn iter_q(&self) -> impl Iterator<Item = (u32, u16)> + '_ {
+        let (n, p) = self.header();
+        let gaps = &self.data[p + 2 * n..p + 4 * n];
+        let mut wide = self.data[p + 4 * n..].chunks_exact(4);
+        let mut id = 0u32;
+        self.weights().zip(gaps.chunks_exact(2)).map(move |(w, g)| {
+            let g = u16::from_le_bytes([g[0], g[1]]);
+            id += if g == GAP_ESCAPE {
+                wide.next().map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            } else {
+                g as u32
+            };
+            (id, w)
+        })
     }
 
     /// (term id, weight) pairs in id order.
+    #[inline(always)]
     fn iter(&self) -> impl Iterator<Item = (u32, f32)> + '_ {
-        self.ids.iter().zip(&self.w).map(|(&t, &q)| (t, weight(q)))
+        self.iter_q().map(|(t, q)| (t, weight(q)))
     }
 
     fn pairs(&self) -> Vec<(u32, f32)> {
@@ -596,7 +656,7 @@ impl StoryVec {
     }
 
     fn len(&self) -> usize {
-        self.ids.len()
+        self.header().0
     }
 }
 
@@ -784,7 +844,7 @@ fn graph(
 ) -> Vec<(u32, u32, f32)> {
     let n_terms = vecs
         .iter()
-        .flat_map(|v| v.ids.iter().map(|&t| t + 1))
+        .flat_map(|v| v.iter_q().map(|(t, _)| t + 1))
         .max()
         .unwrap_or(0) as usize;
     // Postings as one array in term order (offsets per term), filled in two passes: no
@@ -794,10 +854,13 @@ fn graph(
     // A term posted by more than MAX_POSTING documents proposes nothing, so its posting is
     // not stored at all; documents and weights sit in two arrays (six bytes an entry, not
     // eight with padding).
-    let floors: Vec<u16> = vecs.iter().map(|v| weight_floor(&v.w, config.index_terms)).collect();
+    let floors: Vec<u16> = vecs
+        .iter()
+        .map(|v| weight_floor(&v.weights().collect::<Vec<u16>>(), config.index_terms))
+        .collect();
     let mut start = vec![0usize; n_terms + 1];
     for (v, &f) in vecs.iter().zip(&floors) {
-        for (&t, _) in v.ids.iter().zip(&v.w).filter(|x| *x.1 >= f) {
+        for (t, _) in v.iter_q().filter(|x| x.1 >= f) {
             start[t as usize + 1] += 1;
         }
     }
@@ -809,7 +872,7 @@ fn graph(
     let mut posted_w = vec![0u16; start[n_terms]];
     let mut fill = start.clone();
     for (i, (v, &f)) in vecs.iter().zip(&floors).enumerate() {
-        for (&t, &q) in v.ids.iter().zip(&v.w).filter(|x| *x.1 >= f && walked[*x.0 as usize]) {
+        for (t, q) in v.iter_q().filter(|x| x.1 >= f && walked[x.0 as usize]) {
             posted_doc[fill[t as usize]] = i as u32;
             posted_w[fill[t as usize]] = q;
             fill[t as usize] += 1;
@@ -841,16 +904,16 @@ fn graph(
                     // ranked by the part of the dot product those terms give (a dense
                     // accumulator with a touched list: no hashing in the inner loop); the best
                     // are then scored exactly over all terms.
-                    let v = &vecs[i];
-                    let mut order: Vec<usize> = (0..v.len()).collect();
-                    if v.len() > probe {
+                    let own: Vec<(u32, u16)> = vecs[i].iter_q().collect();
+                    let mut order: Vec<usize> = (0..own.len()).collect();
+                    if own.len() > probe {
                         order.select_nth_unstable_by(probe, |&a, &b| {
-                            v.w[b].cmp(&v.w[a]).then(v.ids[a].cmp(&v.ids[b]))
+                            own[b].1.cmp(&own[a].1).then(own[a].0.cmp(&own[b].0))
                         });
                         order.truncate(probe);
                     }
                     for &x in &order {
-                        let (t, w) = (v.ids[x], weight(v.w[x]));
+                        let (t, w) = (own[x].0, weight(own[x].1));
                         for (&j, &qj) in posting(t) {
                             if j as usize != i {
                                 let a = &mut acc[j as usize];
@@ -871,13 +934,13 @@ fn graph(
                         l.truncate(pool);
                     }
                     // Exact scores against this document's vector spread out by term id.
-                    for (t, w) in v.iter() {
-                        dense[t as usize] = w;
+                    for &(t, q) in &own {
+                        dense[t as usize] = weight(q);
                     }
                     for (j, s) in l.iter_mut() {
                         *s = vecs[*j as usize].iter().map(|(t, w)| dense[t as usize] * w).sum();
                     }
-                    for &t in &v.ids {
+                    for &(t, _) in &own {
                         dense[t as usize] = 0.0;
                     }
                     for (j, s) in l.iter_mut() {
@@ -1646,7 +1709,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(pruned[0].len(), 1);
-        assert_eq!(pruned[0].w[0], *v[0].w.iter().max().unwrap());
+        assert_eq!(pruned[0].weights().next(), v[0].weights().max());
     }
 
     #[test]
@@ -1660,10 +1723,25 @@ mod tests {
     }
 
     #[test]
+    fn packed_vectors_give_back_their_ids_and_weights() {
+        let ids = [0u32, 1, 127, 65_534, 131_068, 131_069, 196_604, 1 << 21, 1 << 28, u32::MAX - 1];
+        let terms: Vec<(u32, f32)> = ids.iter().enumerate().map(|(k, &t)| (t, 0.1 + k as f32 * 0.05)).collect();
+        let v = StoryVec::new(&terms);
+        assert_eq!(v.len(), ids.len());
+        assert_eq!(v.iter_q().map(|x| x.0).collect::<Vec<u32>>(), ids);
+        for ((_, w), (_, x)) in v.iter().zip(&terms) {
+            assert!((w - x).abs() < 1e-4);
+        }
+        let empty = StoryVec::default();
+        assert_eq!((empty.len(), empty.iter().count()), (0, 0));
+        assert_eq!(StoryVec::new(&[]).len(), 0);
+    }
+
+    #[test]
     fn weights_keep_sixteen_bits_and_the_norm() {
         let v = StoryVec::new(&[(3, 0.6), (7, 0.0000001), (9, 0.8)]);
         // The weight too small for 16 bits goes to the rest; the norm stays 1.
-        assert_eq!(v.ids, vec![3, 9]);
+        assert_eq!(v.iter_q().map(|x| x.0).collect::<Vec<u32>>(), vec![3, 9]);
         let p = v.pairs();
         assert!((p[0].1 - 0.6).abs() < 1e-4 && (p[1].1 - 0.8).abs() < 1e-4, "{p:?}");
         let kept: f32 = p.iter().map(|x| x.1 * x.1).sum();
