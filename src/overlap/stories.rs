@@ -581,6 +581,7 @@ impl StoryVec {
     /// Quantizes `terms` (sorted by id, weights in (0, 1]) of a vector whose squared norm is
     /// 1: what rounds to zero, and what is not stored, counts in `rest`.
     fn new(terms: &[(u32, f32)]) -> StoryVec {
+        debug_assert!(terms.windows(2).all(|w| w[0].0 < w[1].0), "term ids must be sorted");
         let mut kept = 0.0f32;
         let q: Vec<(u32, u16)> = terms
             .iter()
@@ -890,12 +891,15 @@ fn graph(
     let pool = k.saturating_mul(2);
     // Neighbour lists, flat: document i's list (best first) is `nb[off[i]..off[i + 1]]`.
     // Computed in blocks so that only one block's lists are ever held as separate vectors.
-    let mut nb: Vec<(u32, f32)> = Vec::with_capacity(n.saturating_mul(k));
+    // Room for k neighbours each is asked for up front (only the pages filled count), so
+    // the array does not grow by doubling; when that much cannot be had, it grows as needed.
+    let mut nb: Vec<(u32, f32)> = Vec::new();
+    let _ = nb.try_reserve_exact(n.saturating_mul(k));
     let mut off: Vec<usize> = Vec::with_capacity(n + 1);
     off.push(0);
-    const BLOCK: usize = 1 << 16;
-    for lo in (0..n).step_by(BLOCK) {
-        let block: Vec<Vec<(u32, f32)>> = (lo..(lo + BLOCK).min(n))
+    const LIST_BLOCK: usize = 1 << 16;
+    for lo in (0..n).step_by(LIST_BLOCK) {
+        let block: Vec<Vec<(u32, f32)>> = (lo..(lo + LIST_BLOCK).min(n))
             .into_par_iter()
             .map_init(
                 || (vec![0.0f32; n], Vec::<u32>::new(), vec![0.0f32; n_terms]),
