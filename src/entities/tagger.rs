@@ -896,13 +896,13 @@ impl Model {
             let (mut prev, mut prev2) = (0u8, 0u8);
             for i in r.clone() {
                 let t = st.toks[i];
-                if quantized && i + 1 < r.end {
-                    // The next token's word-and-previous-tag row, for the likeliest tag of
-                    // this one (outside a name): a cold row whose load then overlaps with
-                    // this token's scoring instead of stalling the next.
-                    prefetch(&self.q[(mix(PREV_WORD, combine(0, st.toks[i + 1].lower)) >> (64 - self.bits)) as usize]);
-                }
                 if quantized {
+                    if i + 1 < r.end {
+                        // The next token's word-and-previous-tag row, for the likeliest tag of
+                        // this one (outside a name): a cold row whose load then overlaps with
+                        // this token's scoring instead of stalling the next.
+                        prefetch(&self.q[(mix(PREV_WORD, combine(0, st.toks[i + 1].lower)) >> (64 - self.bits)) as usize]);
+                    }
                     fs.n = 0;
                     fs.from = 0;
                     dynamic_features(&t, prev, prev2, st.history.get(&t.lower), &mut fs);

@@ -821,11 +821,10 @@ fn time_factor(a: Option<i64>, b: Option<i64>, config: &StoriesConfig) -> f64 {
 /// The (16-bit) weight of the `m`-th heaviest term of a vector: the terms at least this heavy
 /// are its `m` heaviest (more on ties). 0, which admits all terms, when `m` is 0 or the vector
 /// has no more than `m`.
-fn weight_floor(v: &[u16], m: usize) -> u16 {
-    if m == 0 || v.len() <= m {
+fn weight_floor(mut w: Vec<u16>, m: usize) -> u16 {
+    if m == 0 || w.len() <= m {
         return 0;
     }
-    let mut w = v.to_vec();
     let (_, nth, _) = w.select_nth_unstable_by(m - 1, |a, b| b.cmp(a));
     *nth
 }
@@ -857,7 +856,7 @@ fn graph(
     // eight with padding).
     let floors: Vec<u16> = vecs
         .iter()
-        .map(|v| weight_floor(&v.weights().collect::<Vec<u16>>(), config.index_terms))
+        .map(|v| weight_floor(v.weights().collect(), config.index_terms))
         .collect();
     let mut start = vec![0usize; n_terms + 1];
     for (v, &f) in vecs.iter().zip(&floors) {
@@ -902,13 +901,14 @@ fn graph(
         let block: Vec<Vec<(u32, f32)>> = (lo..(lo + LIST_BLOCK).min(n))
             .into_par_iter()
             .map_init(
-                || (vec![0.0f32; n], Vec::<u32>::new(), vec![0.0f32; n_terms]),
-                |(acc, touched, dense), i| {
+                || (vec![0.0f32; n], Vec::<u32>::new(), vec![0.0f32; n_terms], Vec::<(u32, u16)>::new()),
+                |(acc, touched, dense, own), i| {
                     // Candidates: documents sharing one of this document's heaviest terms,
                     // ranked by the part of the dot product those terms give (a dense
                     // accumulator with a touched list: no hashing in the inner loop); the best
                     // are then scored exactly over all terms.
-                    let own: Vec<(u32, u16)> = vecs[i].iter_q().collect();
+                    own.clear();
+                    own.extend(vecs[i].iter_q());
                     let mut order: Vec<usize> = (0..own.len()).collect();
                     if own.len() > probe {
                         order.select_nth_unstable_by(probe, |&a, &b| {
@@ -938,13 +938,13 @@ fn graph(
                         l.truncate(pool);
                     }
                     // Exact scores against this document's vector spread out by term id.
-                    for &(t, q) in &own {
+                    for &(t, q) in own.iter() {
                         dense[t as usize] = weight(q);
                     }
                     for (j, s) in l.iter_mut() {
                         *s = vecs[*j as usize].iter().map(|(t, w)| dense[t as usize] * w).sum();
                     }
-                    for &(t, _) in &own {
+                    for &(t, _) in own.iter() {
                         dense[t as usize] = 0.0;
                     }
                     for (j, s) in l.iter_mut() {
@@ -996,14 +996,22 @@ fn graph(
     let list = |i: usize| &nb[off[i]..off[i + 1]];
     // One edge per pair, (smaller, larger), ordered: a pair in both lists takes the smaller
     // document's entry. Counted first, so that the edge array is allocated once at its size.
-    let has = |j: usize, i: u32| list(j).binary_search_by_key(&i, |x| x.0).is_ok();
+    // The document whose row holds the entry of `i`'s list for `j` (none: the pair is
+    // `j`'s entry).
+    let owner = |i: usize, j: u32| -> Option<usize> {
+        if j as usize > i {
+            Some(i)
+        } else if list(j as usize).binary_search_by_key(&(i as u32), |x| x.0).is_err() {
+            Some(j as usize)
+        } else {
+            None
+        }
+    };
     let mut row = vec![0usize; n + 1];
     for i in 0..n {
         for &(j, _) in list(i) {
-            if j as usize > i {
-                row[i + 1] += 1;
-            } else if !has(j as usize, i as u32) {
-                row[j as usize + 1] += 1;
+            if let Some(a) = owner(i, j) {
+                row[a + 1] += 1;
             }
         }
     }
@@ -1014,13 +1022,7 @@ fn graph(
     let mut fill = row.clone();
     for i in 0..n {
         for &(j, s) in list(i) {
-            let a = if j as usize > i {
-                i
-            } else if !has(j as usize, i as u32) {
-                j as usize
-            } else {
-                continue;
-            };
+            let Some(a) = owner(i, j) else { continue };
             edges[fill[a]] = (a as u32, if a == i { j } else { i as u32 }, s);
             fill[a] += 1;
         }
@@ -1719,11 +1721,11 @@ mod tests {
     #[test]
     fn weight_floor_admits_the_heaviest_terms() {
         let v = [100u16, 500, 300, 500, 200];
-        assert_eq!(weight_floor(&v, 2), 500);
-        assert_eq!(weight_floor(&v, 3), 300);
-        assert_eq!(v.iter().filter(|&&x| x >= weight_floor(&v, 3)).count(), 3);
-        assert_eq!(weight_floor(&v, 0), 0);
-        assert_eq!(weight_floor(&v, 5), 0);
+        assert_eq!(weight_floor(v.to_vec(), 2), 500);
+        assert_eq!(weight_floor(v.to_vec(), 3), 300);
+        assert_eq!(v.iter().filter(|&&x| x >= weight_floor(v.to_vec(), 3)).count(), 3);
+        assert_eq!(weight_floor(v.to_vec(), 0), 0);
+        assert_eq!(weight_floor(v.to_vec(), 5), 0);
     }
 
     #[test]
