@@ -25,7 +25,7 @@ use crate::overlap::{self, SpilledQuote};
 use crate::quotes::QuoteExtractor;
 use crate::record::{Mention, Quote, QuoteKind};
 use crate::schema;
-use crate::write::{self, CharIndex, Format, TableWriter, Value};
+use crate::write::{self, Cell, CharIndex, Format, TableWriter};
 
 /// When to draw progress bars.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -1007,20 +1007,38 @@ struct Sources<'a> {
     run_id: &'a str,
 }
 
-impl Sources<'_> {
+impl<'a> Sources<'a> {
     /// The cluster id of document `doc`'s quote `quote`, if it has one.
-    fn quote_cluster_id(&self, doc: usize, quote: usize) -> Option<&str> {
+    fn quote_cluster_id(&self, doc: usize, quote: usize) -> Option<&'a str> {
         let key = (u32::try_from(doc).ok()?, u32::try_from(quote).ok()?);
         let k = self.cluster_of.binary_search_by_key(&key, |x| x.0).ok()?;
         Some(self.overlap.quote_clusters.get(self.cluster_of[k].1 as usize)?.quote_cluster_id.as_str())
     }
 }
 
-/// Documents whose rows the writer makes at once.
+/// Documents whose rows the writer prepares at once.
 const ROWS_AT_ONCE: usize = 512;
 
-/// One document's rows: documents, mentions, quotes.
-type DocRows = (Vec<Value>, Vec<Vec<Value>>, Vec<Vec<Value>>);
+/// What one document's mention rows add to the mention itself.
+struct MentionCols<'a> {
+    start: usize,
+    end: usize,
+    entity_id: Option<&'a str>,
+}
+
+/// A span's code-point offsets.
+type CharSpan = Option<(usize, usize)>;
+
+/// What one document's quote rows add to the quote itself.
+struct QuoteCols<'a> {
+    quote_id: String,
+    content: (usize, usize),
+    speaker: CharSpan,
+    cue: CharSpan,
+    speaker_entity_id: Option<&'a str>,
+    speaker_name: Option<&'a str>,
+    quote_cluster_id: Option<&'a str>,
+}
 
 /// Writes the eight tables into `staging`, reading the documents back from the cache chunk by
 /// chunk (the per-document tables stream; the whole-run ones are small). Returns the row
@@ -1042,79 +1060,72 @@ fn write_tables(
     for key in keys {
         for chunk in cache.chunks(key)? {
             let chunk = chunk?;
-            // Rows are made in parallel a slice of documents at a time, so only that slice's
-            // rows are in memory at once.
-            let mut docs = chunk.docs.into_iter().zip(chunk.mentions).zip(chunk.quotes).peekable();
-            while docs.peek().is_some() {
-                let slice: Vec<_> = docs.by_ref().take(ROWS_AT_ONCE).collect();
-                let rows: Vec<Result<DocRows, Error>> = slice
-                    .into_par_iter()
+            // The whole-run columns (offsets, entity ids, clusters) are worked out in parallel
+            // a slice of documents at a time; the rows then go into the tables in order.
+            for (k0, docs) in chunk.docs.chunks(ROWS_AT_ONCE).enumerate() {
+                let at = k0 * ROWS_AT_ONCE;
+                let cols: Vec<Result<_, Error>> = docs
+                    .par_iter()
                     .enumerate()
-                    .map(|(k, ((d, m), q))| doc_rows(d, &m, &q, base + k, src, &names))
+                    .map(|(k, d)| doc_cols(d, &chunk.mentions[at + k], &chunk.quotes[at + k], base + k, src, &names))
                     .collect();
-                base += rows.len();
-                for r in rows {
-                    let (doc, ms, qs) = r?;
-                    for row in ms {
-                        mentions.push(row)?;
-                    }
-                    for row in qs {
-                        quotes.push(row)?;
-                    }
-                    documents.push(doc)?;
+                base += docs.len();
+                for (k, (d, c)) in docs.iter().zip(cols).enumerate() {
+                    let (mcols, qcols) = c?;
+                    push_doc_rows(d, &chunk.mentions[at + k], &chunk.quotes[at + k], &mcols, &qcols, src.run_id, [&mut documents, &mut mentions, &mut quotes])?;
                 }
             }
         }
     }
     let mut entities = TableWriter::create(&schema::ENTITIES, staging, format)?;
     for e in &src.linked.entities {
-        entities.push(vec![
-            e.entity_id.clone().into(),
+        entities.push(&[
+            e.entity_id.as_str().into(),
             e.label.as_str().into(),
-            e.name.clone().into(),
-            e.aliases.clone().into(),
+            e.name.as_str().into(),
+            (&e.aliases).into(),
             e.n_mentions.into(),
             e.n_documents.into(),
         ])?;
     }
     let mut quote_clusters = TableWriter::create(&schema::QUOTE_CLUSTERS, staging, format)?;
     for c in &src.overlap.quote_clusters {
-        quote_clusters.push(vec![
-            c.quote_cluster_id.clone().into(),
-            c.text.clone().into(),
-            c.speaker_entity_id.clone().into(),
+        quote_clusters.push(&[
+            c.quote_cluster_id.as_str().into(),
+            c.text.as_str().into(),
+            c.speaker_entity_id.as_deref().into(),
             c.n_documents.into(),
-            c.first_doc_id.clone().into(),
+            c.first_doc_id.as_str().into(),
         ])?;
     }
     let mut duplicates = TableWriter::create(&schema::DUPLICATES, staging, format)?;
     for r in &src.overlap.duplicates {
-        duplicates.push(vec![
-            r.doc_id.clone().into(),
-            r.dup_cluster_id.clone().into(),
+        duplicates.push(&[
+            r.doc_id.as_str().into(),
+            r.dup_cluster_id.as_str().into(),
             r.is_canonical.into(),
             r.similarity.into(),
-            r.relation.clone().into(),
-            r.story_id.clone().into(),
+            r.relation.as_str().into(),
+            r.story_id.as_str().into(),
         ])?;
     }
     let mut stories = TableWriter::create(&schema::STORIES, staging, format)?;
     for s in &src.overlap.stories {
-        stories.push(vec![
-            s.story_id.clone().into(),
+        stories.push(&[
+            s.story_id.as_str().into(),
             s.n_documents.into(),
-            s.representative_doc_id.clone().into(),
-            s.title.clone().into(),
-            s.top_entities.clone().into(),
+            s.representative_doc_id.as_str().into(),
+            s.title.as_deref().into(),
+            (&s.top_entities).into(),
         ])?;
     }
     let mut rejects_t = TableWriter::create(&schema::REJECTS, staging, format)?;
     for r in rejects {
-        rejects_t.push(vec![
-            r.source_file.clone().into(),
+        rejects_t.push(&[
+            r.source_file.as_str().into(),
             (r.source_record as i64).into(),
             r.reason.as_str().into(),
-            r.detail.clone().into(),
+            r.detail.as_str().into(),
             src.run_id.into(),
         ])?;
     }
@@ -1126,88 +1137,124 @@ fn write_tables(
     Ok(counts)
 }
 
-/// The rows of one document (the `di`-th of the run): its `documents` row, its mentions and
-/// its quotes, with entity ids, speakers and quote clusters from the whole-run stages.
-fn doc_rows(mut d: Document, ms: &[Mention], qs: &[Quote], di: usize, src: &Sources, names: &HashMap<&str, &str>) -> Result<DocRows, Error> {
-    let ix = CharIndex::new(&d.text);
-    let (_, slots) = entities::local_names(&d.text, ms);
-    let entity_of = |mi: usize| -> Option<String> {
+/// The whole-run columns of one document's mention and quote rows (the document is the
+/// `di`-th of the run): code-point offsets, entity ids, speakers and quote clusters. Spans
+/// outside the text are refused here, before any row is written.
+fn doc_cols<'a>(
+    d: &Document,
+    ms: &[Mention],
+    qs: &[Quote],
+    di: usize,
+    src: &Sources<'a>,
+    names: &HashMap<&'a str, &'a str>,
+) -> Result<(Vec<MentionCols<'a>>, Vec<QuoteCols<'a>>), Error> {
+    let text = d.text.as_str();
+    let fits = |s: crate::record::Span| s.end <= text.len() && text.is_char_boundary(s.start) && text.is_char_boundary(s.end);
+    let ix = CharIndex::new(text);
+    let (_, slots) = entities::local_names(text, ms);
+    let entity_of = |mi: usize| -> Option<&'a str> {
         let slot = slots.get(mi).copied().flatten()?;
-        src.linked.entity_id(di, slot).map(str::to_string)
+        src.linked.entity_id(di, slot)
     };
-    let mut mention_rows = Vec::with_capacity(ms.len());
+    let mut mcols = Vec::with_capacity(ms.len());
     for (mi, m) in ms.iter().enumerate() {
-        if m.span.end > d.text.len() || !d.text.is_char_boundary(m.span.start) || !d.text.is_char_boundary(m.span.end) {
+        if !fits(m.span) {
             return Err(Error::Schema(format!("mention span {:?} outside document {}", m.span, d.doc_id)));
         }
-        mention_rows.push(vec![
-            d.doc_id.clone().into(),
-            ix.char_of(m.span.start).into(),
-            ix.char_of(m.span.end).into(),
-            m.span.slice(&d.text).into(),
-            m.label.as_str().into(),
-            entity_of(mi).into(),
-            m.title.clone().into(),
-            m.method.as_str().into(),
-            m.score.into(),
-        ]);
+        mcols.push(MentionCols { start: ix.char_of(m.span.start), end: ix.char_of(m.span.end), entity_id: entity_of(mi) });
     }
-    let mut quote_rows = Vec::with_capacity(qs.len());
+    let mut qcols = Vec::with_capacity(qs.len());
     for (qi, q) in qs.iter().enumerate() {
         for s in [Some(q.content), q.cue, q.speaker].into_iter().flatten() {
-            if s.end > d.text.len() || !d.text.is_char_boundary(s.start) || !d.text.is_char_boundary(s.end) {
+            if !fits(s) {
                 return Err(Error::Schema(format!("quote span {s:?} outside document {}", d.doc_id)));
             }
         }
-        let speaker_eid = q.speaker_mention.and_then(entity_of);
-        let speaker_name = speaker_eid.as_deref().and_then(|e| names.get(e)).map(|s| s.to_string());
-        let qid = hex_id(xxh3_64(format!("{}\u{1f}{}\u{1f}{}\u{1f}{}", d.doc_id, q.kind.as_str(), q.content.start, q.content.end).as_bytes()));
-        let span_cols = |s: Option<crate::record::Span>| -> [Value; 3] {
-            match s {
-                Some(s) => [s.slice(&d.text).into(), ix.char_of(s.start).into(), ix.char_of(s.end).into()],
-                None => [Value::Null, Value::Null, Value::Null],
-            }
-        };
-        let [sp_text, sp_start, sp_end] = span_cols(q.speaker);
-        let [cue_text, cue_start, cue_end] = span_cols(q.cue);
-        quote_rows.push(vec![
-            qid.into(),
-            d.doc_id.clone().into(),
+        let speaker_entity_id = q.speaker_mention.and_then(entity_of);
+        let chars = |s: crate::record::Span| (ix.char_of(s.start), ix.char_of(s.end));
+        qcols.push(QuoteCols {
+            quote_id: hex_id(xxh3_64(format!("{}\u{1f}{}\u{1f}{}\u{1f}{}", d.doc_id, q.kind.as_str(), q.content.start, q.content.end).as_bytes())),
+            content: chars(q.content),
+            speaker: q.speaker.map(chars),
+            cue: q.cue.map(chars),
+            speaker_entity_id,
+            speaker_name: speaker_entity_id.and_then(|e| names.get(e).copied()),
+            quote_cluster_id: src.quote_cluster_id(di, qi),
+        });
+    }
+    Ok((mcols, qcols))
+}
+
+/// Pushes one document's rows into the `documents`, `mentions` and `quotes` tables.
+fn push_doc_rows(
+    d: &Document,
+    ms: &[Mention],
+    qs: &[Quote],
+    mcols: &[MentionCols],
+    qcols: &[QuoteCols],
+    run_id: &str,
+    [documents, mentions, quotes]: [&mut TableWriter; 3],
+) -> Result<(), Error> {
+    let text = d.text.as_str();
+    for (m, c) in ms.iter().zip(mcols) {
+        mentions.push(&[
+            d.doc_id.as_str().into(),
+            c.start.into(),
+            c.end.into(),
+            m.span.slice(text).into(),
+            m.label.as_str().into(),
+            c.entity_id.into(),
+            m.title.as_deref().into(),
+            m.method.as_str().into(),
+            m.score.into(),
+        ])?;
+    }
+    let span_cols = |s: Option<crate::record::Span>, at: CharSpan| -> [Cell; 3] {
+        match (s, at) {
+            (Some(s), Some((a, b))) => [s.slice(text).into(), a.into(), b.into()],
+            _ => [Cell::Null, Cell::Null, Cell::Null],
+        }
+    };
+    for (q, c) in qs.iter().zip(qcols) {
+        let [sp_text, sp_start, sp_end] = span_cols(q.speaker, c.speaker);
+        let [cue_text, cue_start, cue_end] = span_cols(q.cue, c.cue);
+        quotes.push(&[
+            c.quote_id.as_str().into(),
+            d.doc_id.as_str().into(),
             q.kind.as_str().into(),
-            q.content.slice(&d.text).into(),
-            ix.char_of(q.content.start).into(),
-            ix.char_of(q.content.end).into(),
+            q.content.slice(text).into(),
+            c.content.0.into(),
+            c.content.1.into(),
             sp_text,
             sp_start,
             sp_end,
-            speaker_eid.into(),
-            speaker_name.into(),
+            c.speaker_entity_id.into(),
+            c.speaker_name.into(),
             cue_text,
             cue_start,
             cue_end,
-            src.quote_cluster_id(di, qi).map(str::to_string).into(),
+            c.quote_cluster_id.into(),
             q.confidence.into(),
-        ]);
+        ])?;
     }
-    let doc_row = vec![
-        d.doc_id.clone().into(),
-        d.source_file.clone().into(),
+    documents.push(&[
+        d.doc_id.as_str().into(),
+        d.source_file.as_str().into(),
         (d.source_record as i64).into(),
-        d.source_id.clone().into(),
-        d.url.clone().into(),
-        d.outlet.clone().into(),
-        d.section.clone().into(),
-        d.title.clone().into(),
-        d.byline.clone().into(),
-        d.dateline.clone().into(),
+        d.source_id.as_deref().into(),
+        d.url.as_deref().into(),
+        d.outlet.as_deref().into(),
+        d.section.as_deref().into(),
+        d.title.as_deref().into(),
+        d.byline.as_deref().into(),
+        d.dateline.as_deref().into(),
         d.published_at.into(),
-        d.language.clone().into(),
-        d.encoding.clone().into(),
-        std::mem::take(&mut d.text).into(),
+        d.language.as_deref().into(),
+        d.encoding.as_str().into(),
+        text.into(),
         d.n_chars.into(),
         d.n_words.into(),
-        d.content_hash.clone().into(),
-        src.run_id.into(),
-    ];
-    Ok((doc_row, mention_rows, quote_rows))
+        d.content_hash.as_str().into(),
+        run_id.into(),
+    ])
 }

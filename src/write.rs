@@ -2,17 +2,24 @@
 //! (arrow + parquet, zstd) and as a CSV mirror, into a staging folder that is then swapped into
 //! place so readers never see a half-written table.
 //!
+//! Rows go straight into per-column Arrow builders (a row is a slice of borrowed cells, so
+//! pushing one copies its text once and allocates nothing of its own). A full row group is
+//! encoded on the thread pool while the caller fills the next one.
+//!
 //! Also home of `CharIndex`, the one place byte offsets become code-point offsets.
 
+use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 
-use arrow_array::builder::{ListBuilder, StringBuilder};
-use arrow_array::{
-    ArrayRef, BooleanArray, Float32Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+use arrow_array::builder::{
+    BooleanBuilder, Float32Builder, Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder,
 };
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float32Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
@@ -56,13 +63,13 @@ impl CharIndex {
     }
 }
 
-/// One cell value, as handed to a `TableBuilder`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+/// One cell of a row handed to a `TableBuilder`, borrowed from the caller.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
     /// Null.
     Null,
     /// Text.
-    Str(String),
+    Str(&'a str),
     /// Integer (also timestamps, in microseconds).
     I64(i64),
     /// Float.
@@ -70,65 +77,130 @@ pub enum Value {
     /// Boolean.
     Bool(bool),
     /// List of strings.
-    List(Vec<String>),
+    List(&'a [String]),
 }
 
-impl From<String> for Value {
-    fn from(s: String) -> Value {
-        Value::Str(s)
+impl<'a> From<&'a str> for Cell<'a> {
+    fn from(s: &'a str) -> Cell<'a> {
+        Cell::Str(s)
     }
 }
-impl From<&str> for Value {
-    fn from(s: &str) -> Value {
-        Value::Str(s.to_string())
+impl<'a> From<&'a String> for Cell<'a> {
+    fn from(s: &'a String) -> Cell<'a> {
+        Cell::Str(s)
     }
 }
-impl From<i64> for Value {
-    fn from(v: i64) -> Value {
-        Value::I64(v)
+impl From<i64> for Cell<'_> {
+    fn from(v: i64) -> Self {
+        Cell::I64(v)
     }
 }
-impl From<usize> for Value {
-    fn from(v: usize) -> Value {
-        Value::I64(v as i64)
+impl From<usize> for Cell<'_> {
+    fn from(v: usize) -> Self {
+        Cell::I64(v as i64)
     }
 }
-impl From<u64> for Value {
-    fn from(v: u64) -> Value {
-        Value::I64(v as i64)
+impl From<u64> for Cell<'_> {
+    fn from(v: u64) -> Self {
+        Cell::I64(v as i64)
     }
 }
-impl From<f32> for Value {
-    fn from(v: f32) -> Value {
-        Value::F32(v)
+impl From<f32> for Cell<'_> {
+    fn from(v: f32) -> Self {
+        Cell::F32(v)
     }
 }
-impl From<bool> for Value {
-    fn from(v: bool) -> Value {
-        Value::Bool(v)
+impl From<bool> for Cell<'_> {
+    fn from(v: bool) -> Self {
+        Cell::Bool(v)
     }
 }
-impl From<Vec<String>> for Value {
-    fn from(v: Vec<String>) -> Value {
-        Value::List(v)
+impl<'a> From<&'a [String]> for Cell<'a> {
+    fn from(v: &'a [String]) -> Cell<'a> {
+        Cell::List(v)
     }
 }
-impl<T: Into<Value>> From<Option<T>> for Value {
-    fn from(v: Option<T>) -> Value {
-        v.map_or(Value::Null, Into::into)
+impl<'a> From<&'a Vec<String>> for Cell<'a> {
+    fn from(v: &'a Vec<String>) -> Cell<'a> {
+        Cell::List(v)
+    }
+}
+impl<'a, T: Into<Cell<'a>>> From<Option<T>> for Cell<'a> {
+    fn from(v: Option<T>) -> Cell<'a> {
+        v.map_or(Cell::Null, Into::into)
     }
 }
 
-/// A table being filled row by row; the rows are checked against the declared schema.
+/// One column being filled.
+enum Column {
+    Str(StringBuilder),
+    I64(Int64Builder),
+    Timestamp(TimestampMicrosecondBuilder),
+    F32(Float32Builder),
+    Bool(BooleanBuilder),
+    StrList(ListBuilder<StringBuilder>),
+}
+
+impl Column {
+    fn new(ty: ColType) -> Column {
+        match ty {
+            ColType::Str => Column::Str(StringBuilder::new()),
+            ColType::I64 => Column::I64(Int64Builder::new()),
+            ColType::Timestamp => Column::Timestamp(TimestampMicrosecondBuilder::new()),
+            ColType::F32 => Column::F32(Float32Builder::new()),
+            ColType::Bool => Column::Bool(BooleanBuilder::new()),
+            ColType::StrList => Column::StrList(ListBuilder::new(StringBuilder::new())),
+        }
+    }
+
+    /// Appends a cell already checked against the column's type.
+    fn append(&mut self, v: Cell) {
+        match (self, v) {
+            (Column::Str(b), Cell::Str(s)) => b.append_value(s),
+            (Column::Str(b), _) => b.append_null(),
+            (Column::I64(b), Cell::I64(x)) => b.append_value(x),
+            (Column::I64(b), _) => b.append_null(),
+            (Column::Timestamp(b), Cell::I64(x)) => b.append_value(x),
+            (Column::Timestamp(b), _) => b.append_null(),
+            (Column::F32(b), Cell::F32(x)) => b.append_value(x),
+            (Column::F32(b), _) => b.append_null(),
+            (Column::Bool(b), Cell::Bool(x)) => b.append_value(x),
+            (Column::Bool(b), _) => b.append_null(),
+            (Column::StrList(b), Cell::List(items)) => {
+                for s in items {
+                    b.values().append_value(s);
+                }
+                b.append(true);
+            }
+            (Column::StrList(b), _) => b.append(false),
+        }
+    }
+
+    /// The column's values so far as an Arrow array; the builder starts empty again.
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Column::Str(b) => Arc::new(b.finish()),
+            Column::I64(b) => Arc::new(b.finish()),
+            Column::Timestamp(b) => Arc::new(b.finish().with_timezone("UTC")),
+            Column::F32(b) => Arc::new(b.finish()),
+            Column::Bool(b) => Arc::new(b.finish()),
+            Column::StrList(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// A table being filled row by row, column by column; each row is checked against the
+/// declared schema before any of it is appended.
 pub struct TableBuilder {
     def: &'static TableDef,
-    rows: Vec<Vec<Value>>,
+    columns: Vec<Column>,
+    rows: usize,
 }
 
 impl TableBuilder {
     /// An empty table of the given kind.
     pub fn new(def: &'static TableDef) -> TableBuilder {
-        TableBuilder { def, rows: Vec::new() }
+        TableBuilder { def, columns: def.columns.iter().map(|c| Column::new(c.ty)).collect(), rows: 0 }
     }
 
     /// The table's declaration.
@@ -136,8 +208,8 @@ impl TableBuilder {
         self.def
     }
 
-    /// Adds a row; the values follow the declared column order.
-    pub fn push(&mut self, row: Vec<Value>) -> Result<(), Error> {
+    /// Adds a row; the cells follow the declared column order.
+    pub fn push(&mut self, row: &[Cell]) -> Result<(), Error> {
         let def = self.def;
         if row.len() != def.columns.len() {
             return Err(Error::Schema(format!(
@@ -149,104 +221,41 @@ impl TableBuilder {
         }
         for (v, c) in row.iter().zip(def.columns) {
             let ok = match (v, c.ty) {
-                (Value::Null, _) => c.nullable,
-                (Value::Str(_), ColType::Str)
-                | (Value::I64(_), ColType::I64 | ColType::Timestamp)
-                | (Value::F32(_), ColType::F32)
-                | (Value::Bool(_), ColType::Bool)
-                | (Value::List(_), ColType::StrList) => true,
+                (Cell::Null, _) => c.nullable,
+                (Cell::Str(_), ColType::Str)
+                | (Cell::I64(_), ColType::I64 | ColType::Timestamp)
+                | (Cell::F32(_), ColType::F32)
+                | (Cell::Bool(_), ColType::Bool)
+                | (Cell::List(_), ColType::StrList) => true,
                 _ => false,
             };
             if !ok {
                 return Err(Error::Schema(format!("{}.{}: value {v:?} does not fit {:?}", def.name, c.name, c.ty)));
             }
         }
-        self.rows.push(row);
+        for (col, v) in self.columns.iter_mut().zip(row) {
+            col.append(*v);
+        }
+        self.rows += 1;
         Ok(())
     }
 
     /// Number of rows so far.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.rows
     }
 
     /// True when no row was added.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.rows == 0
     }
 
-    /// The rows (for tests and summaries).
-    pub fn rows(&self) -> &[Vec<Value>] {
-        &self.rows
-    }
-
-    /// All rows as one Arrow record batch.
-    pub fn to_batch(&self) -> Result<RecordBatch, Error> {
-        self.batch_of(0..self.rows.len())
-    }
-
-    /// Some rows as an Arrow record batch (the writer converts a chunk at a time, so memory
-    /// holds one chunk in Arrow form rather than a second copy of the whole table).
-    pub fn batch_of(&self, range: std::ops::Range<usize>) -> Result<RecordBatch, Error> {
-        let schema = Arc::new(self.def.arrow_schema());
-        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.def.columns.len());
-        for (i, c) in self.def.columns.iter().enumerate() {
-            let cells = self.rows[range.clone()].iter().map(|r| &r[i]);
-            let array: ArrayRef = match c.ty {
-                ColType::Str => Arc::new(
-                    cells
-                        .map(|v| match v {
-                            Value::Str(s) => Some(s.as_str()),
-                            _ => None,
-                        })
-                        .collect::<StringArray>(),
-                ),
-                ColType::I64 => Arc::new(cells.map(as_i64).collect::<Int64Array>()),
-                ColType::Timestamp => Arc::new(
-                    cells.map(as_i64).collect::<TimestampMicrosecondArray>().with_timezone("UTC"),
-                ),
-                ColType::F32 => Arc::new(
-                    cells
-                        .map(|v| match v {
-                            Value::F32(x) => Some(*x),
-                            _ => None,
-                        })
-                        .collect::<Float32Array>(),
-                ),
-                ColType::Bool => Arc::new(
-                    cells
-                        .map(|v| match v {
-                            Value::Bool(x) => Some(*x),
-                            _ => None,
-                        })
-                        .collect::<BooleanArray>(),
-                ),
-                ColType::StrList => {
-                    let mut b = ListBuilder::new(StringBuilder::new());
-                    for v in cells {
-                        match v {
-                            Value::List(items) => {
-                                for s in items {
-                                    b.values().append_value(s);
-                                }
-                                b.append(true);
-                            }
-                            _ => b.append(false),
-                        }
-                    }
-                    Arc::new(b.finish())
-                }
-            };
-            arrays.push(array);
-        }
-        RecordBatch::try_new(schema, arrays).map_err(|e| Error::Schema(format!("{}: {e}", self.def.name)))
-    }
-}
-
-fn as_i64(v: &Value) -> Option<i64> {
-    match v {
-        Value::I64(x) => Some(*x),
-        _ => None,
+    /// The rows so far as one Arrow record batch; the builder starts empty again.
+    pub fn finish_batch(&mut self) -> Result<RecordBatch, Error> {
+        let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(Column::finish).collect();
+        self.rows = 0;
+        RecordBatch::try_new(Arc::new(self.def.arrow_schema()), arrays)
+            .map_err(|e| Error::Schema(format!("{}: {e}", self.def.name)))
     }
 }
 
@@ -271,7 +280,7 @@ impl Format {
     }
 }
 
-/// Rows per Parquet row group, and per batch the streaming writer converts at a time.
+/// Rows per Parquet row group, and per batch the streaming writer encodes at a time.
 const ROW_GROUP: usize = 16_384;
 
 fn parquet_props() -> WriterProperties {
@@ -282,14 +291,132 @@ fn parquet_props() -> WriterProperties {
         .build()
 }
 
+/// Something that takes a table's record batches in order: one file of one format.
+trait Encode: Send + 'static {
+    fn encode(&mut self, batch: &RecordBatch) -> Result<(), Error>;
+}
+
+struct ParquetFile {
+    path: PathBuf,
+    w: ArrowWriter<BufWriter<File>>,
+}
+
+impl Encode for ParquetFile {
+    fn encode(&mut self, batch: &RecordBatch) -> Result<(), Error> {
+        let err = |e: parquet::errors::ParquetError| Error::Write { path: self.path.clone(), detail: e.to_string() };
+        self.w.write(batch).map_err(err)?;
+        self.w.flush().map_err(err)
+    }
+}
+
+struct CsvFile {
+    path: PathBuf,
+    w: csv::Writer<BufWriter<File>>,
+    def: &'static TableDef,
+    /// Scratch text for one cell.
+    cell: String,
+}
+
+impl Encode for CsvFile {
+    fn encode(&mut self, batch: &RecordBatch) -> Result<(), Error> {
+        let err = |e: csv::Error| Error::Write { path: self.path.clone(), detail: e.to_string() };
+        for row in 0..batch.num_rows() {
+            for (c, col) in self.def.columns.iter().zip(batch.columns()) {
+                csv_cell(col.as_ref(), row, c.ty, &mut self.cell);
+                self.w.write_field(&self.cell).map_err(err)?;
+            }
+            self.w.write_record(None::<&[u8]>).map_err(err)?;
+        }
+        Ok(())
+    }
+}
+
+/// The CSV form of row `row` of `col` (of type `ty`), written into `out`.
+fn csv_cell(col: &dyn Array, row: usize, ty: ColType, out: &mut String) {
+    out.clear();
+    if col.is_null(row) {
+        return;
+    }
+    match ty {
+        ColType::Str => out.push_str(col.as_string::<i32>().value(row)),
+        ColType::I64 => {
+            let _ = write!(out, "{}", col.as_primitive::<Int64Type>().value(row));
+        }
+        ColType::Timestamp => {
+            let x = col.as_primitive::<TimestampMicrosecondType>().value(row);
+            if let Some(t) = chrono::DateTime::from_timestamp_micros(x) {
+                out.push_str(&t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+            }
+        }
+        ColType::F32 => {
+            let _ = write!(out, "{}", col.as_primitive::<Float32Type>().value(row));
+        }
+        ColType::Bool => {
+            let _ = write!(out, "{}", col.as_boolean().value(row));
+        }
+        ColType::StrList => {
+            let items = col.as_list::<i32>().value(row);
+            let items = items.as_string::<i32>();
+            let items: Vec<&str> = (0..items.len()).map(|i| items.value(i)).collect();
+            out.push_str(&serde_json::to_string(&items).unwrap_or_default());
+        }
+    }
+}
+
+/// One output file and where its encoder is: here, or away encoding a batch on the pool.
+struct Sink<E: Encode> {
+    idle: Option<E>,
+    busy: Option<mpsc::Receiver<(E, Result<(), Error>)>>,
+}
+
+impl<E: Encode> Sink<E> {
+    fn new(e: E) -> Sink<E> {
+        Sink { idle: Some(e), busy: None }
+    }
+
+    /// Waits for the batch being encoded, if any; its error, if it failed.
+    fn settle(&mut self) -> Result<&mut E, Error> {
+        if let Some(rx) = self.busy.take() {
+            // The task always sends before it ends, even when encoding fails; a lost task
+            // (a panic inside the encoder) is reported rather than waited on forever.
+            let (e, r) = rx.recv().map_err(|_| Error::Schema("a table encoder stopped without reporting".into()))?;
+            self.idle = Some(e);
+            r?;
+        }
+        Ok(self.idle.as_mut().expect("an encoder is idle once settled"))
+    }
+
+    /// Encodes a batch: on the pool when `background`, so the caller goes on filling the next
+    /// one (batches of one file stay in order, since a file encodes one batch at a time).
+    fn send(&mut self, batch: RecordBatch, background: bool) -> Result<(), Error> {
+        let e = self.settle()?;
+        if !background {
+            return e.encode(&batch);
+        }
+        let mut e = self.idle.take().expect("settled");
+        let (tx, rx) = mpsc::sync_channel(1);
+        rayon::spawn(move || {
+            let r = e.encode(&batch);
+            let _ = tx.send((e, r));
+        });
+        self.busy = Some(rx);
+        Ok(())
+    }
+}
+
 /// Writes one table while its rows arrive: `<dir>/<name>/part-00000.parquet` and/or
 /// `<dir>/csv/<name>.csv`. Rows are checked against the schema as they are pushed and written
-/// a row group at a time, so memory holds at most one row group of the table.
+/// a row group at a time, so memory holds at most two row groups of the table: the one being
+/// filled and the one being encoded.
 pub struct TableWriter {
     buf: TableBuilder,
-    parquet: Option<(PathBuf, ArrowWriter<BufWriter<File>>)>,
-    csv: Option<(PathBuf, csv::Writer<BufWriter<File>>)>,
+    parquet: Option<Sink<ParquetFile>>,
+    csv: Option<Sink<CsvFile>>,
     rows: u64,
+    /// Full row groups are encoded on the pool while the next fills: only when the pool has
+    /// two threads or more (a one-thread run stays on one core) and the writer is not itself
+    /// on the pool (whose threads must never block waiting for each other).
+    background: bool,
 }
 
 impl TableWriter {
@@ -302,7 +429,7 @@ impl TableWriter {
             let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
             let w = ArrowWriter::try_new(BufWriter::new(file), Arc::new(def.arrow_schema()), Some(parquet_props()))
                 .map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
-            Some((path, w))
+            Some(Sink::new(ParquetFile { path, w }))
         } else {
             None
         };
@@ -313,11 +440,12 @@ impl TableWriter {
             let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
             let mut w = csv::Writer::from_writer(BufWriter::new(file));
             w.write_record(def.columns.iter().map(|c| c.name)).map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
-            Some((path, w))
+            Some(Sink::new(CsvFile { path, w, def, cell: String::new() }))
         } else {
             None
         };
-        Ok(TableWriter { buf: TableBuilder::new(def), parquet, csv, rows: 0 })
+        let background = rayon::current_num_threads() >= 2 && rayon::current_thread_index().is_none();
+        Ok(TableWriter { buf: TableBuilder::new(def), parquet, csv, rows: 0, background })
     }
 
     /// The table's declaration.
@@ -325,20 +453,12 @@ impl TableWriter {
         self.buf.def
     }
 
-    /// Adds a row (values in the declared column order).
-    pub fn push(&mut self, row: Vec<Value>) -> Result<(), Error> {
+    /// Adds a row (cells in the declared column order).
+    pub fn push(&mut self, row: &[Cell]) -> Result<(), Error> {
         self.buf.push(row)?;
         self.rows += 1;
         if self.buf.len() >= ROW_GROUP {
             self.flush()?;
-        }
-        Ok(())
-    }
-
-    /// Adds every row of a table built in memory.
-    pub fn push_all(&mut self, table: TableBuilder) -> Result<(), Error> {
-        for row in table.rows {
-            self.push(row)?;
         }
         Ok(())
     }
@@ -357,41 +477,29 @@ impl TableWriter {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let buf = &self.buf;
-        // The two formats are encoded side by side.
-        let (pq, csv) = rayon::join(
-            || -> Result<(), Error> {
-                if let Some((path, w)) = &mut self.parquet {
-                    let batch = buf.to_batch()?;
-                    w.write(&batch).map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
-                    w.flush().map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
-                }
-                Ok(())
-            },
-            || -> Result<(), Error> {
-                if let Some((path, w)) = &mut self.csv {
-                    for row in &buf.rows {
-                        let cells = row.iter().zip(buf.def.columns).map(|(v, c)| csv_cell(v, c.ty));
-                        w.write_record(cells).map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
-                    }
-                }
-                Ok(())
-            },
-        );
-        pq?;
-        csv?;
-        self.buf.rows.clear();
+        let batch = self.buf.finish_batch()?;
+        // The two formats encode side by side when both are written.
+        if let Some(s) = &mut self.csv {
+            s.send(batch.clone(), self.background)?;
+        }
+        if let Some(s) = &mut self.parquet {
+            s.send(batch, self.background)?;
+        }
         Ok(())
     }
 
     /// Writes what is left and closes the files; returns the number of rows.
     pub fn finish(mut self) -> Result<u64, Error> {
         self.flush()?;
-        if let Some((path, w)) = self.parquet.take() {
-            w.close().map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
+        if let Some(mut s) = self.parquet.take() {
+            s.settle()?;
+            let p = s.idle.take().expect("settled");
+            p.w.close().map_err(|e| Error::Write { path: p.path.clone(), detail: e.to_string() })?;
         }
-        if let Some((path, mut w)) = self.csv.take() {
-            w.flush().map_err(|e| Error::io(&path, e))?;
+        if let Some(mut s) = self.csv.take() {
+            s.settle()?;
+            let mut c = s.idle.take().expect("settled");
+            c.w.flush().map_err(|e| Error::io(&c.path, e))?;
         }
         Ok(self.rows)
     }
@@ -430,20 +538,6 @@ pub fn verify_staging(staging: &Path, counts: &std::collections::BTreeMap<String
     Ok(())
 }
 
-/// The CSV form of one cell.
-pub fn csv_cell(v: &Value, ty: ColType) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::Str(s) => s.clone(),
-        Value::I64(x) if ty == ColType::Timestamp => {
-            chrono::DateTime::from_timestamp_micros(*x).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)).unwrap_or_default()
-        }
-        Value::I64(x) => x.to_string(),
-        Value::F32(x) => format!("{x}"),
-        Value::Bool(b) => b.to_string(),
-        Value::List(items) => serde_json::to_string(items).unwrap_or_default(),
-    }
-}
 
 /// Moves each table folder (and `csv/`) of `staging` into `output`, replacing what was there,
 /// then removes `staging`. Where the OS can, each replacement is one atomic exchange of the two
@@ -511,25 +605,67 @@ mod tests {
     #[test]
     fn builder_refuses_wrong_types_and_nulls() {
         let mut t = TableBuilder::new(&REJECTS);
-        assert!(t.push(vec!["f".into(), 1i64.into(), "empty".into(), "d".into(), "r".into()]).is_ok());
-        assert!(t.push(vec![Value::Null, 1i64.into(), "empty".into(), "d".into(), "r".into()]).is_err());
-        assert!(t.push(vec!["f".into(), "x".into(), "empty".into(), "d".into(), "r".into()]).is_err());
-        assert!(t.push(vec!["f".into()]).is_err());
+        assert!(t.push(&["f".into(), 1i64.into(), "empty".into(), "d".into(), "r".into()]).is_ok());
+        assert!(t.push(&[Cell::Null, 1i64.into(), "empty".into(), "d".into(), "r".into()]).is_err());
+        assert!(t.push(&["f".into(), "x".into(), "empty".into(), "d".into(), "r".into()]).is_err());
+        assert!(t.push(&["f".into()]).is_err());
+        // A refused row leaves nothing behind: every column still has one value.
+        assert_eq!(t.len(), 1);
+        let batch = t.finish_batch().unwrap();
+        assert_eq!(batch.num_rows(), 1);
+        assert!(t.is_empty());
+    }
+
+    fn write_entities(dir: &Path, rows: usize, background: bool) -> u64 {
+        let aliases = vec!["Trump".to_string(), "Donald \"J\" Trump".to_string()];
+        let mut w = TableWriter::create(&ENTITIES, dir, Format::Both).unwrap();
+        w.background = background;
+        for i in 0..rows {
+            let id = format!("e{i}");
+            let list: Cell = if i % 3 == 2 { Cell::List(&[]) } else { (&aliases).into() };
+            w.push(&[id.as_str().into(), "PERSON".into(), "Donald Trump".into(), list, (i as i64).into(), 2i64.into()]).unwrap();
+        }
+        w.finish().unwrap()
     }
 
     #[test]
     fn parquet_and_csv_round_trip_counts() {
         let dir = tempfile::tempdir().unwrap();
-        let mut t = TableBuilder::new(&ENTITIES);
-        t.push(vec!["e1".into(), "PERSON".into(), "Donald Trump".into(), vec!["Trump".to_string()].into(), 3i64.into(), 2i64.into()]).unwrap();
-        let mut w = TableWriter::create(&ENTITIES, dir.path(), Format::Both).unwrap();
-        w.push_all(t).unwrap();
-        assert_eq!(w.finish().unwrap(), 1);
+        assert_eq!(write_entities(dir.path(), 1, false), 1);
         let csv = fs::read_to_string(dir.path().join("csv/entities.csv")).unwrap();
-        assert!(csv.contains("\"[\"\"Trump\"\"]\""), "{csv}");
+        assert_eq!(
+            csv,
+            "entity_id,label,name,aliases,n_mentions,n_documents\ne0,PERSON,Donald Trump,\"[\"\"Trump\"\",\"\"Donald \\\"\"J\\\"\" Trump\"\"]\",0,2\n"
+        );
         let f = File::open(dir.path().join("entities/part-00000.parquet")).unwrap();
         let r = parquet::file::reader::SerializedFileReader::new(f).unwrap();
         use parquet::file::reader::FileReader;
         assert_eq!(r.metadata().file_metadata().num_rows(), 1);
+    }
+
+    /// Several row groups, encoded in the background on the pool, come out complete and in
+    /// order in both formats.
+    #[test]
+    fn row_groups_stay_in_order_when_encoded_on_the_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = ROW_GROUP * 3 + 17;
+        let n = write_entities(dir.path(), rows, true);
+        assert_eq!(n as usize, rows);
+        let csv = fs::read_to_string(dir.path().join("csv/entities.csv")).unwrap();
+        let ids: Vec<&str> = csv.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+        assert_eq!(ids.len(), rows);
+        assert!(ids.iter().enumerate().all(|(i, id)| *id == format!("e{i}")));
+        let f = File::open(dir.path().join("entities/part-00000.parquet")).unwrap();
+        let r = parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(f, 4096).unwrap();
+        let mut next = 0i64;
+        for b in r {
+            let b = b.unwrap();
+            let n = b.column(4).as_primitive::<Int64Type>();
+            for i in 0..n.len() {
+                assert_eq!(n.value(i), next);
+                next += 1;
+            }
+        }
+        assert_eq!(next as usize, rows);
     }
 }
