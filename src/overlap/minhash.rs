@@ -97,6 +97,12 @@ unsafe fn update_avx2(sig: &mut [u32], seeds: &[u32], shingles: &[u64]) {
     update(sig, seeds, shingles)
 }
 
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn update_avx512(sig: &mut [u32], seeds: &[u32], shingles: &[u64]) {
+    update(sig, seeds, shingles)
+}
+
 fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
     crate::overlap::shingle::mix64(*state)
@@ -127,6 +133,11 @@ impl MinHasher {
         let mut sig = vec![u32::MAX; self.seeds.len()];
         #[cfg(target_arch = "x86_64")]
         {
+            if std::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU supports AVX-512F (checked just above).
+                unsafe { update_avx512(&mut sig, &self.seeds, shingles) };
+                return sig;
+            }
             if std::is_x86_feature_detected!("avx2") {
                 // SAFETY: the CPU supports AVX2 (checked just above).
                 unsafe { update_avx2(&mut sig, &self.seeds, shingles) };
