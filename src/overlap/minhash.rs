@@ -219,6 +219,31 @@ mod tests {
 
     const STABLE_SIG_HASH: u64 = 0xca69_906d_b19d_c19d;
 
+    /// Every build of the loop the CPU can run gives the portable loop's signature.
+    #[test]
+    fn vector_builds_match_the_portable_loop() {
+        let s: Vec<u64> = (0..5_000u64).map(crate::overlap::shingle::mix64).collect();
+        let h = MinHasher::default();
+        let mut plain = vec![u32::MAX; h.num_perm()];
+        update(&mut plain, &h.seeds, &s);
+        assert_eq!(h.signature(&s), plain);
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") {
+                let mut v = vec![u32::MAX; h.num_perm()];
+                // SAFETY: the CPU supports AVX2 (checked just above).
+                unsafe { update_avx2(&mut v, &h.seeds, &s) };
+                assert_eq!(v, plain);
+            }
+            if std::is_x86_feature_detected!("avx512f") {
+                let mut v = vec![u32::MAX; h.num_perm()];
+                // SAFETY: the CPU supports AVX-512F (checked just above).
+                unsafe { update_avx512(&mut v, &h.seeds, &s) };
+                assert_eq!(v, plain);
+            }
+        }
+    }
+
     #[test]
     fn slot_estimates_match_full_estimates() {
         let a = shingles(&words(&"alpha beta gamma delta epsilon zeta eta theta iota kappa ".repeat(3)), 3);
