@@ -5,6 +5,7 @@
 //! come from shared word trigrams; clusters from union-find; ids from the text of the
 //! cluster's first report, so they stay put while later reports join.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -113,6 +114,9 @@ pub fn same_utterance(a: &[u64], b: &[u64], config: &QuoteClustersConfig) -> boo
 /// other through it.
 const MAX_BUCKET: usize = 512;
 
+/// Quotes checked in parallel against one snapshot of the clusters.
+const VERIFY_BLOCK: usize = 1 << 15;
+
 /// The keys by which quotes find each other: their word trigrams (or, when shorter, their
 /// whole text), sorted and distinct.
 fn candidate_keys(h: &[u64]) -> Vec<u64> {
@@ -137,9 +141,19 @@ pub fn cluster(
     quotes: &[OverlapQuote],
     config: &QuoteClustersConfig,
 ) -> (Vec<Option<u32>>, Vec<QuoteClusterRow>) {
+    cluster_in_blocks(docs, quotes, config, VERIFY_BLOCK)
+}
+
+/// [`cluster`], checking `block` quotes at a time against one snapshot of the clusters.
+fn cluster_in_blocks(
+    docs: &[Doc],
+    quotes: &[OverlapQuote],
+    config: &QuoteClustersConfig,
+    block: usize,
+) -> (Vec<Option<u32>>, Vec<QuoteClusterRow>) {
     let n = quotes.len();
     let hashes: Vec<Vec<u64>> = quotes
-        .iter()
+        .par_iter()
         .map(|q| quote_words(q.text).iter().map(|w| word_hash(w)).collect())
         .collect();
     let mut uf = UnionFind::new(n);
@@ -165,14 +179,14 @@ pub fn cluster(
     // (key, quote) pairs sit in one sorted array, so a key's quotes are a contiguous range
     // found by binary search: no per-key allocation.
     let mut postings: Vec<(u64, u32)> = searched
-        .iter()
-        .flat_map(|&i| {
+        .par_iter()
+        .flat_map_iter(|&i| {
             candidate_keys(&hashes[i as usize])
                 .into_iter()
                 .map(move |k| (k, i))
         })
         .collect();
-    postings.sort_unstable();
+    postings.par_sort_unstable();
     postings.shrink_to_fit();
     let bucket = |k: u64| {
         let s = postings.partition_point(|x| x.0 < k);
@@ -188,10 +202,12 @@ pub fn cluster(
     }
     // For each quote, the later quotes it shares a trigram with (a trigram found in very many
     // quotes is a turn of phrase, not a sign of one utterance, and proposes nothing), checked
-    // at once: no list of all candidate pairs is ever held.
-    let mut seen = vec![false; n];
-    let mut touched: Vec<u32> = Vec::new();
-    for &i in &searched {
+    // at once: no list of all candidate pairs is ever held. A block of quotes is checked in
+    // parallel against the clusters as they stood at the block's start, a pair already in one
+    // cluster is skipped, and the pairs found are then joined in order: the clusters are the
+    // connected components of the same-utterance pairs whatever the order or the thread count.
+    let verified = |i: u32, roots: &[u32], seen: &mut Vec<bool>, touched: &mut Vec<u32>| -> Vec<u32> {
+        let mut out = Vec::new();
         for k in candidate_keys(&hashes[i as usize]) {
             let m = bucket(k);
             if m.len() > MAX_BUCKET {
@@ -208,7 +224,7 @@ pub fn cluster(
         for j in touched.drain(..) {
             seen[j as usize] = false;
             // Already one utterance through other pairs: checking adds nothing.
-            if uf.find(i) == uf.find(j) {
+            if roots[i as usize] == roots[j as usize] {
                 continue;
             }
             let (qi, qj) = (&quotes[i as usize], &quotes[j as usize]);
@@ -227,6 +243,19 @@ pub fn cluster(
                 continue;
             }
             if same_utterance(hi, hj, config) {
+                out.push(j);
+            }
+        }
+        out
+    };
+    for block in searched.chunks(block.max(1)) {
+        let roots = uf.roots();
+        let found: Vec<Vec<u32>> = block
+            .par_iter()
+            .map_init(|| (vec![false; n], Vec::new()), |(seen, touched), &i| verified(i, &roots, seen, touched))
+            .collect();
+        for (&i, js) in block.iter().zip(found) {
+            for j in js {
                 uf.union(i, j);
             }
         }
@@ -423,6 +452,11 @@ mod tests {
             })
             .collect();
         let (of, _) = cluster(&docs, &quotes, &config);
+        // Checked a few quotes at a time against each snapshot of the clusters, on the pool:
+        // the same clusters.
+        for block in [1, 7, 64] {
+            assert_eq!(cluster_in_blocks(&docs, &quotes, &config, block).0, of, "block {block}");
+        }
         let hashes: Vec<Vec<u64>> = texts
             .iter()
             .map(|t| quote_words(t).iter().map(|w| word_hash(w)).collect())
