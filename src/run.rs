@@ -1062,17 +1062,19 @@ fn write_tables(
             let chunk = chunk?;
             // The whole-run columns (offsets, entity ids, clusters) are worked out in parallel
             // a slice of documents at a time; the rows then go into the tables in order.
-            for (k0, docs) in chunk.docs.chunks(ROWS_AT_ONCE).enumerate() {
-                let at = k0 * ROWS_AT_ONCE;
-                let cols: Vec<Result<_, Error>> = docs
+            // A chunk's documents, mentions and quotes go together (zipped, as the cache
+            // holds them: a damaged entry cannot make one list outrun the others).
+            let docs: Vec<_> = chunk.docs.iter().zip(&chunk.mentions).zip(&chunk.quotes).collect();
+            for slice in docs.chunks(ROWS_AT_ONCE) {
+                let cols: Vec<Result<_, Error>> = slice
                     .par_iter()
                     .enumerate()
-                    .map(|(k, d)| doc_cols(d, &chunk.mentions[at + k], &chunk.quotes[at + k], base + k, src, &names))
+                    .map(|(k, ((d, m), q))| doc_cols(d, m, q, base + k, src, &names))
                     .collect();
-                base += docs.len();
-                for (k, (d, c)) in docs.iter().zip(cols).enumerate() {
+                base += slice.len();
+                for (((d, m), q), c) in slice.iter().zip(cols) {
                     let (mcols, qcols) = c?;
-                    push_doc_rows(d, &chunk.mentions[at + k], &chunk.quotes[at + k], &mcols, &qcols, src.run_id, [&mut documents, &mut mentions, &mut quotes])?;
+                    push_doc_rows(d, m, q, &mcols, &qcols, src.run_id, [&mut documents, &mut mentions, &mut quotes])?;
                 }
             }
         }

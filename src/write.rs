@@ -20,6 +20,7 @@ use arrow_array::builder::{
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float32Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
@@ -193,6 +194,8 @@ impl Column {
 /// declared schema before any of it is appended.
 pub struct TableBuilder {
     def: &'static TableDef,
+    /// The declared schema in Arrow form, made once for every batch.
+    schema: SchemaRef,
     columns: Vec<Column>,
     rows: usize,
 }
@@ -200,7 +203,12 @@ pub struct TableBuilder {
 impl TableBuilder {
     /// An empty table of the given kind.
     pub fn new(def: &'static TableDef) -> TableBuilder {
-        TableBuilder { def, columns: def.columns.iter().map(|c| Column::new(c.ty)).collect(), rows: 0 }
+        TableBuilder {
+            def,
+            schema: Arc::new(def.arrow_schema()),
+            columns: def.columns.iter().map(|c| Column::new(c.ty)).collect(),
+            rows: 0,
+        }
     }
 
     /// The table's declaration.
@@ -254,7 +262,7 @@ impl TableBuilder {
     pub fn finish_batch(&mut self) -> Result<RecordBatch, Error> {
         let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(Column::finish).collect();
         self.rows = 0;
-        RecordBatch::try_new(Arc::new(self.def.arrow_schema()), arrays)
+        RecordBatch::try_new(self.schema.clone(), arrays)
             .map_err(|e| Error::Schema(format!("{}: {e}", self.def.name)))
     }
 }
@@ -292,8 +300,10 @@ fn parquet_props() -> WriterProperties {
 }
 
 /// Something that takes a table's record batches in order: one file of one format.
-trait Encode: Send + 'static {
+trait Encode: Send + Sized + 'static {
     fn encode(&mut self, batch: &RecordBatch) -> Result<(), Error>;
+    /// Completes the file once its last batch is encoded.
+    fn close(self) -> Result<(), Error>;
 }
 
 struct ParquetFile {
@@ -306,6 +316,10 @@ impl Encode for ParquetFile {
         let err = |e: parquet::errors::ParquetError| Error::Write { path: self.path.clone(), detail: e.to_string() };
         self.w.write(batch).map_err(err)?;
         self.w.flush().map_err(err)
+    }
+
+    fn close(self) -> Result<(), Error> {
+        self.w.close().map(drop).map_err(|e| Error::Write { path: self.path.clone(), detail: e.to_string() })
     }
 }
 
@@ -328,6 +342,10 @@ impl Encode for CsvFile {
             self.w.write_record(None::<&[u8]>).map_err(err)?;
         }
         Ok(())
+    }
+
+    fn close(mut self) -> Result<(), Error> {
+        self.w.flush().map_err(|e| Error::io(&self.path, e))
     }
 }
 
@@ -386,6 +404,12 @@ impl<E: Encode> Sink<E> {
         Ok(self.idle.as_mut().expect("an encoder is idle once settled"))
     }
 
+    /// Completes the file once the batch being encoded, if any, is done.
+    fn close(mut self) -> Result<(), Error> {
+        self.settle()?;
+        self.idle.take().expect("an encoder is idle once settled").close()
+    }
+
     /// Encodes a batch: on the pool when `background`, so the caller goes on filling the next
     /// one (batches of one file stay in order, since a file encodes one batch at a time).
     fn send(&mut self, batch: RecordBatch, background: bool) -> Result<(), Error> {
@@ -422,12 +446,13 @@ pub struct TableWriter {
 impl TableWriter {
     /// Creates the table's files under `dir` in the chosen formats.
     pub fn create(def: &'static TableDef, dir: &Path, format: Format) -> Result<TableWriter, Error> {
+        let buf = TableBuilder::new(def);
         let parquet = if format.parquet() {
             let folder = dir.join(def.name);
             fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
             let path = folder.join("part-00000.parquet");
             let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-            let w = ArrowWriter::try_new(BufWriter::new(file), Arc::new(def.arrow_schema()), Some(parquet_props()))
+            let w = ArrowWriter::try_new(BufWriter::new(file), buf.schema.clone(), Some(parquet_props()))
                 .map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
             Some(Sink::new(ParquetFile { path, w }))
         } else {
@@ -445,7 +470,7 @@ impl TableWriter {
             None
         };
         let background = rayon::current_num_threads() >= 2 && rayon::current_thread_index().is_none();
-        Ok(TableWriter { buf: TableBuilder::new(def), parquet, csv, rows: 0, background })
+        Ok(TableWriter { buf, parquet, csv, rows: 0, background })
     }
 
     /// The table's declaration.
@@ -491,15 +516,11 @@ impl TableWriter {
     /// Writes what is left and closes the files; returns the number of rows.
     pub fn finish(mut self) -> Result<u64, Error> {
         self.flush()?;
-        if let Some(mut s) = self.parquet.take() {
-            s.settle()?;
-            let p = s.idle.take().expect("settled");
-            p.w.close().map_err(|e| Error::Write { path: p.path.clone(), detail: e.to_string() })?;
+        if let Some(s) = self.parquet.take() {
+            s.close()?;
         }
-        if let Some(mut s) = self.csv.take() {
-            s.settle()?;
-            let mut c = s.idle.take().expect("settled");
-            c.w.flush().map_err(|e| Error::io(&c.path, e))?;
+        if let Some(s) = self.csv.take() {
+            s.close()?;
         }
         Ok(self.rows)
     }
