@@ -136,6 +136,13 @@ pub enum EvalCommand {
         /// instead of the defaults.
         #[arg(long)]
         pipeline: Option<PathBuf>,
+        /// Folder of the model files with which the story tier's entities and quotes are
+        /// found, as in a pipeline run with every stage on.
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
+        /// Score the story tier on the texts alone, without the entity and quote stages.
+        #[arg(long)]
+        text_only: bool,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,

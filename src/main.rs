@@ -101,7 +101,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = match e {
                 EvalCommand::Ner { conll, models, json } => newsmill::entities::eval_conll(&models, &conll, json)?,
                 EvalCommand::Quotes { polnear, models, json } => newsmill::quotes::eval_polnear(&models, &polnear, json)?,
-                EvalCommand::Dedup { input, text_field, gold_field, id_field, level, pipeline, json, predictions } => {
+                EvalCommand::Dedup { input, text_field, gold_field, id_field, level, pipeline, models, text_only, json, predictions } => {
                     let level = match level {
                         Level::Copies => EvalLevel::Copies,
                         Level::Stories => EvalLevel::Stories,
@@ -113,7 +113,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                             .ok_or_else(|| anyhow::anyhow!("{}: the pipeline has no overlap stage", p.display()))?,
                         None => Default::default(),
                     };
-                    newsmill::overlap::eval_dedup(&input, newsmill::overlap::EvalFields { text: &text_field, gold: &gold_field, id: id_field.as_deref() }, level, &config, json, predictions.as_deref())?
+                    newsmill::overlap::eval_dedup(&input, newsmill::overlap::EvalFields { text: &text_field, gold: &gold_field, id: id_field.as_deref() }, level, &config, (!text_only).then_some(models.as_path()), json, predictions.as_deref())?
                 }
             };
             println!("{}", report.trim_end());

@@ -1,6 +1,10 @@
 //! `newsmill eval dedup`: reads documents with gold cluster labels (JSONL or CSV), runs one
 //! tier on their texts and scores the clusters with pairwise precision / recall / F1 and the
 //! adjusted Rand index, so any user can measure the tool on their own annotated data.
+//!
+//! The story tier is scored as a pipeline with every stage runs it: on the canonical entities
+//! and the quotes that the entity and quote stages find in the texts ([`extract`]), unless
+//! asked to score it on the texts alone.
 
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
@@ -170,11 +174,65 @@ pub fn read_labelled(
     Ok(out)
 }
 
-/// Runs `level` on the documents with `config` and scores it; also returns the predicted
-/// cluster of every document.
-pub fn evaluate(docs: &[Labelled], level: EvalLevel, config: &OverlapConfig) -> (Scores, Vec<String>) {
+/// What the entity and quote stages give the story tier, found in the labelled texts the way
+/// a pipeline run finds them.
+#[derive(Debug, Clone, Default)]
+pub struct Extracted {
+    /// Per document, the canonical entity id of each of its linked name mentions.
+    pub entity_ids: Vec<Vec<String>>,
+    /// The direct and partial quotes: (document index, quoted text, speaker's entity id).
+    pub quotes: Vec<(usize, String, Option<String>)>,
+}
+
+/// Runs the entity stage (recognition and linking across the documents) and the quote stage
+/// with the model files in `models` and their default settings, as `newsmill run` does.
+pub fn extract(docs: &[Labelled], models: &Path) -> Result<Extracted> {
+    use rayon::prelude::*;
+    let rec = crate::entities::Recognizer::load(models).with_context(|| {
+        format!("loading the entity model from {} (or score the texts alone with --text-only)", models.display())
+    })?;
+    let qx = crate::quotes::QuoteExtractor::load(models, &crate::quotes::QuotesConfig::default())?;
+    let found: Vec<_> = docs
+        .par_iter()
+        .map(|d| {
+            let mentions = rec.extract(&d.text);
+            let quotes = qx.extract(&d.text, &mentions);
+            (mentions, quotes)
+        })
+        .collect();
+    let inputs: Vec<(&str, &[crate::record::Mention])> =
+        docs.iter().zip(&found).map(|(d, (m, _))| (d.text.as_str(), m.as_slice())).collect();
+    let linked = crate::entities::link(&inputs);
+    let mut out = Extracted::default();
+    for (i, ((mentions, quotes), ids)) in found.iter().zip(&linked.mention_entity).enumerate() {
+        out.entity_ids.push(
+            mentions
+                .iter()
+                .zip(ids)
+                .filter(|(m, _)| m.label.is_name())
+                .filter_map(|(_, e)| e.clone())
+                .collect(),
+        );
+        for q in quotes {
+            if matches!(q.kind, crate::record::QuoteKind::Direct | crate::record::QuoteKind::Partial) {
+                let speaker = q.speaker_mention.and_then(|m| ids.get(m).cloned().flatten());
+                out.quotes.push((i, q.content.slice(&docs[i].text).to_string(), speaker));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Runs `level` on the documents with `config` (the story tier with what [`extract`] found,
+/// when given) and scores it; also returns the predicted cluster of every document.
+pub fn evaluate(
+    docs: &[Labelled],
+    level: EvalLevel,
+    config: &OverlapConfig,
+    extracted: Option<&Extracted>,
+) -> (Scores, Vec<String>) {
     let start = std::time::Instant::now();
-    let pred = predict(docs, level, config);
+    let pred = predict(docs, level, config, extracted);
     let seconds = start.elapsed().as_secs_f64();
     let gold: Vec<&str> = docs.iter().map(|d| d.gold.as_str()).collect();
     let mut s = score(&pred, &gold);
@@ -194,18 +252,32 @@ pub fn write_predictions(path: &Path, docs: &[Labelled], pred: &[String]) -> Res
     Ok(())
 }
 
-/// The predicted cluster id of every document at `level`.
-pub fn predict(docs: &[Labelled], level: EvalLevel, config: &OverlapConfig) -> Vec<String> {
+/// The predicted cluster id of every document at `level` (the story tier with the entities
+/// and quotes in `extracted`, when given).
+pub fn predict(docs: &[Labelled], level: EvalLevel, config: &OverlapConfig, extracted: Option<&Extracted>) -> Vec<String> {
     let odocs: Vec<super::OverlapDoc> = docs
         .iter()
-        .map(|d| super::OverlapDoc {
+        .enumerate()
+        .map(|(i, d)| super::OverlapDoc {
             doc_id: &d.id,
             text: &d.text,
             title: None,
             published_at: None,
-            entity_ids: Vec::new(),
+            entity_ids: extracted
+                .and_then(|x| x.entity_ids.get(i))
+                .map(|ids| ids.iter().map(String::as_str).collect())
+                .unwrap_or_default(),
         })
         .collect();
+    let quotes: Vec<super::OverlapQuote> = extracted
+        .map(|x| {
+            x.quotes
+                .iter()
+                .filter(|q| q.0 < docs.len())
+                .map(|(doc, text, speaker)| super::OverlapQuote { doc: *doc, text, speaker_entity_id: speaker.as_deref() })
+                .collect()
+        })
+        .unwrap_or_default();
     match level {
         EvalLevel::Copies => {
             let sigs = super::copies::sketch_all(
@@ -220,7 +292,7 @@ pub fn predict(docs: &[Labelled], level: EvalLevel, config: &OverlapConfig) -> V
                 .collect()
         }
         EvalLevel::Stories => {
-            let out = super::run(&odocs, &[], config);
+            let out = super::run(&odocs, &quotes, config);
             out.duplicates.into_iter().map(|r| r.story_id).collect()
         }
     }

@@ -534,22 +534,30 @@ pub struct EvalFields<'a> {
 }
 
 /// `newsmill eval dedup --input FILE --text-field F --gold-field G [--id-field I] [--level L]
-/// [--pipeline P] [--json] [--predictions OUT.csv]`.
+/// [--pipeline P] [--models DIR | --text-only] [--json] [--predictions OUT.csv]`.
 ///
 /// Reads JSONL (or CSV when the name ends in `.csv`), runs the tier with the given
 /// thresholds and returns the report: human-readable lines, or with `json` one object
-/// `{"ari", "pair_precision", "pair_recall", "pair_f1", "documents", "seconds"}`. With
-/// `predictions`, also writes every document's id, gold and predicted cluster and text there.
+/// `{"ari", "pair_precision", "pair_recall", "pair_f1", "documents", "seconds"}`. The story
+/// tier is given the entities and quotes that the entity and quote stages find with the model
+/// files in `models` (as in a pipeline run with every stage on); without `models`, the texts
+/// alone. With `predictions`, also writes every document's id, gold and predicted cluster and
+/// text there.
 pub fn eval_dedup(
     input: &std::path::Path,
     fields: EvalFields,
     level: EvalLevel,
     config: &OverlapConfig,
+    models: Option<&std::path::Path>,
     json: bool,
     predictions: Option<&std::path::Path>,
 ) -> anyhow::Result<String> {
     let docs = eval::read_labelled(input, fields.text, fields.gold, fields.id)?;
-    let (scores, pred) = eval::evaluate(&docs, level, config);
+    let extracted = match (level, models) {
+        (EvalLevel::Stories, Some(dir)) => Some(eval::extract(&docs, dir)?),
+        _ => None,
+    };
+    let (scores, pred) = eval::evaluate(&docs, level, config, extracted.as_ref());
     if let Some(path) = predictions {
         eval::write_predictions(path, &docs, &pred)?;
     }

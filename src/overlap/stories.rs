@@ -1,9 +1,9 @@
 //! Story tier: different reports of the same event, which may share few words.
 //!
 //! Evidence per document: a TF-IDF vector (sublinear tf, idf over the run) of content words,
-//! plus name features: the canonical entity ids when the entity stage supplied them, else
-//! capitalised words that do not start a sentence (a text-only stand-in for names), plus
-//! the quotes the document carries. Two documents' similarity is the cosine of these vectors,
+//! plus name features (capitalised words that do not start a sentence, and the canonical
+//! entity ids when the entity stage supplied them), plus the quotes the document carries
+//! (counted like rare words). Two documents' similarity is the cosine of these vectors,
 //! damped by the gap between their publication times when both are known.
 //!
 //! Clustering is average-linkage agglomeration over a sparse k-nearest-neighbour graph,
@@ -398,8 +398,8 @@ pub const MAX_DOC_TERMS: usize = 2048;
 
 /// The story terms of a document's text: 32-bit hashed keys (kind in the low two bits; two
 /// terms of a run rarely share a key, and when they do it only blurs their weight), sorted, with
-/// their counts. Capitalised words inside sentences are kept as name terms; they stand in for
-/// names when the run has no entity stage.
+/// their counts. Capitalised words inside sentences are kept as name terms (beside the
+/// canonical entities, when the run has an entity stage).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DocTerms {
     /// Term keys, ascending.
@@ -467,40 +467,40 @@ pub fn doc_terms(text: &str, title: Option<&str>, config: &StoriesConfig) -> Doc
 }
 
 /// The features of one document before weighting: (term key, count), sorted by key: its text
-/// terms, with its canonical entities in place of capitalised words when it has any, and the
-/// quotes it carries.
+/// terms, its canonical entities beside the capitalised words (the two see different things:
+/// an entity joins "Zelensky" and "Zelenskyy" and names the people of a title-case headline,
+/// which has no capitalised-word evidence; the words keep each part of a name), and the quotes
+/// it carries.
 fn features(doc: &Doc, terms: &DocTerms, quote_keys: &[u64], config: &StoriesConfig) -> Vec<(u32, f32)> {
-    let use_entities = !doc.entity_ids.is_empty();
     let mut out: Vec<(u32, f32)> = terms
         .keys
         .iter()
         .zip(&terms.counts)
-        .filter(|(&k, _)| !(use_entities || config.name_weight <= 0.0) || kind_of(k) != NAME as usize)
+        .filter(|(&k, _)| config.name_weight > 0.0 || kind_of(k) != NAME as usize)
         .filter(|(&k, _)| config.bigram_weight > 0.0 || kind_of(k) != BIGRAM as usize)
         .map(|(&k, &c)| (k, c as f32))
         .collect();
-    let mut extra: Vec<(u32, f32)> = Vec::new();
-    if use_entities && config.name_weight > 0.0 {
-        extra.extend(
+    let before = out.len();
+    if config.name_weight > 0.0 {
+        out.extend(
             doc.entity_ids
                 .iter()
                 .map(|(e, c)| (term_key(xxh3_64(e.as_bytes()), NAME), c as f32)),
         );
     }
     if config.quote_weight > 0.0 {
-        extra.extend(quote_keys.iter().map(|&q| (term_key(q, QUOTE), 1.0)));
+        out.extend(quote_keys.iter().map(|&q| (term_key(q, QUOTE), 1.0)));
     }
-    if !extra.is_empty() {
-        // Entity and quote keys never meet a text term (text name terms are left out when
-        // there are entities; quotes are a kind of their own).
-        extra.sort_unstable_by_key(|x| x.0);
-        for (k, c) in extra {
-            match out.last_mut() {
-                Some(x) if x.0 == k => x.1 += c,
-                _ => out.push((k, c)),
-            }
-        }
+    if out.len() > before {
+        // An entity's key may meet a capitalised word's (both are name keys): their counts add.
         out.sort_unstable_by_key(|x| x.0);
+        out.dedup_by(|b, a| {
+            let same = a.0 == b.0;
+            if same {
+                a.1 += b.1;
+            }
+            same
+        });
     }
     out
 }
@@ -767,13 +767,13 @@ fn vectors_of(docs: &[Doc], mut terms: Terms, quote_keys: &[Vec<u64>], config: &
             }
             let idf = ((1.0 + n as f64) / (1.0 + d as f64)).ln() + 1.0;
             let w = (1.0 + (c as f64).ln()) * idf;
-            norm2[kind_of(k)] += w * w;
+            norm2[norm_group(kind_of(k))] += w * w;
             raw.push((id, w, kind_of(k)));
         }
         // Each kind normalised on its own, then weighted, then the whole vector normalised.
         let mut total = 0.0;
         for (_, w, kind) in raw.iter_mut() {
-            *w = *w / norm2[*kind].sqrt().max(1e-12) * kw[*kind].sqrt();
+            *w = *w / norm2[norm_group(*kind)].sqrt().max(1e-12) * kw[*kind].sqrt();
             total += *w * *w;
         }
         let total = total.sqrt().max(1e-12);
@@ -800,6 +800,18 @@ fn vectors_of(docs: &[Doc], mut terms: Terms, quote_keys: &[Vec<u64>], config: &
         }
     })?;
     Ok(out)
+}
+
+/// The kind whose norm a term's weight is divided by. Shared quotes are few (most documents
+/// have none or one), so normalised on their own a single shared quote would hold a fixed share
+/// of its document's vector, and every story-mate that does not carry it would look that much
+/// further away; they are normalised with the words instead, each counting like a rare word.
+fn norm_group(kind: usize) -> usize {
+    if kind == QUOTE as usize {
+        WORD as usize
+    } else {
+        kind
+    }
 }
 
 /// Time factor between two documents.
@@ -1716,6 +1728,44 @@ mod tests {
         .unwrap();
         assert_eq!(pruned[0].len(), 1);
         assert_eq!(pruned[0].weights().next(), v[0].weights().max());
+    }
+
+    #[test]
+    fn a_shared_quote_does_not_push_apart_the_story_mates_without_it() {
+        let prepared = vec![
+            doc("a", "The volcano near Naples erupted overnight and ash closed the airport, officials said."),
+            doc("b", "Ash from the erupting volcano near Naples closed the airport overnight."),
+            doc("c", "The Naples airport closed overnight as the volcano erupted and ash fell."),
+        ];
+        let docs = views(&prepared);
+        let config = StoriesConfig::default();
+        let quote = quote_key("we have never seen this much ash here").unwrap();
+        let plain = vectors_of(&docs, Terms::Memory(terms(&prepared)), &[vec![], vec![], vec![]], &config).unwrap();
+        let quoted = vectors_of(&docs, Terms::Memory(terms(&prepared)), &[vec![quote], vec![quote], vec![]], &config).unwrap();
+        let cos = |v: &[StoryVec], i: usize, j: usize| dot_sparse(&v[i].pairs(), &v[j].pairs());
+        // The quote brings a and b closer, and costs a and c little.
+        assert!(cos(&quoted, 0, 1) > cos(&plain, 0, 1));
+        assert!(cos(&quoted, 0, 2) >= 0.9 * cos(&plain, 0, 2), "{} vs {}", cos(&quoted, 0, 2), cos(&plain, 0, 2));
+    }
+
+    #[test]
+    fn entities_are_name_features_beside_the_capitalised_words() {
+        let prepared = vec![doc("a", "Officials in Kyiv said that Volodymyr Zelenskyy would travel.")];
+        let mut ents = crate::overlap::DocEntities::new(vec!["ent-zelensky"]);
+        ents.push_doc([(0, 2)]);
+        let with = Doc { prepared: &prepared[0], entity_ids: ents.get(0) };
+        let config = StoriesConfig::default();
+        let names = |d: &Doc| -> Vec<(u32, f32)> {
+            features(d, &prepared[0].terms, &[], &config).into_iter().filter(|x| kind_of(x.0) == NAME as usize).collect()
+        };
+        let text_only = names(&views(&prepared)[0]);
+        let both = names(&with);
+        // Kyiv, Volodymyr, Zelenskyy from the text; the entity (twice) beside them.
+        assert_eq!(text_only.len(), 3);
+        assert_eq!(both.len(), 4);
+        let entity = term_key(xxh3_64(b"ent-zelensky"), NAME);
+        assert!(both.contains(&(entity, 2.0)));
+        assert!(both.windows(2).all(|w| w[0].0 < w[1].0), "sorted, no repeated key");
     }
 
     #[test]
