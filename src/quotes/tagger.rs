@@ -659,3 +659,50 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
     out.sort_by_key(|f| (f.content_marked.0, f.content_marked.1));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The score of a label sequence under emissions `em` and transitions `trans` (`None`
+    /// when a move is not allowed).
+    fn path_score(em: &[f32], trans: &[f32], labels: &[usize]) -> Option<f32> {
+        let mut prev = NL;
+        let mut s = 0.0;
+        for (i, &y) in labels.iter().enumerate() {
+            if !allowed(prev, y) {
+                return None;
+            }
+            s += trans[prev * NL + y] + em[i * NL + y];
+            prev = y;
+        }
+        Some(s)
+    }
+
+    #[test]
+    fn viterbi_finds_the_best_allowed_sequence() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rnd = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 40) as f32 / (1u64 << 24) as f32 * 4.0 - 2.0
+        };
+        for n in 1..=5 {
+            for _ in 0..20 {
+                let em: Vec<f32> = (0..n * NL).map(|_| rnd()).collect();
+                let trans: Vec<f32> = (0..(NL + 1) * NL).map(|_| rnd()).collect();
+                let got: Vec<usize> = viterbi(&em, &trans, n).into_iter().map(usize::from).collect();
+                let got_score = path_score(&em, &trans, &got).expect("an allowed sequence");
+                let mut best = f32::NEG_INFINITY;
+                for code in 0..NL.pow(n as u32) {
+                    let labels: Vec<usize> = (0..n).map(|k| code / NL.pow(k as u32) % NL).collect();
+                    if let Some(s) = path_score(&em, &trans, &labels) {
+                        best = best.max(s);
+                    }
+                }
+                assert!((got_score - best).abs() < 1e-4, "n={n}: {got_score} vs best {best}");
+            }
+        }
+    }
+}
