@@ -299,7 +299,7 @@ pub fn predict(docs: &[Labelled], level: EvalLevel, config: &OverlapConfig, extr
 }
 
 /// The report `newsmill eval dedup` prints.
-pub fn report(input: &Path, level: EvalLevel, s: &Scores, json: bool) -> String {
+pub fn report(input: &Path, level: EvalLevel, extracted: bool, s: &Scores, json: bool) -> String {
     if json {
         serde_json::json!({
             "ari": s.ari,
@@ -313,9 +313,10 @@ pub fn report(input: &Path, level: EvalLevel, s: &Scores, json: bool) -> String 
     } else {
         format!(
             "dedup eval ({}) on {}\n  documents       {}\n  pair precision  {:.4}\n  pair recall     {:.4}\n  pair F1         {:.4}\n  ARI             {:.4}\n  seconds         {:.3}",
-            match level {
-                EvalLevel::Copies => "copies",
-                EvalLevel::Stories => "stories",
+            match (level, extracted) {
+                (EvalLevel::Copies, _) => "copies",
+                (EvalLevel::Stories, true) => "stories, with the entities and quotes found in the texts",
+                (EvalLevel::Stories, false) => "stories, texts alone",
             },
             input.display(),
             s.documents,

@@ -561,5 +561,5 @@ pub fn eval_dedup(
     if let Some(path) = predictions {
         eval::write_predictions(path, &docs, &pred)?;
     }
-    Ok(eval::report(input, level, &scores, json))
+    Ok(eval::report(input, level, extracted.is_some(), &scores, json))
 }

@@ -208,6 +208,13 @@ fn eval_dedup_prints_the_json_keys() {
     let pred = dir.path().join("pred.csv");
     let human = overlap::eval_dedup(&p, overlap::EvalFields { text: "text", gold: "g", id: None }, EvalLevel::Stories, &Default::default(), None, false, Some(&pred)).unwrap();
     assert!(human.contains("ARI"));
+    assert!(human.contains("texts alone"), "{human}");
+    let models = repo_root().join("models");
+    let with = overlap::eval_dedup(&p, overlap::EvalFields { text: "text", gold: "g", id: None }, EvalLevel::Stories, &Default::default(), Some(&models), false, None).unwrap();
+    assert!(with.contains("with the entities and quotes"), "{with}");
+    let missing = dir.path().join("no-models");
+    let err = overlap::eval_dedup(&p, overlap::EvalFields { text: "text", gold: "g", id: None }, EvalLevel::Stories, &Default::default(), Some(&missing), false, None).unwrap_err();
+    assert!(format!("{err:#}").contains("--text-only"), "{err:#}");
     // One row per document: id, gold, predicted cluster, text.
     let mut rdr = csv::Reader::from_path(&pred).unwrap();
     assert_eq!(rdr.headers().unwrap(), vec!["id", "gold", "predicted", "text"]);
