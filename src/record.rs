@@ -185,6 +185,12 @@ impl QuoteKind {
             QuoteKind::Term => "term",
         }
     }
+
+    /// Speech in quote marks (direct or partial): the words as said, which the overlap stage
+    /// compares across reports.
+    pub fn is_verbatim(self) -> bool {
+        matches!(self, QuoteKind::Direct | QuoteKind::Partial)
+    }
 }
 
 /// One quotation found in one document.

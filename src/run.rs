@@ -23,7 +23,7 @@ use crate::ingest::{self, RawRecord};
 use crate::normalize::{self, hex_id, Document};
 use crate::overlap::{self, SpilledQuote};
 use crate::quotes::QuoteExtractor;
-use crate::record::{Mention, Quote, QuoteKind};
+use crate::record::{Mention, Quote};
 use crate::schema;
 use crate::write::{self, Cell, CharIndex, Format, TableWriter};
 
@@ -570,7 +570,7 @@ impl FirstPass<'_> {
             let mut texts: Vec<&str> = Vec::new();
             if with_overlap {
                 for (qi, q) in chunk.quotes[k].iter().enumerate() {
-                    if matches!(q.kind, QuoteKind::Direct | QuoteKind::Partial) {
+                    if q.kind.is_verbatim() {
                         let text = q.content.slice(&d.text);
                         self.quotes.push(QuoteKept {
                             story_key: overlap::stories::quote_key(text),

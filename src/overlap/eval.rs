@@ -214,7 +214,7 @@ pub fn extract(docs: &[Labelled], models: &Path) -> Result<Extracted> {
                 .collect(),
         );
         for q in quotes {
-            if matches!(q.kind, crate::record::QuoteKind::Direct | crate::record::QuoteKind::Partial) {
+            if q.kind.is_verbatim() {
                 let speaker = q.speaker_mention.and_then(|m| ids.get(m).cloned().flatten());
                 out.quotes.push((i, q.content.slice(&docs[i].text).to_string(), speaker));
             }

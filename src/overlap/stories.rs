@@ -494,10 +494,10 @@ fn features(doc: &Doc, terms: &DocTerms, quote_keys: &[u64], config: &StoriesCon
     if out.len() > before {
         // An entity's key may meet a capitalised word's (both are name keys): their counts add.
         out.sort_unstable_by_key(|x| x.0);
-        out.dedup_by(|b, a| {
-            let same = a.0 == b.0;
+        out.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
             if same {
-                a.1 += b.1;
+                kept.1 += later.1;
             }
             same
         });
@@ -770,7 +770,8 @@ fn vectors_of(docs: &[Doc], mut terms: Terms, quote_keys: &[Vec<u64>], config: &
             norm2[norm_group(kind_of(k))] += w * w;
             raw.push((id, w, kind_of(k)));
         }
-        // Each kind normalised on its own, then weighted, then the whole vector normalised.
+        // Each kind normalised on its own (quotes with the words, see `norm_group`), then
+        // weighted, then the whole vector normalised.
         let mut total = 0.0;
         for (_, w, kind) in raw.iter_mut() {
             *w = *w / norm2[norm_group(*kind)].sqrt().max(1e-12) * kw[*kind].sqrt();
