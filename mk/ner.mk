@@ -7,7 +7,7 @@ NER_TRAIN_BIN := target/release/newsmill-train
 
 .PHONY: model clusters eval-ner eval-ner-gum bench-ner
 
-$(NER_TRAIN_BIN): $(wildcard src/entities/*.rs) src/bin/newsmill-train.rs
+$(NER_TRAIN_BIN): $(wildcard src/entities/*.rs src/entities/*/*.rs) src/bin/newsmill-train.rs
 	$(NER_CARGO) build --release --bin newsmill-train
 
 model: $(NER_TRAIN_BIN) ## Train the entity tagger from CoNLL-2003 eng.train (deterministic) into models/ner.model

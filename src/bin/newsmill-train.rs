@@ -39,16 +39,15 @@ struct Opts {
     /// log2 of the number of weight-table rows.
     #[arg(long, default_value_t = TrainConfig::default().bits)]
     bits: u32,
-    /// Also train a second-pass model on jackknifed first-pass tags (models/ner2.model; it did
-    /// not improve CoNLL dev, so it is off by default).
-    #[arg(long)]
-    two_pass: bool,
     /// Shuffle seed.
     #[arg(long, default_value_t = TrainConfig::default().seed)]
     seed: u64,
-    /// Independent runs (seeds seed, seed+1, ...) averaged into the model.
-    #[arg(long, default_value_t = TrainConfig::default().runs)]
-    runs: usize,
+    /// L2 regularization strength (CRFsuite's c2).
+    #[arg(long, default_value_t = TrainConfig::default().c2)]
+    c2: f64,
+    /// Initial SGD learning rate.
+    #[arg(long, default_value_t = TrainConfig::default().eta0)]
+    eta0: f64,
 }
 
 fn main() {
@@ -83,7 +82,7 @@ fn main() {
         }
         return;
     }
-    let args = TrainArgs { train: o.train.unwrap_or_default(), dev: o.dev, models: o.models, config: TrainConfig { epochs: o.epochs, bits: o.bits, seed: o.seed, runs: o.runs }, two_pass: o.two_pass };
+    let args = TrainArgs { train: o.train.unwrap_or_default(), dev: o.dev, models: o.models, config: TrainConfig { epochs: o.epochs, bits: o.bits, seed: o.seed, c2: o.c2, eta0: o.eta0 } };
     if let Err(e) = train(&args) {
         eprintln!("newsmill-train: {e:#}");
         std::process::exit(1);

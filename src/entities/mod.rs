@@ -31,8 +31,6 @@ pub use linking::{intern_names, link, link_names, local_names, DocNames, LinkedN
 
 /// File name of the tagger model inside the models folder.
 pub const MODEL_FILE: &str = "ner.model";
-/// File name of the optional second-pass model (two-pass tagging) inside the models folder.
-pub const MODEL2_FILE: &str = "ner2.model";
 /// Folder of the gazetteer lists inside the models folder.
 pub const GAZETTEER_DIR: &str = "gazetteer";
 
@@ -84,7 +82,6 @@ pub struct NameSpan {
 /// The loaded recognizer: statistical tagger, gazetteers and numeric rules.
 pub struct Recognizer {
     model: Model,
-    model2: Option<Model>,
     gaz: Gazetteer,
     people: Gazetteer,
     /// Document-level corrections.
@@ -131,23 +128,13 @@ impl Recognizer {
         let model = Model::load(&model_path)?;
         let gaz = load_lexicon(models_dir)?;
         let mut r = Recognizer::from_parts(model, gaz);
-        let m2 = models_dir.join(MODEL2_FILE);
-        if m2.exists() && std::env::var_os("NEWSMILL_NER_ONE_PASS").is_none() {
-            r.model2 = Some(Model::load(&m2)?);
-        }
         r.people = Gazetteer::load_one(&models_dir.join(GAZETTEER_DIR), "people", cat::PERSON)?;
         Ok(r)
     }
 
-    /// Adds a second-pass model (two-pass tagging).
-    pub fn with_second_pass(mut self, m2: Model) -> Recognizer {
-        self.model2 = Some(m2);
-        self
-    }
-
     /// Builds a recognizer from a model and gazetteer already in memory.
     pub fn from_parts(model: Model, gaz: Gazetteer) -> Recognizer {
-        Recognizer { model, model2: None, gaz, people: Gazetteer::default(), post: PostConfig::default(), numeric: true }
+        Recognizer { model, gaz, people: Gazetteer::default(), post: PostConfig::default(), numeric: true }
     }
 
     /// Builds a recognizer as the pipeline configures it.
@@ -165,10 +152,7 @@ impl Recognizer {
     /// Names in one document given as tokens (normalized with [`tokenize::normalize_token`])
     /// and sentence ranges; CoNLL types. This is what `eval ner` scores.
     pub fn tag_names(&self, tokens: &[&str], sents: &[Range<usize>]) -> Vec<NameSpan> {
-        let mut tagged = self.model.tag_doc(tokens, sents, &self.gaz);
-        if let Some(m2) = &self.model2 {
-            tagged = m2.tag_doc_with(tokens, sents, &self.gaz, Some(&tagged.tags));
-        }
+        let tagged = self.model.tag_doc(tokens, sents, &self.gaz);
         let mut spans: Vec<NameSpan> = Vec::new();
         for r in sents {
             if r.end > tokens.len() {

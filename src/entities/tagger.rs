@@ -1,12 +1,14 @@
-//! The statistical name tagger: a greedy left-to-right averaged perceptron over BILOU tags
-//! with hashed features.
+//! The statistical name tagger: a linear-chain CRF over BILOU tags with hashed features,
+//! decoded by Viterbi under the BILOU constraints.
 //!
-//! Why this learner: it reaches feature-based CRF accuracy on newswire while tagging hundreds
-//! of thousands of tokens per second on one core. Every feature (word, shape, affixes,
-//! neighbours, gazetteer membership, document-level casing, earlier predictions for the same
-//! word in the document) is hashed straight to a row of a fixed-size weight table, so the hot
-//! loop does no string allocation. Types are the CoNLL ones (PER, ORG, LOC, MISC); the
-//! OntoNotes split happens afterwards, in `mod.rs`.
+//! Why this learner: trained on the regularized likelihood it generalises better than a
+//! greedy perceptron over the same features (CoNLL-2003 dev F1 0.933 against 0.910; on a
+//! fifth of the training documents held out, 0.920 against 0.890), while Viterbi over 17
+//! tags costs little beside the feature lookups. Every feature (word, shape, affixes,
+//! neighbours, gazetteer membership, word clusters, document-level casing and context,
+//! earlier sentences' predictions for the same word) is hashed straight to a row of a
+//! fixed-size weight table, so the hot loop does no string allocation. Types are the CoNLL
+//! ones (PER, ORG, LOC, MISC); the OntoNotes split happens afterwards, in `mod.rs`.
 
 use std::io::{Read, Write};
 use std::ops::Range;
@@ -15,6 +17,9 @@ use std::path::Path;
 use anyhow::Context;
 
 use super::gazetteer::{combine, hash_lower, Gazetteer, HashMap64};
+
+mod crf;
+pub use crf::{train, TrainConfig};
 
 /// The CoNLL name types, in tag order.
 pub const TYPES: [&str; 4] = ["PER", "ORG", "LOC", "MISC"];
@@ -62,13 +67,17 @@ pub fn untag(t: u8) -> (usize, Pos) {
     (k / 4, pos)
 }
 
+/// Whether tag `next` may follow tag `prev` under BILOU.
 #[inline]
-fn allowed(prev: u8, next: u8, last: bool) -> bool {
+fn allowed(prev: u8, next: u8) -> bool {
     let (pt, pp) = untag(prev);
     let (nt, np) = untag(next);
     let inside = matches!(pp, Pos::B | Pos::I);
-    let ok = if inside { nt == pt && matches!(np, Pos::I | Pos::L) } else { matches!(np, Pos::O | Pos::B | Pos::U) };
-    ok && !(last && matches!(np, Pos::B | Pos::I))
+    if inside {
+        nt == pt && matches!(np, Pos::I | Pos::L)
+    } else {
+        matches!(np, Pos::O | Pos::B | Pos::U)
+    }
 }
 
 /// Converts IOB (IOB1 or IOB2) type tags of one sentence to BILOU tag ids.
@@ -370,14 +379,16 @@ struct DocState {
     history: HashMap64<[u16; 5]>,
     gaz_buf: Vec<u16>,
     hash_buf: Vec<u64>,
-    /// First-pass tags (two-pass tagging) and their per-word aggregate over the document.
-    first: Vec<u8>,
-    agg: HashMap64<[u16; 5]>,
     /// Per capitalised word: up to four distinct words seen just before and after its
     /// occurrences in the document (context aggregation).
     ctx: HashMap64<([u64; 4], [u64; 4])>,
     /// Per token, the summed quantized weights of its tag-free features.
     fixed: Vec<[i32; 32]>,
+    /// CRF decoding scratch: one sentence's emission scores, back pointers and forward
+    /// scores.
+    em: Vec<[f32; NT]>,
+    back: Vec<[u8; NT]>,
+    fwd: Vec<[f32; NT]>,
 }
 
 const DOC_LOWER_SEEN: u8 = 1;
@@ -385,27 +396,6 @@ const DOC_CAP_MID_SEEN: u8 = 2;
 const DOC_CAP_SEEN: u8 = 4;
 
 impl DocState {
-    /// Records first-pass tags and, per capitalised word, how often the first pass typed it
-    /// each way anywhere in the document (earlier and later).
-    fn set_first(&mut self, first: Option<&[u8]>) {
-        self.first.clear();
-        self.agg.clear();
-        let Some(f) = first else { return };
-        if f.len() != self.toks.len() {
-            return;
-        }
-        self.first.extend_from_slice(f);
-        for (t, &tag) in self.toks.iter().zip(f) {
-            if t.flags & (F_INIT_CAP | F_ALL_CAPS) == 0 || t.flags & F_NO_LETTER != 0 {
-                continue;
-            }
-            let (ty, pos) = untag(tag);
-            let k = if pos == Pos::O { 4 } else { ty };
-            let e = self.agg.entry(t.lower).or_insert([0; 5]);
-            e[k] = e[k].saturating_add(1);
-        }
-    }
-
     fn prepare(&mut self, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer) {
         self.toks.clear();
         if self.types.is_empty() || self.types_for != gaz.clusters_id() {
@@ -512,41 +502,6 @@ impl DocState {
                 }
             }
         }
-    }
-}
-
-/// Features from the first pass (two-pass tagging): its tags around this token and what it
-/// said about the same word elsewhere in the document.
-#[inline(always)]
-fn first_pass_features(st: &DocState, r: &Range<usize>, i: usize, fs: &mut Feats) {
-    if st.first.is_empty() {
-        return;
-    }
-    let t = &st.toks[i];
-    let f = |j: isize| -> u64 {
-        if j < r.start as isize || j >= r.end as isize {
-            99
-        } else {
-            st.first[j as usize] as u64
-        }
-    };
-    let ii = i as isize;
-    fs.push(80, f(ii));
-    fs.push(81, f(ii - 1) << 8 | f(ii));
-    fs.push(82, f(ii) << 8 | f(ii + 1));
-    if let Some(a) = st.agg.get(&t.lower) {
-        let total: u16 = a.iter().sum();
-        let mut best = 4usize;
-        for k in 0..5 {
-            if a[k] > a[best] {
-                best = k;
-            }
-        }
-        let unanimous = a[best] == total;
-        let ents: u16 = a[..4].iter().sum();
-        fs.push(83, (best as u64) << 1 | unanimous as u64);
-        fs.push(84, combine(best as u64, t.sshape));
-        fs.push(85, (ents > 0) as u64 | ((total > 1) as u64) << 1);
     }
 }
 
@@ -666,33 +621,6 @@ fn static_features(toks: &[Tok], r: &Range<usize>, i: usize, fs: &mut Feats) {
     }
 }
 
-/// Feature id of the previous tag combined with the word.
-const PREV_WORD: u64 = 62;
-
-/// Tag-history and prediction-history features.
-#[inline(always)]
-fn dynamic_features(t: &Tok, prev: u8, prev2: u8, hist: Option<&[u16; 5]>, fs: &mut Feats) {
-    fs.push(60, prev as u64);
-    fs.push(61, (prev as u64) << 8 | prev2 as u64);
-    fs.push(PREV_WORD, combine(prev as u64, t.lower));
-    fs.push(63, combine(prev as u64, t.sshape));
-    if let Some(h) = hist {
-        if t.flags & (F_INIT_CAP | F_ALL_CAPS) != 0 {
-            let mut best = 4usize;
-            let mut bv = 0u16;
-            for (k, &v) in h.iter().enumerate() {
-                if v > bv {
-                    bv = v;
-                    best = k;
-                }
-            }
-            fs.push(64, best as u64);
-            fs.push(65, combine(best as u64, t.sshape));
-            fs.push(66, combine(best as u64, prev as u64));
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Model
 // ---------------------------------------------------------------------------------------------
@@ -713,6 +641,11 @@ pub struct Model {
     w: Vec<f32>,
     q: Vec<QRow>,
     qscale: f32,
+    /// CRF transition scores (`crf::TRANS_LEN`, in the same units as the unscaled tag
+    /// scores); empty for the greedy perceptron, which reads its tag history as features.
+    trans: Vec<f32>,
+    /// `trans` with the BILOU constraints folded in (what decoding reads).
+    tmask: Vec<f32>,
 }
 
 /// Output of tagging one document: a BILOU tag and a confidence margin per token.
@@ -724,12 +657,15 @@ pub struct Tagged {
     pub margins: Vec<f32>,
 }
 
-const MAGIC: &[u8; 8] = b"NMNERPT1";
+/// File magic of a tagger model: the quantized weight rows, then the transition table.
+const MAGIC: &[u8; 8] = b"NMNERCR1";
+/// File magic of the greedy perceptron models that came before the CRF.
+const MAGIC_PERCEPTRON: &[u8; 8] = b"NMNERPT1";
 
 impl Model {
     /// An empty model with `2^bits` rows.
     pub fn new(bits: u32) -> Model {
-        Model { id: 0, bits, w: vec![0.0; (1usize << bits) * NT], q: Vec::new(), qscale: 1.0 }
+        Model { id: 0, bits, w: vec![0.0; (1usize << bits) * NT], q: Vec::new(), qscale: 1.0, trans: Vec::new(), tmask: Vec::new() }
     }
 
     #[inline]
@@ -765,18 +701,13 @@ impl Model {
 
     /// Tags one document given its tokens (already normalized) and sentence ranges.
     pub fn tag_doc(&self, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer) -> Tagged {
-        self.tag_doc_with(tokens, sents, gaz, None)
-    }
-
-    /// Tags one document; `first` carries first-pass tags for a second-pass model.
-    pub fn tag_doc_with(&self, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer, first: Option<&[u8]>) -> Tagged {
         thread_local! {
             // per-thread scratch: its buffers and maps are reused from document to document
             static SCRATCH: std::cell::RefCell<DocState> = std::cell::RefCell::new(DocState::default());
         }
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut st) => self.tag_with_state(&mut st, tokens, sents, gaz, first),
-            Err(_) => self.tag_with_state(&mut DocState::default(), tokens, sents, gaz, first),
+            Ok(mut st) => self.tag_with_state(&mut st, tokens, sents, gaz),
+            Err(_) => self.tag_with_state(&mut DocState::default(), tokens, sents, gaz),
         })
     }
 
@@ -789,7 +720,6 @@ impl Model {
         fs.n = skip;
         fs.from = skip;
         static_features(&st.toks, r, i, fs);
-        first_pass_features(st, r, i, fs);
         context_features(st, r, i, fs);
     }
 
@@ -856,87 +786,81 @@ impl Model {
         st.types = types;
     }
 
-    fn tag_with_state(&self, st: &mut DocState, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer, first: Option<&[u8]>) -> Tagged {
+    fn tag_with_state(&self, st: &mut DocState, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer) -> Tagged {
         #[cfg(target_arch = "x86_64")]
         {
             if std::is_x86_feature_detected!("avx2") {
                 // SAFETY: the CPU supports AVX2 (checked just above).
-                return unsafe { self.tag_with_state_avx2(st, tokens, sents, gaz, first) };
+                return unsafe { self.tag_with_state_avx2(st, tokens, sents, gaz) };
             }
         }
-        self.tag_with_state_body(st, tokens, sents, gaz, first, true)
+        self.tag_with_state_body(st, tokens, sents, gaz, true)
     }
 
     /// [`Model::tag_with_state`] compiled for AVX2 (the feature sums use 256-bit adds); the
     /// integer sums, hence the tags, are the same as without.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn tag_with_state_avx2(&self, st: &mut DocState, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer, first: Option<&[u8]>) -> Tagged {
-        self.tag_with_state_body(st, tokens, sents, gaz, first, true)
+    unsafe fn tag_with_state_avx2(&self, st: &mut DocState, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer) -> Tagged {
+        self.tag_with_state_body(st, tokens, sents, gaz, true)
     }
 
     /// Tags one document. With `ahead` (always, but in a test), a loaded model sums the
     /// tag-free features of every token before decoding ([`Model::fixed_scores`]); without,
     /// each token's features are all summed at its turn, the plain way.
     #[inline(always)]
-    fn tag_with_state_body(&self, st: &mut DocState, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer, first: Option<&[u8]>, ahead: bool) -> Tagged {
+    fn tag_with_state_body(&self, st: &mut DocState, tokens: &[&str], sents: &[Range<usize>], gaz: &Gazetteer, ahead: bool) -> Tagged {
         st.prepare(tokens, sents, gaz);
-        st.set_first(first);
         let quantized = ahead && !self.q.is_empty();
         if quantized {
             self.fixed_scores(st, tokens, sents);
         }
         let mut out = Tagged { tags: vec![0; tokens.len()], margins: vec![0.0; tokens.len()] };
+        self.decode(st, sents, quantized, &mut out);
+        out
+    }
+
+    /// Decoding: per sentence, the emission scores of every token (its tag-free features,
+    /// summed ahead when `quantized`, plus what earlier sentences called its word), then
+    /// Viterbi under the BILOU constraints.
+    #[inline(always)]
+    fn decode(&self, st: &mut DocState, sents: &[Range<usize>], quantized: bool, out: &mut Tagged) {
         let mut fs = Feats { f: [0; MAX_FEATS], n: 0, from: 0 };
-        let mut scores = [0.0f32; NT];
+        let mut em = std::mem::take(&mut st.em);
+        let mut back = std::mem::take(&mut st.back);
+        let mut fwd = std::mem::take(&mut st.fwd);
+        let n = out.tags.len();
         for r in sents {
-            if r.end > tokens.len() {
+            if r.end > n || r.is_empty() {
                 continue;
             }
-            let (mut prev, mut prev2) = (0u8, 0u8);
+            em.clear();
             for i in r.clone() {
                 let t = st.toks[i];
+                let mut scores = [0.0f32; NT];
                 if quantized {
-                    if i + 1 < r.end {
-                        // The next token's word-and-previous-tag row, for the likeliest tag of
-                        // this one (outside a name): a cold row whose load then overlaps with
-                        // this token's scoring instead of stalling the next.
-                        prefetch(&self.q[(mix(PREV_WORD, combine(0, st.toks[i + 1].lower)) >> (64 - self.bits)) as usize]);
-                    }
                     fs.n = 0;
                     fs.from = 0;
-                    dynamic_features(&t, prev, prev2, st.history.get(&t.lower), &mut fs);
+                    crf::history_features(&t, st.history.get(&t.lower), &mut fs);
                     let mut acc = st.fixed[i];
                     add_rows(&self.q, 64 - self.bits, &fs, &mut acc);
                     self.unscale(&acc, &mut scores);
                 } else {
                     Self::tag_free_features(st, r, i, &mut fs, false);
-                    dynamic_features(&t, prev, prev2, st.history.get(&t.lower), &mut fs);
+                    crf::history_features(&t, st.history.get(&t.lower), &mut fs);
                     self.score(&fs, &mut scores);
                 }
-                let last = i + 1 == r.end;
-                let (mut best, mut bs, mut second) = (0u8, f32::NEG_INFINITY, f32::NEG_INFINITY);
-                for k in 0..NT as u8 {
-                    if !allowed(prev, k, last) {
-                        continue;
-                    }
-                    let s = scores[k as usize];
-                    if s > bs {
-                        second = bs;
-                        bs = s;
-                        best = k;
-                    } else if s > second {
-                        second = s;
-                    }
-                }
-                out.tags[i] = best;
-                out.margins[i] = if second.is_finite() { bs - second } else { 10.0 };
-                prev2 = prev;
-                prev = best;
-                record_history(&mut st.history, &t, best);
+                em.push(scores);
+            }
+            crf::viterbi(&em, &self.tmask, &mut out.tags[r.clone()], &mut out.margins[r.clone()], &mut back, &mut fwd);
+            for i in r.clone() {
+                let t = st.toks[i];
+                record_history(&mut st.history, &t, out.tags[i]);
             }
         }
-        out
+        st.em = em;
+        st.back = back;
+        st.fwd = fwd;
     }
 
     /// Writes the model (quantized to i16, zstd-compressed).
@@ -947,6 +871,9 @@ impl Model {
         let max = self.w.iter().fold(0.0f32, |m, &x| m.max(x.abs())).max(1e-9);
         let scale = 32767.0 / max;
         let mut raw: Vec<u8> = Vec::new();
+        if self.trans.len() != crf::TRANS_LEN {
+            anyhow::bail!("the model has no transition table");
+        }
         raw.extend_from_slice(MAGIC);
         raw.extend_from_slice(&self.bits.to_le_bytes());
         raw.extend_from_slice(&(NT as u32).to_le_bytes());
@@ -970,6 +897,9 @@ impl Model {
         }
         raw.extend_from_slice(&nz_rows.to_le_bytes());
         raw.extend_from_slice(&body);
+        for &x in &self.trans {
+            raw.extend_from_slice(&x.to_le_bytes());
+        }
         let f = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
         let mut enc = zstd::Encoder::new(f, 19)?;
         enc.write_all(&raw)?;
@@ -988,7 +918,11 @@ impl Model {
             p += n;
             Ok(s)
         };
-        if take(8)? != MAGIC {
+        let magic = take(8)?;
+        if magic == MAGIC_PERCEPTRON {
+            anyhow::bail!("{} is a greedy perceptron model from an older newsmill; retrain it with `make model`", path.display());
+        }
+        if magic != MAGIC {
             anyhow::bail!("{} is not a newsmill tagger model", path.display());
         }
         let u32le = |b: &[u8]| u32::from_le_bytes(b.try_into().expect("4 bytes"));
@@ -1001,7 +935,7 @@ impl Model {
         let nz = u32le(take(4)?);
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut m = Model { id, bits, w: Vec::new(), q: vec![QRow([0; 32]); 1usize << bits], qscale: scale };
+        let mut m = Model { id, bits, w: Vec::new(), q: vec![QRow([0; 32]); 1usize << bits], qscale: scale, trans: Vec::new(), tmask: Vec::new() };
         for _ in 0..nz {
             let r = u32le(take(4)?) as usize;
             let mask = u32le(take(4)?);
@@ -1015,6 +949,14 @@ impl Model {
                 }
             }
         }
+        for _ in 0..crf::TRANS_LEN {
+            let x = f32::from_le_bytes(take(4)?.try_into().expect("4 bytes"));
+            if !x.is_finite() {
+                anyhow::bail!("{}: corrupt transition table", path.display());
+            }
+            m.trans.push(x);
+        }
+        m.tmask = crf::masked(&m.trans);
         Ok(m)
     }
 }
@@ -1072,135 +1014,11 @@ pub struct TrainDoc {
     pub gold: Vec<u8>,
 }
 
-/// Training settings.
-#[derive(Debug, Clone)]
-pub struct TrainConfig {
-    /// Passes over the data.
-    pub epochs: usize,
-    /// log2 of the weight-table rows.
-    pub bits: u32,
-    /// Seed of the document shuffle.
-    pub seed: u64,
-    /// Independent runs (seeds `seed`, `seed + 1`, ...) whose averaged weights are averaged
-    /// again into the model.
-    pub runs: usize,
-}
-
-impl Default for TrainConfig {
-    fn default() -> Self {
-        TrainConfig { epochs: 12, bits: 20, seed: 20030, runs: 4 }
-    }
-}
-
 fn xorshift(s: &mut u64) -> u64 {
     *s ^= *s << 13;
     *s ^= *s >> 7;
     *s ^= *s << 17;
     *s
-}
-
-/// Trains an averaged perceptron `cfg.runs` times (seeds `cfg.seed`, `cfg.seed + 1`, ...) and
-/// averages the runs' weights: one run's accuracy moves with the shuffle seed, the average's
-/// much less. `on_epoch(epoch, model_so_far)` is called after each pass of a single run, or
-/// once with the final average; deterministic for a given seed.
-pub fn train(docs: &[TrainDoc], gaz: &Gazetteer, cfg: &TrainConfig, mut on_epoch: impl FnMut(usize, &Model)) -> Model {
-    let runs = cfg.runs.max(1);
-    let mut total: Option<Model> = None;
-    for k in 0..runs {
-        let c = TrainConfig { seed: cfg.seed.wrapping_add(k as u64), ..cfg.clone() };
-        let m = train_with(docs, None, gaz, &c, |e, m| if runs == 1 { on_epoch(e, m) });
-        total = Some(match total {
-            None => m,
-            Some(mut t) => {
-                for (a, b) in t.w.iter_mut().zip(&m.w) {
-                    *a += *b;
-                }
-                t
-            }
-        });
-    }
-    let mut t = total.expect("at least one run");
-    if runs > 1 {
-        for a in t.w.iter_mut() {
-            *a /= runs as f32;
-        }
-        on_epoch(cfg.epochs - 1, &t);
-    }
-    t
-}
-
-/// Like [`train`]; `firsts[d]` are first-pass tags of document `d` for a second-pass model.
-pub fn train_with(docs: &[TrainDoc], firsts: Option<&[Vec<u8>]>, gaz: &Gazetteer, cfg: &TrainConfig, mut on_epoch: impl FnMut(usize, &Model)) -> Model {
-    let rows = 1usize << cfg.bits;
-    let mut m = Model::new(cfg.bits);
-    let mut u = vec![0.0f64; rows * NT];
-    let mut c: f64 = 1.0;
-    let mut order: Vec<usize> = (0..docs.len()).collect();
-    let mut rng = cfg.seed | 1;
-    let mut st = DocState::default();
-    let mut fs = Feats { f: [0; MAX_FEATS], n: 0, from: 0 };
-    let mut scores = [0.0f32; NT];
-    for epoch in 0..cfg.epochs {
-        // Fisher-Yates with a fixed seed
-        for i in (1..order.len()).rev() {
-            let j = (xorshift(&mut rng) % (i as u64 + 1)) as usize;
-            order.swap(i, j);
-        }
-        let mut errors = 0usize;
-        let mut total = 0usize;
-        for &di in &order {
-            let d = &docs[di];
-            let toks: Vec<&str> = d.tokens.iter().map(|s| s.as_str()).collect();
-            st.prepare(&toks, &d.sents, gaz);
-            st.set_first(firsts.map(|f| f[di].as_slice()));
-            for r in &d.sents {
-                let (mut prev, mut prev2) = (0u8, 0u8);
-                for i in r.clone() {
-                    fs.n = 0;
-                    static_features(&st.toks, r, i, &mut fs);
-                    first_pass_features(&st, r, i, &mut fs);
-                    context_features(&st, r, i, &mut fs);
-                    let t = st.toks[i];
-                    dynamic_features(&t, prev, prev2, st.history.get(&t.lower), &mut fs);
-                    m.score(&fs, &mut scores);
-                    let last = i + 1 == r.end;
-                    let mut best = 0u8;
-                    let mut bs = f32::NEG_INFINITY;
-                    for k in 0..NT as u8 {
-                        if allowed(prev, k, last) && scores[k as usize] > bs {
-                            bs = scores[k as usize];
-                            best = k;
-                        }
-                    }
-                    let gold = d.gold[i];
-                    total += 1;
-                    if best != gold {
-                        errors += 1;
-                        for &f in &fs.f[..fs.n] {
-                            let r = m.row(f);
-                            m.w[r + gold as usize] += 1.0;
-                            u[r + gold as usize] += c;
-                            m.w[r + best as usize] -= 1.0;
-                            u[r + best as usize] -= c;
-                        }
-                    }
-                    c += 1.0;
-                    prev2 = prev;
-                    prev = best;
-                    record_history(&mut st.history, &t, best);
-                }
-            }
-        }
-        tracing::info!(epoch, errors, total, "perceptron epoch");
-        let avg = averaged(&m, &u, c);
-        on_epoch(epoch, &avg);
-    }
-    averaged(&m, &u, c)
-}
-
-fn averaged(m: &Model, u: &[f64], c: f64) -> Model {
-    let w = m.w.iter().zip(u).map(|(&w, &u)| (w as f64 - u / c) as f32).collect();
-    Model { id: 0, bits: m.bits, w, q: Vec::new(), qscale: 1.0 }
 }
 
 #[cfg(test)]
@@ -1232,7 +1050,7 @@ mod tests {
             toy_doc("the morning was cold , said Brown .", &[6]),
         ];
         let gaz = Gazetteer::default();
-        let trained = train(&docs, &gaz, &TrainConfig { epochs: 3, bits: 12, seed: 7, runs: 1 }, |_, _| {});
+        let trained = train(&docs, &gaz, &TrainConfig { epochs: 3, bits: 12, ..TrainConfig::default() }, |_, _| {});
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("toy.model");
         trained.save(&path).expect("save");
@@ -1246,19 +1064,35 @@ mod tests {
         for text in texts {
             let toks: Vec<&str> = text.split(' ').collect();
             let sents: Vec<Range<usize>> = std::iter::once(0..toks.len()).collect();
-            let fresh = model.tag_with_state_body(&mut DocState::default(), &toks, &sents, &gaz, None, false);
+            let fresh = model.tag_with_state_body(&mut DocState::default(), &toks, &sents, &gaz, false);
             let cached = model.tag_doc(&toks, &sents, &gaz);
             assert_eq!(fresh.tags, cached.tags, "{text}");
             assert_eq!(fresh.margins, cached.margins, "{text}");
         }
     }
 
+    /// The CRF learns a small training set: tagging its documents gives their gold tags.
+    #[test]
+    fn crf_fits_its_training_documents() {
+        let docs = vec![
+            toy_doc("Smith said on Monday that Jones would come .", &[0, 6]),
+            toy_doc("Jones met Smith in the morning .", &[0, 2]),
+            toy_doc("the morning was cold , said Brown .", &[6]),
+        ];
+        let gaz = Gazetteer::default();
+        let model = train(&docs, &gaz, &TrainConfig { epochs: 10, bits: 12, ..TrainConfig::default() }, |_, _| {});
+        for d in &docs {
+            let toks: Vec<&str> = d.tokens.iter().map(|s| s.as_str()).collect();
+            assert_eq!(model.tag_doc(&toks, &d.sents, &gaz).tags, d.gold, "{:?}", d.tokens);
+        }
+    }
+
     #[test]
     fn constraints() {
-        assert!(allowed(0, tag(1, Pos::B), false));
-        assert!(!allowed(0, tag(1, Pos::B), true));
-        assert!(!allowed(tag(1, Pos::B), tag(2, Pos::I), false));
-        assert!(allowed(tag(1, Pos::B), tag(1, Pos::L), true));
-        assert!(!allowed(tag(1, Pos::B), 0, false));
+        assert!(allowed(0, tag(1, Pos::B)));
+        assert!(!allowed(tag(1, Pos::B), tag(2, Pos::I)));
+        assert!(allowed(tag(1, Pos::B), tag(1, Pos::L)));
+        assert!(!allowed(tag(1, Pos::B), 0));
+        assert!(!allowed(0, tag(1, Pos::I)));
     }
 }

@@ -24,16 +24,15 @@ pub struct TrainArgs {
     pub models: PathBuf,
     /// Learner settings.
     pub config: TrainConfig,
-    /// Also train a second-pass model on jackknifed first-pass tags.
-    pub two_pass: bool,
 }
 
-/// Trains and writes the model; returns the path written. Progress goes to stderr.
-pub fn train(args: &TrainArgs) -> anyhow::Result<PathBuf> {
-    let docs = read_conll(&args.train).with_context(|| format!("reading training data {}", args.train.display()))?;
-    let gaz = super::load_lexicon(&args.models)?;
-    let train_docs: Vec<tagger::TrainDoc> = docs
+/// The first `max_docs` documents of a CoNLL file as training documents, their tokens
+/// normalized as the pipeline normalizes them before tagging.
+fn read_train_docs(path: &Path, max_docs: usize) -> anyhow::Result<Vec<tagger::TrainDoc>> {
+    let docs = read_conll(path).with_context(|| format!("reading training data {}", path.display()))?;
+    Ok(docs
         .iter()
+        .take(max_docs)
         .map(|d| {
             let mut t = d.to_train();
             for s in t.tokens.iter_mut() {
@@ -41,12 +40,18 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<PathBuf> {
             }
             t
         })
-        .collect();
+        .collect())
+}
+
+/// Trains and writes the model; returns the path written. Progress goes to stderr.
+pub fn train(args: &TrainArgs) -> anyhow::Result<PathBuf> {
+    let train_docs = read_train_docs(&args.train, usize::MAX)?;
+    let gaz = super::load_lexicon(&args.models)?;
     let n_tokens: usize = train_docs.iter().map(|d| d.tokens.len()).sum();
     eprintln!("training on {} documents, {} tokens; {} gazetteer entries", train_docs.len(), n_tokens, gaz.len());
     let dev = args.dev.clone();
     let gaz2 = gaz.clone();
-    let model = tagger::train(&train_docs, &gaz, &args.config, |epoch, m: &Model| {
+    let progress = |epoch: usize, m: &Model| {
         if let Some(dev) = &dev {
             let rec = Recognizer::from_parts(m.clone(), gaz2.clone());
             match eval_conll_score(&rec, dev) {
@@ -56,40 +61,10 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<PathBuf> {
         } else {
             eprintln!("epoch {:2} done", epoch + 1);
         }
-    });
+    };
+    let model = tagger::train(&train_docs, &gaz, &args.config, progress);
     let out = args.models.join(MODEL_FILE);
     model.save(&out)?;
-    let out2 = args.models.join(super::MODEL2_FILE);
-    if args.two_pass {
-        // First-pass tags for the second pass come from models that did not see the document
-        // (k-fold jackknife), so the second pass learns how far to trust the first.
-        let k = 4;
-        let mut firsts: Vec<Vec<u8>> = vec![Vec::new(); train_docs.len()];
-        for fold in 0..k {
-            let part: Vec<tagger::TrainDoc> = train_docs.iter().enumerate().filter(|(i, _)| i % k != fold).map(|(_, d)| d.clone()).collect();
-            let m = tagger::train(&part, &gaz, &args.config, |_, _| {});
-            for (i, d) in train_docs.iter().enumerate().filter(|(i, _)| i % k == fold) {
-                let toks: Vec<&str> = d.tokens.iter().map(|s| s.as_str()).collect();
-                firsts[i] = m.tag_doc(&toks, &d.sents, &gaz).tags;
-            }
-            eprintln!("first-pass fold {}/{k} done", fold + 1);
-        }
-        let gaz3 = gaz.clone();
-        let m1 = model.clone();
-        let dev2 = args.dev.clone();
-        let model2 = tagger::train_with(&train_docs, Some(&firsts), &gaz, &args.config, |epoch, m2: &Model| {
-            if let Some(dev) = &dev2 {
-                let rec = Recognizer::from_parts(m1.clone(), gaz3.clone()).with_second_pass(m2.clone());
-                if let Ok(s) = eval_conll_score(&rec, dev) {
-                    eprintln!("second pass epoch {:2}: dev F1 {:.4} (P {:.4} R {:.4})", epoch + 1, s.overall.f1, s.overall.precision, s.overall.recall);
-                }
-            }
-        });
-        model2.save(&out2)?;
-        eprintln!("wrote {}", out2.display());
-    } else if out2.exists() {
-        std::fs::remove_file(&out2)?;
-    }
     let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
     eprintln!("wrote {} ({:.1} MB)", out.display(), size as f64 / 1e6);
     Ok(out)
@@ -98,9 +73,8 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<PathBuf> {
 /// Trains in memory on a CoNLL file (used by the determinism test); returns the model bytes
 /// as they would be saved.
 pub fn train_to_bytes(train: &Path, models: &Path, config: &TrainConfig, max_docs: usize) -> anyhow::Result<Vec<u8>> {
-    let docs = read_conll(train)?;
+    let train_docs = read_train_docs(train, max_docs)?;
     let gaz = super::load_lexicon(models)?;
-    let train_docs: Vec<tagger::TrainDoc> = docs.iter().take(max_docs).map(|d| d.to_train()).collect();
     let model = tagger::train(&train_docs, &gaz, config, |_, _| {});
     let dir = std::env::temp_dir().join(format!("newsmill-train-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;

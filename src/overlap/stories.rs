@@ -36,7 +36,8 @@ pub struct StoriesConfig {
     /// Under `linkage = "auto"`, runs whose median document has fewer words than this are
     /// treated as headlines (centroid linkage); longer ones as articles (average linkage).
     pub headline_words: usize,
-    /// Weight of the name features (entities, or capitalised words) relative to the words.
+    /// Weight of the name features (capitalised words, and the canonical entities when the run
+    /// has an entity stage) relative to the words.
     pub name_weight: f64,
     /// Weight of adjacent content-word pairs ("malaysia airline") relative to the words.
     pub bigram_weight: f64,
@@ -87,7 +88,7 @@ impl Default for StoriesConfig {
             min_centroid_similarity: 0.175,
             attach_similarity: 0.08,
             headline_words: 30,
-            name_weight: 0.25,
+            name_weight: 0.35,
             quote_weight: 1.0,
             bigram_weight: 0.2,
             neighbours: 30,

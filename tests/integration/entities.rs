@@ -20,17 +20,18 @@ fn recognizer() -> Recognizer {
 }
 
 /// The shipped tagger on CoNLL-2003 dev stays above a floor just under what it measured
-/// (F1 0.911 overall when this test was written).
+/// (F1 0.9342 overall when the CRF was shipped: PER 0.9663, LOC 0.9591, ORG 0.8752, MISC
+/// 0.9040).
 #[test]
 fn conll_dev_floor() {
     let Some(dir) = corpus("conll2003") else { return };
     let s = eval_conll_score(&recognizer(), &dir.join("eng.testa")).expect("eval");
     eprintln!("{}", s.to_text());
-    assert!(s.overall.f1 >= 0.905, "dev F1 fell to {:.4}", s.overall.f1);
-    assert!(s.by_label["PER"].f1 >= 0.92);
-    assert!(s.by_label["LOC"].f1 >= 0.93);
-    assert!(s.by_label["ORG"].f1 >= 0.83);
-    assert!(s.by_label["MISC"].f1 >= 0.84);
+    assert!(s.overall.f1 >= 0.932, "dev F1 fell to {:.4}", s.overall.f1);
+    assert!(s.by_label["PER"].f1 >= 0.962);
+    assert!(s.by_label["LOC"].f1 >= 0.955);
+    assert!(s.by_label["ORG"].f1 >= 0.87);
+    assert!(s.by_label["MISC"].f1 >= 0.90);
     assert_eq!(s.overall.gold, 5942);
 }
 
@@ -53,11 +54,21 @@ fn eval_json_shape() {
 #[test]
 fn training_is_deterministic() {
     let Some(dir) = corpus("conll2003") else { return };
-    let cfg = TrainConfig { epochs: 2, bits: 16, seed: 7, runs: 2 };
+    let cfg = TrainConfig { epochs: 2, bits: 16, seed: 7, ..TrainConfig::default() };
     let a = train::train_to_bytes(&dir.join("eng.train"), &models(), &cfg, 40).expect("train");
     let b = train::train_to_bytes(&dir.join("eng.train"), &models(), &cfg, 40).expect("train");
     assert!(a.len() > 1000);
     assert!(a == b, "two training runs differ");
+}
+
+/// `models/ner.model` is what `make model` trains from CoNLL-2003 eng.train with the code as
+/// it stands, so a change to the features or the learner cannot ship without a retrain.
+#[test]
+fn shipped_ner_model_is_what_training_gives() {
+    let Some(dir) = corpus("conll2003") else { return };
+    let trained = train::train_to_bytes(&dir.join("eng.train"), &models(), &TrainConfig::default(), usize::MAX).expect("train");
+    let shipped = std::fs::read(models().join("ner.model")).expect("shipped model");
+    assert!(trained == shipped, "models/ner.model differs from what `make model` gives now: retrain it");
 }
 
 fn seeds() -> Option<Vec<(String, String)>> {

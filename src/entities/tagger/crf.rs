@@ -1,0 +1,497 @@
+//! The linear-chain CRF form of the name tagger: the same hashed token features as the
+//! greedy perceptron, a learned tag-transition table, Viterbi decoding under the BILOU
+//! constraints, and training by stochastic gradient descent on the regularized conditional
+//! log-likelihood (forward-backward per sentence).
+//!
+//! Non-local evidence that depends on decisions (what earlier sentences of the document
+//! called the same word) is taken sentence by sentence: a sentence is decoded with the
+//! history of the sentences before it, then adds its own tags to the history.
+
+use super::*;
+
+/// Row of the transition table that holds the scores of a sentence's first tag.
+pub(super) const START: usize = NT;
+/// Length of a transition table: `NT + 1` rows (previous tag, then the start row) by `NT`.
+pub(super) const TRANS_LEN: usize = (NT + 1) * NT;
+
+/// Whether `next` may follow `prev` (`prev == START` for a sentence's first tag).
+#[inline]
+pub(super) fn may_follow(prev: usize, next: usize) -> bool {
+    if prev == START {
+        let (_, np) = untag(next as u8);
+        return matches!(np, Pos::O | Pos::B | Pos::U);
+    }
+    allowed(prev as u8, next as u8)
+}
+
+/// Whether a sentence may end with `tag` (not inside an open name).
+#[inline]
+pub(super) fn may_end(tag: usize) -> bool {
+    !matches!(untag(tag as u8).1, Pos::B | Pos::I)
+}
+
+/// Features from what earlier sentences of the document called this word.
+#[inline(always)]
+pub(super) fn history_features(t: &Tok, hist: Option<&[u16; 5]>, fs: &mut Feats) {
+    let Some(h) = hist else { return };
+    if t.flags & (F_INIT_CAP | F_ALL_CAPS) == 0 {
+        return;
+    }
+    let mut best = 4usize;
+    let mut bv = 0u16;
+    for (k, &v) in h.iter().enumerate() {
+        if v > bv {
+            bv = v;
+            best = k;
+        }
+    }
+    let total: u16 = h.iter().sum();
+    fs.push(64, best as u64);
+    fs.push(65, combine(best as u64, t.sshape));
+    fs.push(67, (best as u64) << 1 | (bv == total) as u64);
+}
+
+/// The transition table with the BILOU constraints folded in: a forbidden transition (or
+/// start) scores minus infinity. Row `START` is the first tag's.
+pub(super) fn masked(trans: &[f32]) -> Vec<f32> {
+    let mut m = vec![f32::NEG_INFINITY; TRANS_LEN];
+    for p in 0..=NT {
+        for y in 0..NT {
+            if may_follow(p, y) {
+                m[p * NT + y] = trans.get(p * NT + y).copied().unwrap_or(0.0);
+            }
+        }
+    }
+    m
+}
+
+/// Viterbi decoding of one sentence: `em[i]` are the emission scores of token `i`, `tm` the
+/// transition table from [`masked`]. Writes the best tag sequence to `tags` and, per token,
+/// the margin between the best path and the best path through any other tag at that token
+/// (from forward and backward max-marginals).
+pub(super) fn viterbi(em: &[[f32; NT]], tm: &[f32], tags: &mut [u8], margins: &mut [f32], back: &mut Vec<[u8; NT]>, fwd: &mut Vec<[f32; NT]>) {
+    let n = em.len();
+    if n == 0 || tm.len() != TRANS_LEN {
+        return;
+    }
+    back.clear();
+    back.resize(n, [0; NT]);
+    fwd.clear();
+    fwd.resize(n, [f32::NEG_INFINITY; NT]);
+    for y in 0..NT {
+        fwd[0][y] = tm[START * NT + y] + em[0][y];
+    }
+    for i in 1..n {
+        let prev = fwd[i - 1];
+        let mut best = [f32::NEG_INFINITY; NT];
+        let mut arg = [0u8; NT];
+        for (p, &fp) in prev.iter().enumerate() {
+            if fp == f32::NEG_INFINITY {
+                continue;
+            }
+            let row: &[f32; NT] = tm[p * NT..p * NT + NT].try_into().expect("row");
+            for y in 0..NT {
+                let s = fp + row[y];
+                if s > best[y] {
+                    best[y] = s;
+                    arg[y] = p as u8;
+                }
+            }
+        }
+        for y in 0..NT {
+            best[y] += em[i][y];
+        }
+        fwd[i] = best;
+        back[i] = arg;
+    }
+    let mut best = f32::NEG_INFINITY;
+    let mut arg = 0usize;
+    for (y, &s) in fwd[n - 1].iter().enumerate() {
+        if may_end(y) && s > best {
+            best = s;
+            arg = y;
+        }
+    }
+    tags[n - 1] = arg as u8;
+    for i in (1..n).rev() {
+        tags[i - 1] = back[i][tags[i] as usize];
+    }
+    // backward max-marginals: the best continuation from each (token, tag) to the end
+    let mut bwd = [0f32; NT];
+    for (y, b) in bwd.iter_mut().enumerate() {
+        *b = if may_end(y) { 0.0 } else { f32::NEG_INFINITY };
+    }
+    for i in (0..n).rev() {
+        if i + 1 < n {
+            let mut c = [0f32; NT];
+            for z in 0..NT {
+                c[z] = em[i + 1][z] + bwd[z];
+            }
+            let mut nb = [f32::NEG_INFINITY; NT];
+            for (y, b) in nb.iter_mut().enumerate() {
+                let row: &[f32; NT] = tm[y * NT..y * NT + NT].try_into().expect("row");
+                let mut m = f32::NEG_INFINITY;
+                for z in 0..NT {
+                    m = m.max(row[z] + c[z]);
+                }
+                *b = m;
+            }
+            bwd = nb;
+        }
+        let chosen = tags[i] as usize;
+        let through = fwd[i][chosen] + bwd[chosen];
+        let mut other = f32::NEG_INFINITY;
+        for y in 0..NT {
+            if y != chosen {
+                other = other.max(fwd[i][y] + bwd[y]);
+            }
+        }
+        margins[i] = if other.is_finite() { through - other } else { 10.0 };
+    }
+}
+
+/// Training settings.
+#[derive(Debug, Clone)]
+pub struct TrainConfig {
+    /// Passes over the data.
+    pub epochs: usize,
+    /// log2 of the weight-table rows.
+    pub bits: u32,
+    /// Seed of the document shuffle.
+    pub seed: u64,
+    /// L2 regularization strength (as CRFsuite's `c2`: the objective is the log-likelihood
+    /// minus `c2 * |w|^2`).
+    pub c2: f64,
+    /// Initial learning rate.
+    pub eta0: f64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig { epochs: 20, bits: 20, seed: 20030, c2: 0.3, eta0: 0.1 }
+    }
+}
+
+#[inline]
+fn log_sum_exp(xs: impl Iterator<Item = f64>) -> f64 {
+    let v: [f64; NT + 1] = {
+        let mut a = [f64::NEG_INFINITY; NT + 1];
+        for (k, x) in xs.enumerate().take(NT + 1) {
+            a[k] = x;
+        }
+        a
+    };
+    let m = v.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+    if m == f64::NEG_INFINITY {
+        return m;
+    }
+    m + v.iter().map(|&x| (x - m).exp()).sum::<f64>().ln()
+}
+
+/// Forward-backward in log space over one sentence: `alpha[i][y]` is the log-sum of the
+/// scores of every allowed tag prefix ending in `y` at `i` (its emission included), `beta[i][y]`
+/// that of every allowed continuation after it. Returns the log partition function.
+pub(super) fn forward_backward(em: &[[f32; NT]], trans: &[f64], alpha: &mut Vec<[f64; NT]>, beta: &mut Vec<[f64; NT]>) -> f64 {
+    let n = em.len();
+    if n == 0 {
+        return f64::NEG_INFINITY;
+    }
+    alpha.clear();
+    alpha.resize(n, [f64::NEG_INFINITY; NT]);
+    beta.clear();
+    beta.resize(n, [f64::NEG_INFINITY; NT]);
+    for y in 0..NT {
+        if may_follow(START, y) {
+            alpha[0][y] = trans[START * NT + y] + em[0][y] as f64;
+        }
+    }
+    for i in 1..n {
+        for y in 0..NT {
+            let a = &alpha[i - 1];
+            let s = log_sum_exp((0..NT).map(|p| if may_follow(p, y) { a[p] + trans[p * NT + y] } else { f64::NEG_INFINITY }));
+            alpha[i][y] = s + em[i][y] as f64;
+        }
+    }
+    for (y, b) in beta[n - 1].iter_mut().enumerate() {
+        *b = if may_end(y) { 0.0 } else { f64::NEG_INFINITY };
+    }
+    for i in (0..n - 1).rev() {
+        for y in 0..NT {
+            let b = &beta[i + 1];
+            let e = &em[i + 1];
+            beta[i][y] = log_sum_exp((0..NT).map(|z| if may_follow(y, z) { trans[y * NT + z] + e[z] as f64 + b[z] } else { f64::NEG_INFINITY }));
+        }
+    }
+    log_sum_exp((0..NT).map(|y| alpha[n - 1][y] + beta[n - 1][y]))
+}
+
+/// Trains a CRF tagger by SGD on the L2-regularized conditional log-likelihood.
+/// `on_epoch(epoch, model_so_far)` is called after each pass; deterministic for a seed.
+pub fn train(docs: &[TrainDoc], gaz: &Gazetteer, cfg: &TrainConfig, mut on_epoch: impl FnMut(usize, &Model)) -> Model {
+    let rows = 1usize << cfg.bits;
+    let shift = 64 - cfg.bits;
+    let mut w = vec![0.0f32; rows * NT];
+    let mut scale = 1.0f64;
+    let mut trans = vec![0.0f64; TRANS_LEN];
+    let n_sents: usize = docs.iter().map(|d| d.sents.len()).sum::<usize>().max(1);
+    let lambda = 2.0 * cfg.c2 / n_sents as f64;
+    let mut order: Vec<usize> = (0..docs.len()).collect();
+    let mut rng = cfg.seed | 1;
+    let mut st = DocState::default();
+    let mut fs = Feats { f: [0; MAX_FEATS], n: 0, from: 0 };
+    let mut feats: Vec<u64> = Vec::new();
+    let mut offs: Vec<usize> = Vec::new();
+    let mut em: Vec<[f32; NT]> = Vec::new();
+    let mut alpha: Vec<[f64; NT]> = Vec::new();
+    let mut beta: Vec<[f64; NT]> = Vec::new();
+    let mut tags: Vec<u8> = Vec::new();
+    let mut margins: Vec<f32> = Vec::new();
+    let mut back = Vec::new();
+    let mut fwd = Vec::new();
+    let mut t_step = 0u64;
+    let mut sum: Option<(Vec<f64>, Vec<f64>)> = None;
+    let mut averaged_n = 0usize;
+    let mut last: Option<Model> = None;
+    let snapshot = |w: &[f32], scale: f64, trans: &[f64]| -> Model {
+        let mut m = Model::new(cfg.bits);
+        for (a, &b) in m.w.iter_mut().zip(w) {
+            *a = (b as f64 * scale) as f32;
+        }
+        m.trans = trans.iter().map(|&x| x as f32).collect();
+        m.tmask = masked(&m.trans);
+        m
+    };
+    for epoch in 0..cfg.epochs {
+        for i in (1..order.len()).rev() {
+            let j = (xorshift(&mut rng) % (i as u64 + 1)) as usize;
+            order.swap(i, j);
+        }
+        let mut loglik = 0.0f64;
+        for &di in &order {
+            let d = &docs[di];
+            let toks: Vec<&str> = d.tokens.iter().map(|s| s.as_str()).collect();
+            st.prepare(&toks, &d.sents, gaz);
+            for r in &d.sents {
+                if r.end > toks.len() || r.is_empty() {
+                    continue;
+                }
+                let n = r.len();
+                feats.clear();
+                offs.clear();
+                em.clear();
+                for i in r.clone() {
+                    fs.n = 0;
+                    fs.from = 0;
+                    static_features(&st.toks, r, i, &mut fs);
+                    context_features(&st, r, i, &mut fs);
+                    let t = st.toks[i];
+                    history_features(&t, st.history.get(&t.lower), &mut fs);
+                    offs.push(feats.len());
+                    let mut e = [0.0f32; NT];
+                    for &f in &fs.f[..fs.n] {
+                        let row = (f >> shift) as usize * NT;
+                        feats.push(row as u64);
+                        for k in 0..NT {
+                            e[k] += w[row + k];
+                        }
+                    }
+                    for x in e.iter_mut() {
+                        *x = (*x as f64 * scale) as f32;
+                    }
+                    em.push(e);
+                }
+                offs.push(feats.len());
+                let log_z = forward_backward(&em, &trans, &mut alpha, &mut beta);
+                if !log_z.is_finite() {
+                    continue;
+                }
+                let gold = &d.gold[r.clone()];
+                let mut gold_score = trans[START * NT + gold[0] as usize] + em[0][gold[0] as usize] as f64;
+                for i in 1..n {
+                    gold_score += trans[gold[i - 1] as usize * NT + gold[i] as usize] + em[i][gold[i] as usize] as f64;
+                }
+                loglik += gold_score - log_z;
+                // decode with the weights before this update, for the history
+                tags.clear();
+                tags.resize(n, 0);
+                margins.clear();
+                margins.resize(n, 0.0);
+                let tm = masked(&trans.iter().map(|&x| x as f32).collect::<Vec<_>>());
+                viterbi(&em, &tm, &mut tags, &mut margins, &mut back, &mut fwd);
+                // the update
+                let tr0: [f64; TRANS_LEN] = trans.as_slice().try_into().expect("transition table");
+                let eta = cfg.eta0 / (1.0 + lambda * cfg.eta0 * t_step as f64);
+                t_step += 1;
+                let decay = 1.0 - eta * lambda;
+                scale *= decay;
+                for x in trans.iter_mut() {
+                    *x *= decay;
+                }
+                let step = (eta / scale) as f32;
+                for i in 0..n {
+                    let mut g = [0.0f32; NT];
+                    for y in 0..NT {
+                        let p = (alpha[i][y] + beta[i][y] - log_z).exp();
+                        g[y] = -(p as f32);
+                    }
+                    g[gold[i] as usize] += 1.0;
+                    for &row in &feats[offs[i]..offs[i + 1]] {
+                        let row = row as usize;
+                        for y in 0..NT {
+                            w[row + y] += step * g[y];
+                        }
+                    }
+                    // transitions
+                    if i == 0 {
+                        for y in 0..NT {
+                            let p = (alpha[0][y] + beta[0][y] - log_z).exp();
+                            trans[START * NT + y] -= eta * p;
+                        }
+                        trans[START * NT + gold[0] as usize] += eta;
+                    } else {
+                        for p in 0..NT {
+                            if alpha[i - 1][p] == f64::NEG_INFINITY {
+                                continue;
+                            }
+                            for y in 0..NT {
+                                if !may_follow(p, y) {
+                                    continue;
+                                }
+                                let pr = (alpha[i - 1][p] + tr0[p * NT + y] + em[i][y] as f64 + beta[i][y] - log_z).exp();
+                                trans[p * NT + y] -= eta * pr;
+                            }
+                        }
+                        trans[gold[i - 1] as usize * NT + gold[i] as usize] += eta;
+                    }
+                }
+                if scale < 1e-6 {
+                    for x in w.iter_mut() {
+                        *x = (*x as f64 * scale) as f32;
+                    }
+                    scale = 1.0;
+                }
+                for (k, i) in r.clone().enumerate() {
+                    let t = st.toks[i];
+                    record_history(&mut st.history, &t, tags[k]);
+                }
+            }
+        }
+        let norm: f64 = w.iter().map(|&x| (x as f64 * scale).powi(2)).sum::<f64>();
+        tracing::info!(epoch, loglik, norm, "crf epoch");
+        let snap = snapshot(&w, scale, &trans);
+        if 2 * epoch + 2 > cfg.epochs {
+            // the weights after each pass of the second half are averaged: SGD's last
+            // iterates wander around the optimum by the size of the step
+            averaged_n += 1;
+            match &mut sum {
+                None => sum = Some((snap.w.iter().map(|&x| x as f64).collect::<Vec<f64>>(), snap.trans.iter().map(|&x| x as f64).collect::<Vec<f64>>())),
+                Some((sw, st)) => {
+                    sw.iter_mut().zip(&snap.w).for_each(|(a, &b)| *a += b as f64);
+                    st.iter_mut().zip(&snap.trans).for_each(|(a, &b)| *a += b as f64);
+                }
+            }
+            let (sw, st) = sum.as_ref().expect("sum");
+            let mut avg = Model::new(cfg.bits);
+            avg.w = sw.iter().map(|&x| (x / averaged_n as f64) as f32).collect();
+            avg.trans = st.iter().map(|&x| (x / averaged_n as f64) as f32).collect();
+            avg.tmask = masked(&avg.trans);
+            on_epoch(epoch, &avg);
+            last = Some(avg);
+        } else {
+            on_epoch(epoch, &snap);
+            last = Some(snap);
+        }
+    }
+    last.unwrap_or_else(|| snapshot(&w, scale, &trans))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every allowed tag sequence of length `n` (BILOU constraints, start and end).
+    fn sequences(n: usize) -> Vec<Vec<usize>> {
+        let mut out = vec![vec![]];
+        for i in 0..n {
+            let mut next = Vec::new();
+            for s in &out {
+                for y in 0..NT {
+                    let prev = if i == 0 { START } else { s[i - 1] };
+                    if may_follow(prev, y) && (i + 1 < n || may_end(y)) {
+                        let mut t = s.clone();
+                        t.push(y);
+                        next.push(t);
+                    }
+                }
+            }
+            out = next;
+        }
+        out
+    }
+
+    fn path_score(em: &[[f32; NT]], trans: &[f32], s: &[usize]) -> f64 {
+        let mut v = trans[START * NT + s[0]] as f64 + em[0][s[0]] as f64;
+        for i in 1..s.len() {
+            v += trans[s[i - 1] * NT + s[i]] as f64 + em[i][s[i]] as f64;
+        }
+        v
+    }
+
+    fn random_instance(n: usize, seed: u64) -> (Vec<[f32; NT]>, Vec<f32>) {
+        let mut r = seed | 1;
+        let mut x = || (xorshift(&mut r) % 2001) as f32 / 500.0 - 2.0;
+        let em: Vec<[f32; NT]> = (0..n).map(|_| std::array::from_fn(|_| x())).collect();
+        let trans: Vec<f32> = (0..TRANS_LEN).map(|_| x()).collect();
+        (em, trans)
+    }
+
+    /// Viterbi finds the best allowed sequence that brute force finds, and its margins are
+    /// the gaps between the best path and the best path through another tag.
+    #[test]
+    fn viterbi_is_the_brute_force_best() {
+        for (n, seed) in [(1, 3u64), (2, 5), (3, 11), (4, 17), (4, 23)] {
+            let (em, trans) = random_instance(n, seed);
+            let all = sequences(n);
+            let best = all.iter().max_by(|a, b| path_score(&em, &trans, a).total_cmp(&path_score(&em, &trans, b))).expect("some sequence");
+            let mut tags = vec![0u8; n];
+            let mut margins = vec![0f32; n];
+            viterbi(&em, &masked(&trans), &mut tags, &mut margins, &mut Vec::new(), &mut Vec::new());
+            let got: Vec<usize> = tags.iter().map(|&t| t as usize).collect();
+            assert_eq!(&got, best, "n={n} seed={seed}");
+            let top = path_score(&em, &trans, best);
+            for i in 0..n {
+                let other = all.iter().filter(|s| s[i] != best[i]).map(|s| path_score(&em, &trans, s)).fold(f64::NEG_INFINITY, f64::max);
+                let want = if other.is_finite() { (top - other) as f32 } else { 10.0 };
+                assert!((margins[i] - want).abs() < 1e-3, "margin {i}: {} vs {want}", margins[i]);
+            }
+        }
+    }
+
+    /// The partition function and the token marginals of forward-backward are those of brute
+    /// force over every allowed sequence.
+    #[test]
+    fn forward_backward_matches_brute_force() {
+        for (n, seed) in [(1, 7u64), (3, 13), (4, 29)] {
+            let (em, trans) = random_instance(n, seed);
+            let t64: Vec<f64> = trans.iter().map(|&x| x as f64).collect();
+            let (mut alpha, mut beta) = (Vec::new(), Vec::new());
+            let log_z = forward_backward(&em, &t64, &mut alpha, &mut beta);
+            let all = sequences(n);
+            let brute = log_sum_exp_all(all.iter().map(|s| path_score(&em, &trans, s)));
+            assert!((log_z - brute).abs() < 1e-6, "log Z {log_z} vs {brute}");
+            for i in 0..n {
+                for y in 0..NT {
+                    let p = (alpha[i][y] + beta[i][y] - log_z).exp();
+                    let q: f64 = all.iter().filter(|s| s[i] == y).map(|s| (path_score(&em, &trans, s) - brute).exp()).sum();
+                    assert!((p - q).abs() < 1e-9, "marginal ({i}, {y}): {p} vs {q}");
+                }
+            }
+        }
+    }
+
+    fn log_sum_exp_all(xs: impl Iterator<Item = f64>) -> f64 {
+        let v: Vec<f64> = xs.collect();
+        let m = v.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
+        m + v.iter().map(|&x| (x - m).exp()).sum::<f64>().ln()
+    }
+}
