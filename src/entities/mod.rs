@@ -110,6 +110,28 @@ fn is_never_name(w: &str) -> bool {
     w.len() <= 12 && NEVER_NAMES.iter().any(|x| x.eq_ignore_ascii_case(w)) && !w.eq_ignore_ascii_case("politico")
 }
 
+/// Last words of facility names ("Davis-Monthan Air Force Base", "Ben Gurion Airport").
+const FACILITY_HEADS: &[&str] = &["base", "airport", "airfield", "aerodrome", "barracks", "dockyard", "shipyard", "spaceport"];
+
+/// A name directly followed by a name that ends in a facility word is one place: the tagger
+/// often splits "Davis-Monthan Air Force Base" into a name and an organization.
+fn merge_facilities(tokens: &[&str], spans: &mut Vec<NameSpan>) {
+    let loc = tagger::TYPES.iter().position(|&t| t == "LOC").expect("LOC type");
+    let mut out: Vec<NameSpan> = Vec::with_capacity(spans.len());
+    for s in spans.drain(..) {
+        let head = tokens.get(s.range.end - 1).is_some_and(|w| FACILITY_HEADS.iter().any(|h| h.eq_ignore_ascii_case(w)));
+        match out.last_mut() {
+            Some(prev) if head && prev.range.end == s.range.start => {
+                prev.range.end = s.range.end;
+                prev.ty = loc;
+                prev.score = prev.score.min(s.score);
+            }
+            _ => out.push(s),
+        }
+    }
+    *spans = out;
+}
+
 /// Geographic feature words: a LOC ending in one is a place, not a polity.
 const GEO_WORDS: &[&str] = &[
     "river", "sea", "ocean", "mountain", "mountains", "mount", "lake", "gulf", "bay", "valley",
@@ -184,6 +206,7 @@ impl Recognizer {
         let key = |r: &Range<usize>| phrase_hash(hashes[r.clone()].iter().copied());
         // drop lone sentence openers and function words
         spans.retain(|s| !(s.range.len() == 1 && is_never_name(tokens[s.range.start])));
+        merge_facilities(tokens, spans);
         if self.post.surnames {
             let mut surnames: HashMap<u64, usize> = HashMap::new();
             for s in spans.iter() {
@@ -510,6 +533,7 @@ impl Recognizer {
                 } else if c & cat::REGION != 0
                     || words.iter().any(|w| GEO_WORDS.iter().any(|g| g.eq_ignore_ascii_case(w)))
                     || words.first().is_some_and(|w| w.eq_ignore_ascii_case("mount"))
+                    || words.last().is_some_and(|w| FACILITY_HEADS.iter().any(|h| h.eq_ignore_ascii_case(w)))
                 {
                     EntityLabel::Loc
                 } else {
@@ -583,3 +607,26 @@ pub fn eval_conll(models_dir: &Path, conll: &Path, json: bool) -> anyhow::Result
 }
 
 pub use linking::{EntityRow, Linked};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(ty: usize, range: Range<usize>) -> NameSpan {
+        NameSpan { ty, range, score: 0.9 }
+    }
+
+    /// A name followed at once by a name ending in a facility word becomes one place; names
+    /// apart, or a second name that is no facility, stay as they are.
+    #[test]
+    fn facility_names_are_one_place() {
+        let toks = ["at", "Davis-Monthan", "Air", "Force", "Base", "and", "Paris", "Ukraine", "Airport"];
+        let loc = tagger::TYPES.iter().position(|&t| t == "LOC").expect("LOC");
+        let mut spans = vec![span(3, 1..2), span(1, 2..5), span(2, 6..7), span(1, 7..8)];
+        merge_facilities(&toks, &mut spans);
+        assert_eq!(spans, vec![span(loc, 1..5), span(2, 6..7), span(1, 7..8)]);
+        let mut apart = vec![span(0, 1..2), span(1, 3..5)];
+        merge_facilities(&toks, &mut apart);
+        assert_eq!(apart.len(), 2);
+    }
+}

@@ -116,11 +116,11 @@ fn seeds_golden() {
         ("Alexander Stubb", Person), ("Mark Rutte", Person), ("Ursula von der Leyen", Person), ("Steve Witkoff", Person),
         ("Karoline Leavitt", Person), ("Jens Stoltenberg", Person), ("Alexus Grynkewich", Person),
         ("NATO", Org), ("White House", Org), ("Pentagon", Org), ("Fox News", Org), ("European Commission", Org),
-        ("Kremlin", Org), ("EU", Org), ("U.S. Air Force", Org), ("The Wall Street Journal", Org),
+        ("Kremlin", Org), ("EU", Org), ("U.S. Air Force", Org), ("The Wall Street Journal", Org), ("Truth Social", Org),
         ("U.S.", Gpe), ("United States", Gpe), ("America", Gpe), ("Ukraine", Gpe), ("Russia", Gpe), ("Washington", Gpe),
         ("Kyiv", Gpe), ("Moscow", Gpe), ("Alaska", Gpe), ("Crimea", Gpe), ("Budapest", Gpe), ("Germany", Gpe),
         ("France", Gpe), ("Britain", Gpe), ("Poland", Gpe), ("Italy", Gpe), ("Finland", Gpe), ("U.K.", Gpe),
-        ("Europe", Loc), ("Ukrainian", Norp), ("Russian", Norp), ("European", Norp), ("American", Norp),
+        ("Europe", Loc), ("Davis-Monthan Air Force Base", Loc), ("Ukrainian", Norp), ("Russian", Norp), ("European", Norp), ("American", Norp),
         ("August 18", Date), ("February 2022", Date), ("2014", Date), ("$90 billion", Money),
         ("25,000 to 30,000", Cardinal), ("600 miles", Quantity),
     ];
