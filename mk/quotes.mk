@@ -1,7 +1,7 @@
 # Quote stage: train the attribution tagger, score it, measure it.
 QUOTES_POLNEAR ?= ../shared/corpora/polnear
 # Also SHIPPED_EPOCHS in tests/integration/quotes.rs, which checks the shipped model.
-QUOTES_EPOCHS ?= 14
+QUOTES_EPOCHS ?= 30
 
 .PHONY: quotes-model quotes-eval quotes-bench quotes-test
 

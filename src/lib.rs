@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod config;
+mod crf;
 pub mod entities;
 pub mod error;
 pub mod ingest;

@@ -26,7 +26,7 @@ enum Cmd {
         #[arg(long, default_value = "models/quotes-tagger.bin")]
         out: PathBuf,
         /// Passes over the data.
-        #[arg(long, default_value_t = 8)]
+        #[arg(long, default_value_t = 30)]
         epochs: usize,
     },
     /// Score the stage on a PolNeAR-style folder.

@@ -2,7 +2,7 @@
 //!
 //! Who said what: direct quotes in any quote-mark style, partial quotes inside the reporter's
 //! sentence, indirect (reported) speech, and quoted terms that are not speech. Rules handle
-//! quote marks, cues and speakers ([`rules`]); a small averaged-perceptron tagger trained
+//! quote marks, cues and speakers ([`rules`]); a linear-chain CRF tagger trained
 //! on PolNeAR adds indirect speech ([`tagger`]); [`resolve`] links speakers to the person
 //! mentions of the entity stage. [`eval_polnear`] scores the stage on brat attribution data.
 

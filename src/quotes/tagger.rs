@@ -1,5 +1,5 @@
-//! The attribution tagger: an averaged perceptron over tokens with BIO tags for source, cue
-//! and content, decoded with Viterbi over a whole document (content may cross sentences).
+//! The attribution tagger: a linear-chain CRF over tokens with BIO tags for source, cue and
+//! content, decoded with Viterbi over a whole document (content may cross sentences).
 //!
 //! Features are syntax-free and cheap: hashed words and their neighbours, word shape,
 //! lexicon classes (reporting verbs, pronouns, role nouns), quote state, distance to the
@@ -312,9 +312,9 @@ pub fn active_windows(doc: &Doc) -> Vec<(usize, usize)> {
     out
 }
 
-/// Allowed transition: I-x only after B-x or I-x.
+/// Allowed transition: I-x only after B-x or I-x (`prev == NL`: at the start).
 #[inline]
-fn allowed(prev: usize, cur: usize) -> bool {
+pub fn allowed(prev: usize, cur: usize) -> bool {
     if cur == 0 || cur % 2 == 1 {
         return true;
     }
@@ -504,6 +504,13 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
         }
         para[k] = p;
     }
+    // Sentence id per token: a source belongs to a cue of its own sentence.
+    let mut sent = vec![u32::MAX; n];
+    for (k, &(a, b)) in doc.sents.iter().enumerate() {
+        for x in sent.iter_mut().take(b.min(n)).skip(a) {
+            *x = k as u32;
+        }
+    }
     let cues: Vec<(usize, usize)> = spans.iter().filter(|s| s.0 == 2).map(|s| (s.1, s.2)).collect();
     let nearest_cue = |a: usize, b: usize| -> Option<usize> {
         let mut best: Option<(usize, usize)> = None;
@@ -542,7 +549,7 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
     let mut loose: Vec<Group> = Vec::new();
     for &(r, a, b) in &spans {
         match r {
-            1 => match nearest_cue(a, b).filter(|&ci| para[cues[ci].0] == para[a]) {
+            1 => match nearest_cue(a, b).filter(|&ci| para[cues[ci].0] == para[a] && sent[cues[ci].0] == sent[a]) {
                 Some(ci) if groups[ci].2.is_none() => groups[ci].2 = Some((a, b)),
                 _ => loose.push((Vec::new(), None, Some((a, b)))),
             },

@@ -613,8 +613,12 @@ pub fn sentence_ends(text: &str, toks: &[Tok], regs: &[Region]) -> Vec<bool> {
         }
         let u = &toks[j];
         let starts_attr = u.is_word() && {
-            // A cue within the next four words means the attribution follows.
-            toks[j..n.min(j + 5)].iter().any(|t| t.has(lexicon::CUE))
+            // A cue within the next four words, with no punctuation before it, means the
+            // attribution follows ("Trump said").
+            // A cue word right after a determiner is a noun ("The pledge, delivered ...").
+            let w = &toks[j..n.min(j + 5)];
+            let w = &w[..w.iter().position(|t| t.kind == Kind::Punct).unwrap_or(w.len())];
+            (0..w.len()).any(|k| w[k].has(lexicon::CUE) && !(k > 0 && w[k - 1].has(lexicon::DET)))
         };
         if (u.kind == Kind::Quote || (u.is_word() && u.has(CAP))) && !starts_attr {
             ends[c] = true;
@@ -698,6 +702,17 @@ mod tests {
         assert_eq!(quotes(t), vec!["Never closed here.", "Fine,"]);
         let t = "The White House: U.S. troops won’t be there. But we can help” https://t.co/x";
         assert_eq!(quotes(t), vec!["U.S. troops won’t be there. But we can help"]);
+    }
+
+    /// A quote that closes its sentence ends it when the next words are no attribution,
+    /// even if one of them is a cue word used as a noun ("The pledge").
+    #[test]
+    fn a_closed_quote_ends_its_sentence_before_a_cue_noun() {
+        let t = "He told Fox News, “You have my assurance.” The pledge, delivered later, ends it. “Yes.” Trump said it.";
+        let toks = tokenize(t);
+        let ends = sentence_ends(t, &toks, &regions(t, &toks));
+        let at: Vec<&str> = (0..toks.len()).filter(|&i| ends[i]).map(|i| toks[i].text(t)).collect();
+        assert_eq!(at, vec!["”", ".", "."]);
     }
 
     #[test]

@@ -172,59 +172,6 @@ impl Default for TrainConfig {
     }
 }
 
-#[inline]
-fn log_sum_exp(xs: impl Iterator<Item = f64>) -> f64 {
-    let v: [f64; NT + 1] = {
-        let mut a = [f64::NEG_INFINITY; NT + 1];
-        for (k, x) in xs.enumerate().take(NT + 1) {
-            a[k] = x;
-        }
-        a
-    };
-    let m = v.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
-    if m == f64::NEG_INFINITY {
-        return m;
-    }
-    m + v.iter().map(|&x| (x - m).exp()).sum::<f64>().ln()
-}
-
-/// Forward-backward in log space over one sentence: `alpha[i][y]` is the log-sum of the
-/// scores of every allowed tag prefix ending in `y` at `i` (its emission included), `beta[i][y]`
-/// that of every allowed continuation after it. Returns the log partition function.
-pub(super) fn forward_backward(em: &[[f32; NT]], trans: &[f64], alpha: &mut Vec<[f64; NT]>, beta: &mut Vec<[f64; NT]>) -> f64 {
-    let n = em.len();
-    if n == 0 {
-        return f64::NEG_INFINITY;
-    }
-    alpha.clear();
-    alpha.resize(n, [f64::NEG_INFINITY; NT]);
-    beta.clear();
-    beta.resize(n, [f64::NEG_INFINITY; NT]);
-    for y in 0..NT {
-        if may_follow(START, y) {
-            alpha[0][y] = trans[START * NT + y] + em[0][y] as f64;
-        }
-    }
-    for i in 1..n {
-        for y in 0..NT {
-            let a = &alpha[i - 1];
-            let s = log_sum_exp((0..NT).map(|p| if may_follow(p, y) { a[p] + trans[p * NT + y] } else { f64::NEG_INFINITY }));
-            alpha[i][y] = s + em[i][y] as f64;
-        }
-    }
-    for (y, b) in beta[n - 1].iter_mut().enumerate() {
-        *b = if may_end(y) { 0.0 } else { f64::NEG_INFINITY };
-    }
-    for i in (0..n - 1).rev() {
-        for y in 0..NT {
-            let b = &beta[i + 1];
-            let e = &em[i + 1];
-            beta[i][y] = log_sum_exp((0..NT).map(|z| if may_follow(y, z) { trans[y * NT + z] + e[z] as f64 + b[z] } else { f64::NEG_INFINITY }));
-        }
-    }
-    log_sum_exp((0..NT).map(|y| alpha[n - 1][y] + beta[n - 1][y]))
-}
-
 /// Trains a CRF tagger by SGD on the L2-regularized conditional log-likelihood.
 /// `on_epoch(epoch, model_so_far)` is called after each pass; deterministic for a seed.
 pub fn train(docs: &[TrainDoc], gaz: &Gazetteer, cfg: &TrainConfig, mut on_epoch: impl FnMut(usize, &Model)) -> Model {
@@ -242,8 +189,9 @@ pub fn train(docs: &[TrainDoc], gaz: &Gazetteer, cfg: &TrainConfig, mut on_epoch
     let mut feats: Vec<u64> = Vec::new();
     let mut offs: Vec<usize> = Vec::new();
     let mut em: Vec<[f32; NT]> = Vec::new();
-    let mut alpha: Vec<[f64; NT]> = Vec::new();
-    let mut beta: Vec<[f64; NT]> = Vec::new();
+    let mut alpha: Vec<f64> = Vec::new();
+    let mut beta: Vec<f64> = Vec::new();
+    let mut p = [0f64; NT];
     let mut tags: Vec<u8> = Vec::new();
     let mut margins: Vec<f32> = Vec::new();
     let mut back = Vec::new();
@@ -301,16 +249,12 @@ pub fn train(docs: &[TrainDoc], gaz: &Gazetteer, cfg: &TrainConfig, mut on_epoch
                     em.push(e);
                 }
                 offs.push(feats.len());
-                let log_z = forward_backward(&em, &trans, &mut alpha, &mut beta);
+                let log_z = crate::crf::forward_backward(em.as_flattened(), NT, &trans, may_follow, may_end, &mut alpha, &mut beta);
                 if !log_z.is_finite() {
                     continue;
                 }
                 let gold = &d.gold[r.clone()];
-                let mut gold_score = trans[START * NT + gold[0] as usize] + em[0][gold[0] as usize] as f64;
-                for i in 1..n {
-                    gold_score += trans[gold[i - 1] as usize * NT + gold[i] as usize] + em[i][gold[i] as usize] as f64;
-                }
-                loglik += gold_score - log_z;
+                loglik += crate::crf::path_score(em.as_flattened(), NT, &trans, gold) - log_z;
                 // decode with the weights before this update, for the history
                 tags.clear();
                 tags.resize(n, 0);
@@ -329,10 +273,10 @@ pub fn train(docs: &[TrainDoc], gaz: &Gazetteer, cfg: &TrainConfig, mut on_epoch
                 }
                 let step = (eta / scale) as f32;
                 for i in 0..n {
+                    crate::crf::marginals(&alpha, &beta, log_z, NT, i, &mut p);
                     let mut g = [0.0f32; NT];
                     for y in 0..NT {
-                        let p = (alpha[i][y] + beta[i][y] - log_z).exp();
-                        g[y] = -(p as f32);
+                        g[y] = -(p[y] as f32);
                     }
                     g[gold[i] as usize] += 1.0;
                     for &row in &feats[offs[i]..offs[i + 1]] {
@@ -341,29 +285,8 @@ pub fn train(docs: &[TrainDoc], gaz: &Gazetteer, cfg: &TrainConfig, mut on_epoch
                             w[row + y] += step * g[y];
                         }
                     }
-                    // transitions
-                    if i == 0 {
-                        for y in 0..NT {
-                            let p = (alpha[0][y] + beta[0][y] - log_z).exp();
-                            trans[START * NT + y] -= eta * p;
-                        }
-                        trans[START * NT + gold[0] as usize] += eta;
-                    } else {
-                        for p in 0..NT {
-                            if alpha[i - 1][p] == f64::NEG_INFINITY {
-                                continue;
-                            }
-                            for y in 0..NT {
-                                if !may_follow(p, y) {
-                                    continue;
-                                }
-                                let pr = (alpha[i - 1][p] + tr0[p * NT + y] + em[i][y] as f64 + beta[i][y] - log_z).exp();
-                                trans[p * NT + y] -= eta * pr;
-                            }
-                        }
-                        trans[gold[i - 1] as usize * NT + gold[i] as usize] += eta;
-                    }
                 }
+                crate::crf::step_transitions(em.as_flattened(), NT, &tr0, may_follow, &alpha, &beta, log_z, gold, eta, &mut trans);
                 if scale < 1e-6 {
                     for x in w.iter_mut() {
                         *x = (*x as f64 * scale) as f32;
@@ -465,33 +388,5 @@ mod tests {
                 assert!((margins[i] - want).abs() < 1e-3, "margin {i}: {} vs {want}", margins[i]);
             }
         }
-    }
-
-    /// The partition function and the token marginals of forward-backward are those of brute
-    /// force over every allowed sequence.
-    #[test]
-    fn forward_backward_matches_brute_force() {
-        for (n, seed) in [(1, 7u64), (3, 13), (4, 29)] {
-            let (em, trans) = random_instance(n, seed);
-            let t64: Vec<f64> = trans.iter().map(|&x| x as f64).collect();
-            let (mut alpha, mut beta) = (Vec::new(), Vec::new());
-            let log_z = forward_backward(&em, &t64, &mut alpha, &mut beta);
-            let all = sequences(n);
-            let brute = log_sum_exp_all(all.iter().map(|s| path_score(&em, &trans, s)));
-            assert!((log_z - brute).abs() < 1e-6, "log Z {log_z} vs {brute}");
-            for i in 0..n {
-                for y in 0..NT {
-                    let p = (alpha[i][y] + beta[i][y] - log_z).exp();
-                    let q: f64 = all.iter().filter(|s| s[i] == y).map(|s| (path_score(&em, &trans, s) - brute).exp()).sum();
-                    assert!((p - q).abs() < 1e-9, "marginal ({i}, {y}): {p} vs {q}");
-                }
-            }
-        }
-    }
-
-    fn log_sum_exp_all(xs: impl Iterator<Item = f64>) -> f64 {
-        let v: Vec<f64> = xs.collect();
-        let m = v.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));
-        m + v.iter().map(|&x| (x - m).exp()).sum::<f64>().ln()
     }
 }
