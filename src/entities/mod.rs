@@ -1,7 +1,7 @@
 //! Entity recognition (per document) and linking mentions to canonical entities (whole run).
 //!
-//! Recognition: the text is cut by [`tokenize`], names are tagged by a trained averaged
-//! perceptron ([`tagger`]) with CoNLL types, then split into OntoNotes types with the
+//! Recognition: the text is cut by [`tokenize`], names are tagged by a trained linear-chain
+//! CRF ([`tagger`]) with CoNLL types, then split into OntoNotes types with the
 //! gazetteers ([`gazetteer`]): LOC -> GPE/LOC, MISC -> NORP/MISC; titles before a person's
 //! name go to `Mention::title`; numeric entities come from deterministic rules ([`numeric`]).
 //! Linking ([`link`]) groups the mentions of a run into canonical entities with stable ids.
@@ -182,7 +182,7 @@ impl Recognizer {
             }
             for (ty, rr) in bilou_spans(&tagged.tags[r.clone()]) {
                 let mut range = rr.start + r.start..rr.end + r.start;
-                // greedy decoding can drag a closing period into a name: trim punctuation
+                // a tagged name never starts or ends with punctuation: trim it
                 let is_punct = |w: &str| !w.chars().any(|c| c.is_alphanumeric());
                 while range.len() > 1 && is_punct(tokens[range.end - 1]) {
                     range.end -= 1;

@@ -1,5 +1,5 @@
 //! Quote tier: the same utterance reported by several documents, despite changes of
-//! punctuation, dashes and commas, case, bracketed insertions ("[the]"), truncation or a
+//! punctuation, dashes and commas, case, bracketed insertions ("\[the\]"), truncation or a
 //! different cut. Quotes are compared as word sequences: two quotes are one utterance when
 //! the longest common subsequence of their words covers most of the shorter one. Candidates
 //! come from shared word trigrams; clusters from union-find; ids from the text of the
@@ -51,7 +51,7 @@ impl QuoteClustersConfig {
 }
 
 /// The words of a quote: case, punctuation, dashes and brackets removed (the words inside
-/// brackets are kept: "[the]" usually stands for a word of the utterance).
+/// brackets are kept: "\[the\]" usually stands for a word of the utterance).
 pub fn quote_words(text: &str) -> Vec<String> {
     words(text)
 }

@@ -1,7 +1,7 @@
-//! The linear-chain CRF form of the name tagger: the same hashed token features as the
-//! greedy perceptron, a learned tag-transition table, Viterbi decoding under the BILOU
-//! constraints, and training by stochastic gradient descent on the regularized conditional
-//! log-likelihood (forward-backward per sentence).
+//! The linear-chain CRF of the name tagger: the hashed token features of the parent module,
+//! a learned tag-transition table, Viterbi decoding under the BILOU constraints, and training
+//! by stochastic gradient descent on the regularized conditional log-likelihood
+//! (forward-backward per sentence, from [`crate::crf`]).
 //!
 //! Non-local evidence that depends on decisions (what earlier sentences of the document
 //! called the same word) is taken sentence by sentence: a sentence is decoded with the
