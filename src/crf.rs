@@ -126,6 +126,80 @@ pub(crate) fn step_transitions(
     }
 }
 
+/// Stochastic gradient descent on the L2-regularized conditional log-likelihood: the
+/// emission weights (rows of `stride` floats, the first `l` of each used) are kept divided
+/// by a running `scale`, so that the weight decay of every step costs one multiplication;
+/// the learning rate at step `t` is `eta0 / (1 + lambda eta0 t)`.
+pub(crate) struct Sgd {
+    /// Emission weights; the true weights are these times `scale`.
+    pub w: Vec<f32>,
+    /// The L2 decay applied so far, not yet folded into `w`.
+    pub scale: f64,
+    /// Transition table, `(l + 1) * l`.
+    pub trans: Vec<f64>,
+    l: usize,
+    stride: usize,
+    lambda: f64,
+    eta0: f64,
+    t: u64,
+    p: Vec<f64>,
+    g: Vec<f32>,
+}
+
+impl Sgd {
+    /// Zero weights: `rows` rows of `stride` floats for `l` labels; `lambda` is the L2
+    /// strength per step.
+    pub(crate) fn new(rows: usize, stride: usize, l: usize, lambda: f64, eta0: f64) -> Sgd {
+        Sgd { w: vec![0.0; rows * stride], scale: 1.0, trans: vec![0.0; (l + 1) * l], l, stride, lambda, eta0, t: 0, p: vec![0.0; l], g: vec![0.0; l] }
+    }
+
+    /// One step on a sequence whose (scaled) emissions `em` forward-backward turned into
+    /// `alpha`, `beta` and `log_z`; `rows(i)` are the weight rows of token `i`'s features.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn step<I: IntoIterator<Item = usize>>(
+        &mut self,
+        em: &[f32],
+        follow: impl Fn(usize, usize) -> bool,
+        alpha: &[f64],
+        beta: &[f64],
+        log_z: f64,
+        gold: &[u8],
+        rows: impl Fn(usize) -> I,
+    ) {
+        let l = self.l;
+        let before = self.trans.clone();
+        let eta = self.eta0 / (1.0 + self.lambda * self.eta0 * self.t as f64);
+        self.t += 1;
+        let decay = 1.0 - eta * self.lambda;
+        self.scale *= decay;
+        for x in self.trans.iter_mut() {
+            *x *= decay;
+        }
+        let step = (eta / self.scale) as f32;
+        for (i, &gi) in gold.iter().enumerate() {
+            marginals(alpha, beta, log_z, l, i, &mut self.p);
+            for (g, &p) in self.g.iter_mut().zip(&self.p) {
+                *g = -(p as f32);
+            }
+            self.g[gi as usize] += 1.0;
+            for row in rows(i) {
+                let b = row * self.stride;
+                for (w, &g) in self.w[b..b + l].iter_mut().zip(&self.g) {
+                    *w += step * g;
+                }
+            }
+        }
+        step_transitions(em, l, &before, follow, alpha, beta, log_z, gold, eta, &mut self.trans);
+        if self.scale < 1e-6 {
+            let scale = self.scale;
+            for x in self.w.iter_mut() {
+                *x = (*x as f64 * scale) as f32;
+            }
+            self.scale = 1.0;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

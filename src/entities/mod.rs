@@ -113,13 +113,17 @@ fn is_never_name(w: &str) -> bool {
 /// Last words of facility names ("Davis-Monthan Air Force Base", "Ben Gurion Airport").
 const FACILITY_HEADS: &[&str] = &["base", "airport", "airfield", "aerodrome", "barracks", "dockyard", "shipyard", "spaceport"];
 
+fn is_facility_head(w: &str) -> bool {
+    FACILITY_HEADS.iter().any(|h| h.eq_ignore_ascii_case(w))
+}
+
 /// A name directly followed by a name that ends in a facility word is one place: the tagger
 /// often splits "Davis-Monthan Air Force Base" into a name and an organization.
 fn merge_facilities(tokens: &[&str], spans: &mut Vec<NameSpan>) {
     let loc = tagger::TYPES.iter().position(|&t| t == "LOC").expect("LOC type");
     let mut out: Vec<NameSpan> = Vec::with_capacity(spans.len());
     for s in spans.drain(..) {
-        let head = tokens.get(s.range.end - 1).is_some_and(|w| FACILITY_HEADS.iter().any(|h| h.eq_ignore_ascii_case(w)));
+        let head = tokens.get(s.range.end - 1).is_some_and(|w| is_facility_head(w));
         match out.last_mut() {
             Some(prev) if head && prev.range.end == s.range.start => {
                 prev.range.end = s.range.end;
@@ -533,7 +537,7 @@ impl Recognizer {
                 } else if c & cat::REGION != 0
                     || words.iter().any(|w| GEO_WORDS.iter().any(|g| g.eq_ignore_ascii_case(w)))
                     || words.first().is_some_and(|w| w.eq_ignore_ascii_case("mount"))
-                    || words.last().is_some_and(|w| FACILITY_HEADS.iter().any(|h| h.eq_ignore_ascii_case(w)))
+                    || words.last().is_some_and(|w| is_facility_head(w))
                 {
                     EntityLabel::Loc
                 } else {

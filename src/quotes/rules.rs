@@ -167,7 +167,7 @@ impl<'a> Doc<'a> {
     }
 
     /// The sentence (token range) holding token `i`.
-    fn sentence_of(&self, i: usize) -> Option<(usize, usize)> {
+    pub(super) fn sentence_of(&self, i: usize) -> Option<(usize, usize)> {
         self.sents.get(self.sents.partition_point(|s| s.1 <= i)).copied()
     }
 

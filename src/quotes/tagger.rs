@@ -504,13 +504,6 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
         }
         para[k] = p;
     }
-    // Sentence id per token: a source belongs to a cue of its own sentence.
-    let mut sent = vec![u32::MAX; n];
-    for (k, &(a, b)) in doc.sents.iter().enumerate() {
-        for x in sent.iter_mut().take(b.min(n)).skip(a) {
-            *x = k as u32;
-        }
-    }
     let cues: Vec<(usize, usize)> = spans.iter().filter(|s| s.0 == 2).map(|s| (s.1, s.2)).collect();
     let nearest_cue = |a: usize, b: usize| -> Option<usize> {
         let mut best: Option<(usize, usize)> = None;
@@ -549,7 +542,8 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
     let mut loose: Vec<Group> = Vec::new();
     for &(r, a, b) in &spans {
         match r {
-            1 => match nearest_cue(a, b).filter(|&ci| para[cues[ci].0] == para[a] && sent[cues[ci].0] == sent[a]) {
+            // A source belongs to a cue of its own paragraph and sentence.
+            1 => match nearest_cue(a, b).filter(|&ci| para[cues[ci].0] == para[a] && doc.sentence_of(cues[ci].0) == doc.sentence_of(a)) {
                 Some(ci) if groups[ci].2.is_none() => groups[ci].2 = Some((a, b)),
                 _ => loose.push((Vec::new(), None, Some((a, b)))),
             },

@@ -114,20 +114,14 @@ const ETA0: f64 = 0.003;
 /// decay of L2 kept as a running scale, and the weights after each pass of the second half
 /// averaged into the model.
 fn train_crf(data: &[Example], epochs: usize, c2: f64, eta0: f64) -> Tagger {
-    let st = tagger::STRIDE;
-    let mut w = vec![0f32; (1usize << tagger::BITS) * st];
-    let mut scale = 1.0f64;
-    let mut trans = vec![0f64; (NL + 1) * NL];
+    let mut sgd = crf::Sgd::new(1usize << tagger::BITS, tagger::STRIDE, NL, 2.0 * c2 / data.len().max(1) as f64, eta0);
     let end = |_: usize| true;
-    let lambda = 2.0 * c2 / data.len().max(1) as f64;
     let mut order: Vec<usize> = (0..data.len()).collect();
     let mut seed: u64 = 0x5eed;
-    let mut t = 0u64;
-    let mut sum_w: Vec<f64> = vec![0.0; w.len()];
-    let mut sum_t: Vec<f64> = vec![0.0; trans.len()];
+    let mut sum_w: Vec<f64> = vec![0.0; sgd.w.len()];
+    let mut sum_t: Vec<f64> = vec![0.0; sgd.trans.len()];
     let mut averaged = 0usize;
     let (mut alpha, mut beta) = (Vec::new(), Vec::new());
-    let mut p = [0f64; NL];
     for ep in 0..epochs {
         // Deterministic shuffle.
         for i in (1..order.len()).rev() {
@@ -139,53 +133,24 @@ fn train_crf(data: &[Example], epochs: usize, c2: f64, eta0: f64) -> Tagger {
         for &d in &order {
             let ex = &data[d];
             let n = ex.labels.len();
-            let mut em = tagger::emissions(&w, &ex.feats, n);
+            let mut em = tagger::emissions(&sgd.w, &ex.feats, n);
             for x in em.iter_mut() {
-                *x = (*x as f64 * scale) as f32;
+                *x = (*x as f64 * sgd.scale) as f32;
             }
-            let log_z = crf::forward_backward(&em, NL, &trans, tagger::allowed, end, &mut alpha, &mut beta);
+            let log_z = crf::forward_backward(&em, NL, &sgd.trans, tagger::allowed, end, &mut alpha, &mut beta);
             if !log_z.is_finite() {
                 continue;
             }
-            loglik += crf::path_score(&em, NL, &trans, &ex.labels) - log_z;
-            let before = trans.clone();
-            let eta = eta0 / (1.0 + lambda * eta0 * t as f64);
-            t += 1;
-            let decay = 1.0 - eta * lambda;
-            scale *= decay;
-            for x in trans.iter_mut() {
-                *x *= decay;
-            }
-            let step = (eta / scale) as f32;
-            for i in 0..n {
-                crf::marginals(&alpha, &beta, log_z, NL, i, &mut p);
-                let mut g = [0f32; NL];
-                for y in 0..NL {
-                    g[y] = -(p[y] as f32);
-                }
-                g[ex.labels[i] as usize] += 1.0;
-                for &f in &ex.feats[i * NF..(i + 1) * NF] {
-                    let b = f as usize * st;
-                    for y in 0..NL {
-                        w[b + y] += step * g[y];
-                    }
-                }
-            }
-            crf::step_transitions(&em, NL, &before, tagger::allowed, &alpha, &beta, log_z, &ex.labels, eta, &mut trans);
-            if scale < 1e-6 {
-                for x in w.iter_mut() {
-                    *x = (*x as f64 * scale) as f32;
-                }
-                scale = 1.0;
-            }
+            loglik += crf::path_score(&em, NL, &sgd.trans, &ex.labels) - log_z;
+            sgd.step(&em, tagger::allowed, &alpha, &beta, log_z, &ex.labels, |i| ex.feats[i * NF..(i + 1) * NF].iter().map(|&f| f as usize));
         }
         tracing::info!(epoch = ep, loglik, "quote tagger epoch");
         if 2 * ep + 2 > epochs {
             averaged += 1;
-            for (a, &b) in sum_w.iter_mut().zip(&w) {
-                *a += b as f64 * scale;
+            for (a, &b) in sum_w.iter_mut().zip(&sgd.w) {
+                *a += b as f64 * sgd.scale;
             }
-            for (a, &b) in sum_t.iter_mut().zip(&trans) {
+            for (a, &b) in sum_t.iter_mut().zip(&sgd.trans) {
                 *a += b;
             }
         }

@@ -177,26 +177,21 @@ impl Default for TrainConfig {
 pub fn train(docs: &[TrainDoc], gaz: &Gazetteer, cfg: &TrainConfig, mut on_epoch: impl FnMut(usize, &Model)) -> Model {
     let rows = 1usize << cfg.bits;
     let shift = 64 - cfg.bits;
-    let mut w = vec![0.0f32; rows * NT];
-    let mut scale = 1.0f64;
-    let mut trans = vec![0.0f64; TRANS_LEN];
     let n_sents: usize = docs.iter().map(|d| d.sents.len()).sum::<usize>().max(1);
-    let lambda = 2.0 * cfg.c2 / n_sents as f64;
+    let mut sgd = crate::crf::Sgd::new(rows, NT, NT, 2.0 * cfg.c2 / n_sents as f64, cfg.eta0);
     let mut order: Vec<usize> = (0..docs.len()).collect();
     let mut rng = cfg.seed | 1;
     let mut st = DocState::default();
     let mut fs = Feats { f: [0; MAX_FEATS], n: 0, from: 0 };
-    let mut feats: Vec<u64> = Vec::new();
+    let mut feats: Vec<usize> = Vec::new();
     let mut offs: Vec<usize> = Vec::new();
     let mut em: Vec<[f32; NT]> = Vec::new();
     let mut alpha: Vec<f64> = Vec::new();
     let mut beta: Vec<f64> = Vec::new();
-    let mut p = [0f64; NT];
     let mut tags: Vec<u8> = Vec::new();
     let mut margins: Vec<f32> = Vec::new();
     let mut back = Vec::new();
     let mut fwd = Vec::new();
-    let mut t_step = 0u64;
     let mut sum: Option<(Vec<f64>, Vec<f64>)> = None;
     let mut averaged_n = 0usize;
     let mut last: Option<Model> = None;
@@ -237,71 +232,41 @@ pub fn train(docs: &[TrainDoc], gaz: &Gazetteer, cfg: &TrainConfig, mut on_epoch
                     offs.push(feats.len());
                     let mut e = [0.0f32; NT];
                     for &f in &fs.f[..fs.n] {
-                        let row = (f >> shift) as usize * NT;
-                        feats.push(row as u64);
-                        for k in 0..NT {
-                            e[k] += w[row + k];
+                        let row = (f >> shift) as usize;
+                        feats.push(row);
+                        for (x, &wk) in e.iter_mut().zip(&sgd.w[row * NT..row * NT + NT]) {
+                            *x += wk;
                         }
                     }
                     for x in e.iter_mut() {
-                        *x = (*x as f64 * scale) as f32;
+                        *x = (*x as f64 * sgd.scale) as f32;
                     }
                     em.push(e);
                 }
                 offs.push(feats.len());
-                let log_z = crate::crf::forward_backward(em.as_flattened(), NT, &trans, may_follow, may_end, &mut alpha, &mut beta);
+                let log_z = crate::crf::forward_backward(em.as_flattened(), NT, &sgd.trans, may_follow, may_end, &mut alpha, &mut beta);
                 if !log_z.is_finite() {
                     continue;
                 }
                 let gold = &d.gold[r.clone()];
-                loglik += crate::crf::path_score(em.as_flattened(), NT, &trans, gold) - log_z;
+                loglik += crate::crf::path_score(em.as_flattened(), NT, &sgd.trans, gold) - log_z;
                 // decode with the weights before this update, for the history
                 tags.clear();
                 tags.resize(n, 0);
                 margins.clear();
                 margins.resize(n, 0.0);
-                let tm = masked(&trans.iter().map(|&x| x as f32).collect::<Vec<_>>());
+                let tm = masked(&sgd.trans.iter().map(|&x| x as f32).collect::<Vec<_>>());
                 viterbi(&em, &tm, &mut tags, &mut margins, &mut back, &mut fwd);
-                // the update
-                let tr0: [f64; TRANS_LEN] = trans.as_slice().try_into().expect("transition table");
-                let eta = cfg.eta0 / (1.0 + lambda * cfg.eta0 * t_step as f64);
-                t_step += 1;
-                let decay = 1.0 - eta * lambda;
-                scale *= decay;
-                for x in trans.iter_mut() {
-                    *x *= decay;
-                }
-                let step = (eta / scale) as f32;
-                for i in 0..n {
-                    crate::crf::marginals(&alpha, &beta, log_z, NT, i, &mut p);
-                    let mut g = [0.0f32; NT];
-                    for y in 0..NT {
-                        g[y] = -(p[y] as f32);
-                    }
-                    g[gold[i] as usize] += 1.0;
-                    for &row in &feats[offs[i]..offs[i + 1]] {
-                        let row = row as usize;
-                        for y in 0..NT {
-                            w[row + y] += step * g[y];
-                        }
-                    }
-                }
-                crate::crf::step_transitions(em.as_flattened(), NT, &tr0, may_follow, &alpha, &beta, log_z, gold, eta, &mut trans);
-                if scale < 1e-6 {
-                    for x in w.iter_mut() {
-                        *x = (*x as f64 * scale) as f32;
-                    }
-                    scale = 1.0;
-                }
+                sgd.step(em.as_flattened(), may_follow, &alpha, &beta, log_z, gold, |i| feats[offs[i]..offs[i + 1]].iter().copied());
                 for (k, i) in r.clone().enumerate() {
                     let t = st.toks[i];
                     record_history(&mut st.history, &t, tags[k]);
                 }
             }
         }
-        let norm: f64 = w.iter().map(|&x| (x as f64 * scale).powi(2)).sum::<f64>();
+        let norm: f64 = sgd.w.iter().map(|&x| (x as f64 * sgd.scale).powi(2)).sum::<f64>();
         tracing::info!(epoch, loglik, norm, "crf epoch");
-        let snap = snapshot(&w, scale, &trans);
+        let snap = snapshot(&sgd.w, sgd.scale, &sgd.trans);
         if 2 * epoch + 2 > cfg.epochs {
             // the weights after each pass of the second half are averaged: SGD's last
             // iterates wander around the optimum by the size of the step
@@ -325,7 +290,7 @@ pub fn train(docs: &[TrainDoc], gaz: &Gazetteer, cfg: &TrainConfig, mut on_epoch
             last = Some(snap);
         }
     }
-    last.unwrap_or_else(|| snapshot(&w, scale, &trans))
+    last.unwrap_or_else(|| snapshot(&sgd.w, sgd.scale, &sgd.trans))
 }
 
 #[cfg(test)]
