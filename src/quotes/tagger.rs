@@ -322,6 +322,7 @@ pub fn allowed(prev: usize, cur: usize) -> bool {
 }
 
 /// Viterbi decoding of emission scores `[token][label]`.
+#[inline(always)]
 pub fn viterbi(em: &[f32], trans: &[f32], n: usize) -> Vec<u8> {
     if n == 0 {
         return Vec::new();
@@ -383,6 +384,7 @@ fn prefetch(x: &f32) {
 }
 
 /// Emission scores for feature rows.
+#[inline(always)]
 pub fn emissions(w: &[f32], feats: &[u32], n: usize) -> Vec<f32> {
     let mut em = vec![0f32; n * NL];
     for i in 0..n {
@@ -444,6 +446,27 @@ impl Tagger {
 
     /// Labels for one document, given the rule output.
     pub fn tag_with(&self, doc: &Doc, found: &[Found]) -> Tagged {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2 (checked just above).
+                return unsafe { self.tag_with_avx2(doc, found) };
+            }
+        }
+        self.tag_with_body(doc, found)
+    }
+
+    /// [`Tagger::tag_with`] compiled for AVX2: a weight row (8 floats) is one 256-bit add,
+    /// and Viterbi's loops use the wide registers too. Same operations in the same order,
+    /// hence the same labels.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn tag_with_avx2(&self, doc: &Doc, found: &[Found]) -> Tagged {
+        self.tag_with_body(doc, found)
+    }
+
+    #[inline(always)]
+    fn tag_with_body(&self, doc: &Doc, found: &[Found]) -> Tagged {
         let rr = rule_roles(doc, found);
         let n = doc.toks.len();
         let ranges = active_windows(doc);
