@@ -627,7 +627,7 @@ fn static_features(toks: &[Tok], r: &Range<usize>, i: usize, fs: &mut Feats) {
 
 /// One row of the quantized weight table: `NT` i16 weights padded to one 64-byte cache line,
 /// so scoring a feature touches exactly one line.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 #[repr(C, align(64))]
 struct QRow([i16; 32]);
 
@@ -639,7 +639,7 @@ pub struct Model {
     id: u64,
     bits: u32,
     w: Vec<f32>,
-    q: Vec<QRow>,
+    q: crate::mem::HugeTable<QRow>,
     qscale: f32,
     /// CRF transition scores (`crf::TRANS_LEN`, in the same units as the unscaled tag
     /// scores); empty only in a model that training has just created.
@@ -665,7 +665,7 @@ const MAGIC_PERCEPTRON: &[u8; 8] = b"NMNERPT1";
 impl Model {
     /// An empty model with `2^bits` rows.
     pub fn new(bits: u32) -> Model {
-        Model { id: 0, bits, w: vec![0.0; (1usize << bits) * NT], q: Vec::new(), qscale: 1.0, trans: Vec::new(), tmask: Vec::new() }
+        Model { id: 0, bits, w: vec![0.0; (1usize << bits) * NT], q: Default::default(), qscale: 1.0, trans: Vec::new(), tmask: Vec::new() }
     }
 
     #[inline]
@@ -935,7 +935,7 @@ impl Model {
         let nz = u32le(take(4)?);
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut m = Model { id, bits, w: Vec::new(), q: vec![QRow([0; 32]); 1usize << bits], qscale: scale, trans: Vec::new(), tmask: Vec::new() };
+        let mut m = Model { id, bits, w: Vec::new(), q: crate::mem::HugeTable::new(1usize << bits, QRow([0; 32])), qscale: scale, trans: Vec::new(), tmask: Vec::new() };
         for _ in 0..nz {
             let r = u32le(take(4)?) as usize;
             let mask = u32le(take(4)?);
