@@ -134,6 +134,51 @@ fn candidate_keys(h: &[u64]) -> Vec<u64> {
     keys
 }
 
+/// (key, quote) pairs sorted by key, with every [`Postings::STEP`]-th key copied into a small
+/// directory. A key's pairs are found by a binary search of the directory (small enough to
+/// stay in the core's cache), then of one step's pairs, then by galloping to the end of the
+/// key's run: a few cache misses where a binary search of the whole array (millions of pairs
+/// in a large run) would miss at nearly every one of its steps.
+struct Postings {
+    pairs: Vec<(u64, u32)>,
+    dir: Vec<u64>,
+}
+
+impl Postings {
+    const STEP: usize = 64;
+
+    fn new(pairs: Vec<(u64, u32)>) -> Postings {
+        let dir = pairs.iter().step_by(Self::STEP).map(|x| x.0).collect();
+        Postings { pairs, dir }
+    }
+
+    /// The pairs of key `k` (empty when it has none).
+    fn bucket(&self, k: u64) -> &[(u64, u32)] {
+        let p = &self.pairs;
+        // Steps before `b` start below `k`, the others at or above it: the first pair of `k`
+        // (or where it would be) is in step `b - 1`, or starts step `b`.
+        let b = self.dir.partition_point(|&x| x < k);
+        let lo = b.saturating_sub(1) * Self::STEP;
+        let hi = (b * Self::STEP).min(p.len()).max(lo);
+        let s = lo + p[lo..hi].partition_point(|x| x.0 < k);
+        if s >= p.len() || p[s].0 != k {
+            return &[];
+        }
+        // Gallop: `p[last].0 == k`, and the run ends at or before `probe`.
+        let (mut last, mut step) = (s, 1);
+        let probe = loop {
+            let probe = last + step;
+            if probe >= p.len() || p[probe].0 != k {
+                break probe.min(p.len());
+            }
+            last = probe;
+            step *= 2;
+        };
+        let e = last + 1 + p[last + 1..probe].partition_point(|x| x.0 == k);
+        &p[s..e]
+    }
+}
+
 /// Clusters the run's quotes: for each quote its cluster, as an index into the clusters (None
 /// when it has no words), and the clusters sorted by id.
 pub fn cluster(
@@ -188,11 +233,8 @@ fn cluster_in_blocks(
         .collect();
     postings.par_sort_unstable();
     postings.shrink_to_fit();
-    let bucket = |k: u64| {
-        let s = postings.partition_point(|x| x.0 < k);
-        let e = s + postings[s..].partition_point(|x| x.0 == k);
-        &postings[s..e]
-    };
+    let postings = Postings::new(postings);
+    let bucket = |k: u64| postings.bucket(k);
     // Each searched quote's words sorted, for a cheap bound before the LCS.
     let mut sorted: Vec<Vec<u64>> = vec![Vec::new(); n];
     for &i in &searched {
@@ -388,6 +430,30 @@ mod tests {
             &c
         ));
         assert!(same_utterance(&h("no-fly zone"), &h("No fly zone"), &c));
+    }
+
+    #[test]
+    fn postings_buckets_are_the_runs_of_their_key() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for (n, keys) in [(0usize, 1u64), (1, 1), (63, 5), (64, 3), (65, 70), (1000, 40), (5000, 3000), (700, 1)] {
+            let mut pairs: Vec<(u64, u32)> = (0..n as u32)
+                .map(|i| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x % keys * 2, i)
+                })
+                .collect();
+            pairs.sort_unstable();
+            let p = Postings::new(pairs.clone());
+            // every key present, every gap between two keys, and past both ends
+            for k in 0..keys * 2 + 2 {
+                let s = pairs.partition_point(|x| x.0 < k);
+                let e = s + pairs[s..].partition_point(|x| x.0 == k);
+                assert_eq!(p.bucket(k), &pairs[s..e], "n={n} keys={keys} k={k}");
+            }
+            assert!(p.bucket(u64::MAX).is_empty());
+        }
     }
 
     #[test]
