@@ -113,6 +113,12 @@ impl QuoteExtractor {
             if f.kind == QuoteKind::Term && !self.keep_terms {
                 continue;
             }
+            // A speaker and a cue whose content was not found report nothing: such a row
+            // would have no text, and its id (made from the content's place) would not be
+            // its own.
+            if f.content.0 >= f.content.1 {
+                continue;
+            }
             out.push(Quote {
                 kind: f.kind,
                 content: Span::new(f.content.0, f.content.1),

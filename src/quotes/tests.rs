@@ -18,6 +18,16 @@ struct Q {
     mention: Option<usize>,
 }
 
+/// The extractor with the shipped tagger model (None when `models/` lacks it).
+fn shipped() -> Option<&'static QuoteExtractor> {
+    static EX: std::sync::OnceLock<Option<QuoteExtractor>> = std::sync::OnceLock::new();
+    EX.get_or_init(|| {
+        let models = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+        QuoteExtractor::load(&models, &QuotesConfig::default()).ok()
+    })
+    .as_ref()
+}
+
 fn run(text: &str, mentions: &[Mention]) -> Vec<Q> {
     rules()
         .extract(text, mentions)
@@ -258,6 +268,7 @@ fn empty_and_degenerate_inputs() {
 
 fn check_spans(text: &str, qs: &[crate::record::Quote], n_mentions: usize) -> Result<(), TestCaseError> {
     for q in qs {
+        prop_assert!(q.content.start < q.content.end, "a quote without content");
         for s in [Some(q.content), q.cue, q.speaker].into_iter().flatten() {
             prop_assert!(s.start <= s.end && s.end <= text.len());
             prop_assert!(text.is_char_boundary(s.start) && text.is_char_boundary(s.end));
@@ -289,6 +300,24 @@ proptest! {
         let qs = rules().extract(&text, &m);
         check_spans(&text, &qs, m.len())?;
         let _ = rules().attributions(&text);
+        if let Some(ex) = shipped() {
+            check_spans(&text, &ex.extract(&text, &m), m.len())?;
+        }
+    }
+}
+
+/// A sentence where the tagger finds a source and a cue but no content for them.
+const CUE_WITHOUT_CONTENT: &str = "The White House is planning for a possible trilateral meeting between the three presidents in the Hungarian capital of Budapest, Politico reported, citing a Trump administration official and a person close to the administration.";
+
+#[test]
+fn a_cue_without_content_reports_nothing() {
+    let Some(ex) = shipped() else {
+        eprintln!("skipping: no quote tagger model in models/");
+        return;
+    };
+    let qs = ex.extract(CUE_WITHOUT_CONTENT, &[]);
+    for q in &qs {
+        assert!(q.content.start < q.content.end, "a quote without content: {:?}", q.speaker.map(|s| s.slice(CUE_WITHOUT_CONTENT)));
     }
 }
 
