@@ -109,6 +109,7 @@ impl QuoteExtractor {
         let sent_starts: Vec<usize> = doc.sents.iter().filter(|s| s.0 < doc.toks.len()).map(|s| doc.toks[s.0].start as usize).collect();
         let resolved = resolve::resolve(text, &speakers, mentions, &sent_starts);
         let mut out = Vec::with_capacity(found.len());
+        let mut seen = std::collections::HashSet::with_capacity(found.len());
         for (i, f) in found.iter().enumerate() {
             if f.kind == QuoteKind::Term && !self.keep_terms {
                 continue;
@@ -117,6 +118,11 @@ impl QuoteExtractor {
             // would have no text, and its id (made from the content's place) would not be
             // its own.
             if f.content.0 >= f.content.1 {
+                continue;
+            }
+            // Two finds of one quotation (a partial quote holding two quoted fragments
+            // reaches the same reported content from each) are one row: the first.
+            if !seen.insert((f.kind, f.content)) {
                 continue;
             }
             out.push(Quote {

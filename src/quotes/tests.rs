@@ -309,6 +309,22 @@ proptest! {
 /// A sentence where the tagger finds a source and a cue but no content for them.
 const CUE_WITHOUT_CONTENT: &str = "The White House is planning for a possible trilateral meeting between the three presidents in the Hungarian capital of Budapest, Politico reported, citing a Trump administration official and a person close to the administration.";
 
+/// A partial quote with a quoted word inside it.
+const NESTED_PARTIAL: &str = "Jack noted that “many of those elected from [Cruz’s] “list” are firmly undecided or support other candidates” and that, “We’re confident that we will receive strong support from this delegation.”";
+
+#[test]
+fn one_quotation_is_one_row() {
+    let plain = rules();
+    for ex in std::iter::once(&plain).chain(shipped()) {
+        let qs = ex.extract(NESTED_PARTIAL, &[]);
+        let mut places: Vec<_> = qs.iter().map(|q| (q.kind, q.content.start, q.content.end)).collect();
+        let n = places.len();
+        places.sort_by_key(|p| (p.1, p.2, p.0 as u8));
+        places.dedup();
+        assert_eq!(places.len(), n, "a quotation reported twice");
+    }
+}
+
 #[test]
 fn a_cue_without_content_reports_nothing() {
     let Some(ex) = shipped() else {

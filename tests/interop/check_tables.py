@@ -37,6 +37,17 @@ def main(out: str) -> int:
                 failures += 1
                 print(f"FAIL {t} via {reader}: {n} rows, manifest says {want}")
 
+    # One row per key, as DESIGN.md's tables say ("one row per ...").
+    for t, key in [("documents", ["doc_id"]), ("entities", ["entity_id"]), ("quotes", ["quote_id"]),
+                   ("quote_clusters", ["quote_cluster_id"]), ("duplicates", ["doc_id"]), ("stories", ["story_id"]),
+                   ("mentions", ["doc_id", "char_start", "char_end"])]:
+        df = pl.read_parquet(os.path.join(out, t) + "/", columns=key)
+        checks += 1
+        dups = df.height - df.unique().height
+        if dups:
+            failures += 1
+            print(f"FAIL {t}: {dups} rows repeat a key {key}")
+
     docs = pl.read_parquet(os.path.join(out, "documents") + "/")
     text = dict(zip(docs["doc_id"], docs["text"]))
     for t, col in [("mentions", "text"), ("quotes", "text")]:
