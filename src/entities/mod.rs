@@ -15,7 +15,6 @@ pub mod tokenize;
 pub mod train;
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 use std::time::Instant;
@@ -24,7 +23,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::record::{EntityLabel, Method, Mention, Span};
-use gazetteer::{cat, hash_lower, phrase_hash, Gazetteer};
+use gazetteer::{cat, hash_lower, phrase_hash, Gazetteer, HashMap64};
 use tagger::{bilou_spans, Model};
 
 pub use linking::{intern_names, link, link_names, local_names, DocNames, LinkedNames, LocalNames, Names};
@@ -212,7 +211,7 @@ impl Recognizer {
         spans.retain(|s| !(s.range.len() == 1 && is_never_name(tokens[s.range.start])));
         merge_facilities(tokens, spans);
         if self.post.surnames {
-            let mut surnames: HashMap<u64, usize> = HashMap::new();
+            let mut surnames: HashMap64<usize> = HashMap64::default();
             for s in spans.iter() {
                 if s.ty == 0 && s.range.len() >= 2 {
                     *surnames.entry(hashes[s.range.end - 1]).or_insert(0) += 1;
@@ -225,7 +224,7 @@ impl Recognizer {
             }
         }
         if self.post.majority {
-            let mut votes: HashMap<u64, [f32; 4]> = HashMap::new();
+            let mut votes: HashMap64<[f32; 4]> = HashMap64::default();
             for s in spans.iter() {
                 votes.entry(key(&s.range)).or_insert([0.0; 4])[s.ty] += 0.5 + s.score;
             }
@@ -237,7 +236,7 @@ impl Recognizer {
         }
         if self.post.propagate && !spans.is_empty() {
             // names tagged somewhere: phrase hash -> (type, length)
-            let mut known: HashMap<u64, (usize, f32)> = HashMap::new();
+            let mut known: HashMap64<(usize, f32)> = HashMap64::default();
             let mut max_len = 0;
             for s in spans.iter() {
                 if s.score < 0.5 {
@@ -252,7 +251,7 @@ impl Recognizer {
                     *c = true;
                 }
             }
-            let mut lower_seen: HashMap<u64, bool> = HashMap::new();
+            let mut lower_seen: HashMap64<bool> = HashMap64::default();
             for (i, t) in tokens.iter().enumerate() {
                 if t.chars().next().is_some_and(|c| c.is_lowercase()) {
                     lower_seen.insert(hashes[i], true);
@@ -422,13 +421,13 @@ impl Recognizer {
             .collect();
         if headline.iter().any(|&h| h) {
             let sent_of = |i: usize| sents.partition_point(|r| r.end <= i).min(sents.len().saturating_sub(1));
-            let mut body: std::collections::HashSet<u64> = std::collections::HashSet::new();
+            let mut body: std::collections::HashSet<u64, std::hash::BuildHasherDefault<gazetteer::U64Hasher>> = Default::default();
             for s in &out {
                 if !headline[sent_of(s.range.start)] {
                     body.insert(phrase_hash(hashes[s.range.clone()].iter().copied()));
                 }
             }
-            let mut body_ty: HashMap<u64, usize> = HashMap::new();
+            let mut body_ty: HashMap64<usize> = HashMap64::default();
             for s in &out {
                 if !headline[sent_of(s.range.start)] {
                     body_ty.entry(phrase_hash(hashes[s.range.clone()].iter().copied())).or_insert(s.ty);
