@@ -71,6 +71,21 @@ pub fn release_free() {
     }
 }
 
+/// Asks the CPU to start loading the cache line of `x`, which will be read soon (a weight row
+/// of a table too large for the core's own caches): loads asked for ahead overlap instead of
+/// waiting one after another.
+#[inline(always)]
+pub fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is a hint with no effect on memory; the pointer comes from a live
+    // reference.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(x as *const T as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
 /// Huge-page size the large lookup tables are aligned to (x86-64 and aarch64 with 4 KB pages).
 const HUGE_PAGE: usize = 2 << 20;
 

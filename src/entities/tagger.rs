@@ -771,7 +771,7 @@ impl Model {
             let slot = slot_of(&types, i);
             Self::tag_free_features(st, r, i, &mut next, slot.is_some_and(|k| types[k].sum_for == self.id));
             for &f in &next.f[next.from..next.n] {
-                prefetch(&self.q[(f >> shift) as usize]);
+                crate::mem::prefetch(&self.q[(f >> shift) as usize]);
             }
             if let Some((j, s)) = pending {
                 finish(&mut types, &mut fixed, &mut cur, j, s);
@@ -970,19 +970,6 @@ fn add_rows(q: &[QRow], shift: u32, fs: &Feats, acc: &mut [i32; 32]) {
             acc[k] += row[k] as i32;
         }
     }
-}
-
-/// Asks the CPU to start loading a weight row that will be read soon.
-#[inline(always)]
-fn prefetch(row: &QRow) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetching is a hint with no effect on memory; the pointer comes from a live
-    // reference.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(row as *const QRow as *const i8);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = row;
 }
 
 #[inline]

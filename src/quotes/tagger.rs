@@ -370,19 +370,6 @@ pub fn viterbi(em: &[f32], trans: &[f32], n: usize) -> Vec<u8> {
     out
 }
 
-/// Asks the CPU to start loading the weight row at `x`.
-#[inline(always)]
-fn prefetch(x: &f32) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetching is a hint with no effect on memory; the pointer comes from a live
-    // reference.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(x as *const f32 as *const i8);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
-}
-
 /// Emission scores for feature rows.
 #[inline(always)]
 pub fn emissions(w: &[f32], feats: &[u32], n: usize) -> Vec<f32> {
@@ -392,7 +379,7 @@ pub fn emissions(w: &[f32], feats: &[u32], n: usize) -> Vec<f32> {
         // larger than the core's own caches, and the loads then overlap.
         if let Some(next) = feats.get((i + 1) * NF..(i + 2) * NF) {
             for &f in next {
-                prefetch(&w[f as usize * STRIDE]);
+                crate::mem::prefetch(&w[f as usize * STRIDE]);
             }
         }
         let mut acc = [0f32; STRIDE];
