@@ -115,10 +115,11 @@ impl<T: Copy> HugeTable<T> {
         let addr = buf.as_ptr() as usize;
         let gap = addr.next_multiple_of(HUGE_PAGE) - addr;
         // The allocation is aligned to `T`, so the gap is a whole number of elements unless
-        // `T`'s alignment is smaller than its size.
-        let off = if gap.is_multiple_of(size) { gap / size } else { 0 };
+        // `T`'s alignment is smaller than its size (then the table stays where it is).
+        let aligned = gap.is_multiple_of(size);
+        let off = if aligned { gap / size } else { 0 };
         #[cfg(target_os = "linux")]
-        if off > 0 || gap == 0 {
+        if aligned {
             // SAFETY: the range lies inside `buf`'s allocation (`off + n <= n + slack`
             // elements); the advice only changes how the kernel backs those pages, not their
             // contents, and nothing has been written to them yet.

@@ -234,7 +234,6 @@ fn cluster_in_blocks(
     postings.par_sort_unstable();
     postings.shrink_to_fit();
     let postings = Postings::new(postings);
-    let bucket = |k: u64| postings.bucket(k);
     // Each searched quote's words sorted, for a cheap bound before the LCS.
     let mut sorted: Vec<Vec<u64>> = vec![Vec::new(); n];
     for &i in &searched {
@@ -251,7 +250,7 @@ fn cluster_in_blocks(
     let verified = |i: u32, roots: &[u32], seen: &mut Vec<bool>, touched: &mut Vec<u32>| -> Vec<u32> {
         let mut out = Vec::new();
         for k in candidate_keys(&hashes[i as usize]) {
-            let m = bucket(k);
+            let m = postings.bucket(k);
             if m.len() > MAX_BUCKET {
                 continue;
             }
