@@ -172,28 +172,36 @@ pub fn word_hashes(text: &str) -> WordHashes {
 /// Bytes per character shingle of the copy tier's second signature.
 pub const CHAR_SHINGLE: usize = 5;
 
-/// The sorted, de-duplicated hashes of the `k`-byte windows of `text` (a text shorter than
-/// `k` bytes gives one shingle of all of it; an empty text none). On the lower-cased,
-/// space-joined words these are character shingles, robust to OCR noise.
+/// The hashes of the `k`-byte windows of `text`, one per window in text order (a text shorter
+/// than `k` bytes gives one shingle of all of it; an empty text none). On the lower-cased,
+/// space-joined words these are character shingles, robust to OCR noise. A window that
+/// occurs twice gives its hash twice: they only feed a MinHash, whose minimum does not change
+/// with repeats, and most windows of a report occur once, so sorting them out would cost more
+/// than hashing the few repeats.
 pub fn char_shingles(text: &str, k: usize) -> Vec<u64> {
     let b = text.as_bytes();
     if b.is_empty() {
         return Vec::new();
     }
     let k = k.clamp(1, 8);
-    let n = if b.len() < k { 1 } else { b.len() - k + 1 };
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let end = (i + k).min(b.len());
-        let mut v: u64 = 0;
-        for &x in &b[i..end] {
-            v = (v << 8) | x as u64;
-        }
-        out.push(mix64(v ^ ((end - i) as u64) << 56));
+    let window = |bytes: &[u8]| {
+        let v = bytes.iter().fold(0u64, |v, &x| (v << 8) | x as u64);
+        mix64(v ^ (bytes.len() as u64) << 56)
+    };
+    if b.len() < k {
+        return vec![window(b)];
     }
-    out.sort_unstable();
-    out.dedup();
-    out
+    // The window's bytes as one big-endian number, rolled along the text.
+    let mask = if k == 8 { u64::MAX } else { (1u64 << (8 * k)) - 1 };
+    let len = (k as u64) << 56;
+    let mut v = b[..k - 1].iter().fold(0u64, |v, &x| (v << 8) | x as u64);
+    b[k - 1..]
+        .iter()
+        .map(|&x| {
+            v = ((v << 8) | x as u64) & mask;
+            mix64(v ^ len)
+        })
+        .collect()
 }
 
 /// The sorted, de-duplicated `k`-word shingle hashes of a sequence of word hashes.
@@ -334,6 +342,13 @@ mod tests {
         assert_eq!(char_shingles("abcdef", 5).len(), 2);
         assert_eq!(char_shingles("abc", 5).len(), 1);
         assert!(char_shingles("", 5).is_empty());
+        // Rolled along the text, each window hashes as it would on its own.
+        let text = "the cat sat on the mat";
+        for k in [1, 3, 5, 8] {
+            let rolled = char_shingles(text, k);
+            let alone: Vec<u64> = (0..=text.len() - k).map(|i| char_shingles(&text[i..i + k], k)[0]).collect();
+            assert_eq!(rolled, alone, "k = {k}");
+        }
     }
 
     #[test]

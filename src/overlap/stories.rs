@@ -614,6 +614,14 @@ impl StoryVec {
         StoryVec { data: data.into_boxed_slice(), rest: (1.0 - kept).max(0.0) }
     }
 
+    /// Asks the CPU to start loading the vector's first bytes (its header and first weights).
+    #[inline(always)]
+    fn prefetch(&self) {
+        if let Some(b) = self.data.first() {
+            crate::mem::prefetch(b);
+        }
+    }
+
     /// The number of terms and where the weights start.
     #[inline(always)]
     fn header(&self) -> (usize, usize) {
@@ -848,6 +856,9 @@ fn weight_floor(mut w: Vec<u16>, m: usize) -> u16 {
 /// similarity of the proposed pairs.
 const MAX_POSTING: usize = 1000;
 
+/// How many postings ahead the candidate search asks for the accumulator entry it will add to.
+const AHEAD: usize = 8;
+
 /// The sparse similarity graph: for every document its `k` most similar others (ties by
 /// index), symmetrised; edges as (i, j, sim) with i < j, sorted.
 fn graph(
@@ -915,8 +926,12 @@ fn graph(
         let block: Vec<Vec<(u32, f32)>> = (lo..(lo + LIST_BLOCK).min(n))
             .into_par_iter()
             .map_init(
-                || (vec![0.0f32; n], Vec::<u32>::new(), vec![0.0f32; n_terms], Vec::<(u32, u16)>::new()),
-                |(acc, touched, dense, own), i| {
+                || {
+                    let dense = vec![0.0f32; n_terms];
+                    let held = vec![0u64; n_terms.div_ceil(64)];
+                    (vec![0.0f32; n], Vec::<u32>::new(), dense, held, Vec::<(u32, u16)>::new())
+                },
+                |(acc, touched, dense, held, own), i| {
                     // Candidates: documents sharing one of this document's heaviest terms,
                     // ranked by the part of the dot product those terms give (a dense
                     // accumulator with a touched list: no hashing in the inner loop); the best
@@ -932,7 +947,13 @@ fn graph(
                     }
                     for &x in &order {
                         let (t, w) = (own[x].0, weight(own[x].1));
-                        for (&j, &qj) in posting(t) {
+                        let docs_of = &posted_doc[start[t as usize]..start[t as usize + 1]];
+                        for (p, (&j, &qj)) in posting(t).enumerate() {
+                            // The accumulator is read at random (megabytes at scale): ask for
+                            // the entry a few postings ahead while this one is added.
+                            if let Some(&ahead) = docs_of.get(p + AHEAD) {
+                                crate::mem::prefetch(&acc[ahead as usize]);
+                            }
                             if j as usize != i {
                                 let a = &mut acc[j as usize];
                                 if *a == 0.0 {
@@ -942,7 +963,8 @@ fn graph(
                             }
                         }
                     }
-                    touched.sort_unstable();
+                    // No need to sort the candidates by id: every choice below is by a total
+                    // order (similarity, then id), so the same list comes out in any order.
                     let mut l: Vec<(u32, f32)> = touched
                         .drain(..)
                         .map(|j| (j, std::mem::take(&mut acc[j as usize])))
@@ -951,15 +973,42 @@ fn graph(
                         l.select_nth_unstable_by(pool, by_sim);
                         l.truncate(pool);
                     }
-                    // Exact scores against this document's vector spread out by term id.
+                    // Exact scores against this document's vector spread out by term id. A
+                    // bit per term says which entries are set: the bit array is 32 times
+                    // smaller than the weights and stays in cache, so a candidate's term that
+                    // this document lacks (most of them) costs no read of the large array.
+                    // Such a term adds a zero, as it did when its entry was read.
                     for &(t, q) in own.iter() {
                         dense[t as usize] = weight(q);
+                        held[t as usize / 64] |= 1 << (t % 64);
                     }
-                    for (j, s) in l.iter_mut() {
-                        *s = vecs[*j as usize].iter().map(|(t, w)| dense[t as usize] * w).sum();
+                    // Each candidate's vector is its own allocation somewhere in the heap:
+                    // its first line is asked for two candidates ahead (and where it is, four
+                    // ahead).
+                    for &(j, _) in l.iter().take(2) {
+                        vecs[j as usize].prefetch();
+                    }
+                    for c in 0..l.len() {
+                        if let Some(&(ahead, _)) = l.get(c + 4) {
+                            crate::mem::prefetch(&vecs[ahead as usize]);
+                        }
+                        if let Some(&(ahead, _)) = l.get(c + 2) {
+                            vecs[ahead as usize].prefetch();
+                        }
+                        let (j, s) = &mut l[c];
+                        *s = vecs[*j as usize]
+                            .iter()
+                            .map(|(t, w)| {
+                                // Without a branch (whether a term is shared is a coin toss):
+                                // a term not held reads entry 0, which is in cache, times 0.
+                                let bit = (held[t as usize / 64] >> (t % 64)) & 1;
+                                dense[t as usize * bit as usize] * w * bit as f32
+                            })
+                            .sum();
                     }
                     for &(t, _) in own.iter() {
                         dense[t as usize] = 0.0;
+                        held[t as usize / 64] = 0;
                     }
                     for (j, s) in l.iter_mut() {
                         *s *= time_factor(docs[i].published_at(), docs[*j as usize].published_at(), config)
