@@ -856,8 +856,24 @@ fn weight_floor(mut w: Vec<u16>, m: usize) -> u16 {
 /// similarity of the proposed pairs.
 const MAX_POSTING: usize = 1000;
 
+/// `v` cut into its rows, row `i` being `v[off[i]..off[i + 1]]` (`off` ascending, from 0 to at
+/// most `v.len()`), so that the rows can be worked on in parallel.
+fn split_rows<'a, T>(mut v: &'a mut [T], off: &[usize]) -> Vec<&'a mut [T]> {
+    let mut rows = Vec::with_capacity(off.len().saturating_sub(1));
+    for w in off.windows(2) {
+        let (row, rest) = std::mem::take(&mut v).split_at_mut(w[1] - w[0]);
+        rows.push(row);
+        v = rest;
+    }
+    rows
+}
+
 /// How many postings ahead the candidate search asks for the accumulator entry it will add to.
 const AHEAD: usize = 8;
+
+/// How many candidates ahead the exact scoring asks for a candidate's vector (and twice as far
+/// ahead, for where the vector is).
+const VEC_AHEAD: usize = 3;
 
 /// The sparse similarity graph: for every document its `k` most similar others (ties by
 /// index), symmetrised; edges as (i, j, sim) with i < j, sorted.
@@ -868,8 +884,8 @@ fn graph(
     config: &StoriesConfig,
 ) -> Vec<(u32, u32, f32)> {
     let n_terms = vecs
-        .iter()
-        .flat_map(|v| v.iter_q().map(|(t, _)| t + 1))
+        .par_iter()
+        .filter_map(|v| v.iter_q().last().map(|(t, _)| t + 1))
         .max()
         .unwrap_or(0) as usize;
     // Postings as one array in term order (offsets per term), filled in two passes: no
@@ -880,7 +896,7 @@ fn graph(
     // not stored at all; documents and weights sit in two arrays (six bytes an entry, not
     // eight with padding).
     let floors: Vec<u16> = vecs
-        .iter()
+        .par_iter()
         .map(|v| weight_floor(v.weights().collect(), config.index_terms))
         .collect();
     let mut start = vec![0usize; n_terms + 1];
@@ -910,6 +926,9 @@ fn graph(
     };
     let k = config.neighbours;
     let n = vecs.len();
+    // Publication times in one array: read for every candidate, they would otherwise be two
+    // dependent lookups (the document, then its prepared form) at random places.
+    let times: Vec<Option<i64>> = docs.iter().map(|d| d.published_at()).collect();
     let by_sim = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
     let probe = if config.probe_terms == 0 { usize::MAX } else { config.probe_terms };
     let pool = k.saturating_mul(2);
@@ -983,16 +1002,17 @@ fn graph(
                         held[t as usize / 64] |= 1 << (t % 64);
                     }
                     // Each candidate's vector is its own allocation somewhere in the heap:
-                    // its first line is asked for two candidates ahead (and where it is, four
-                    // ahead).
-                    for &(j, _) in l.iter().take(2) {
-                        vecs[j as usize].prefetch();
+                    // its first line is asked for a few candidates ahead (and where it is, and
+                    // the candidate's time, further ahead still).
+                    for &(j, _) in l.iter().take(VEC_AHEAD) {
+                        crate::mem::prefetch(&vecs[j as usize]);
                     }
                     for c in 0..l.len() {
-                        if let Some(&(ahead, _)) = l.get(c + 4) {
+                        if let Some(&(ahead, _)) = l.get(c + 2 * VEC_AHEAD) {
                             crate::mem::prefetch(&vecs[ahead as usize]);
+                            crate::mem::prefetch(&times[ahead as usize]);
                         }
-                        if let Some(&(ahead, _)) = l.get(c + 2) {
+                        if let Some(&(ahead, _)) = l.get(c + VEC_AHEAD) {
                             vecs[ahead as usize].prefetch();
                         }
                         let (j, s) = &mut l[c];
@@ -1005,14 +1025,11 @@ fn graph(
                                 dense[t as usize * bit as usize] * w * bit as f32
                             })
                             .sum();
+                        *s *= time_factor(times[i], times[*j as usize], config) as f32;
                     }
                     for &(t, _) in own.iter() {
                         dense[t as usize] = 0.0;
                         held[t as usize / 64] = 0;
-                    }
-                    for (j, s) in l.iter_mut() {
-                        *s *= time_factor(docs[i].published_at(), docs[*j as usize].published_at(), config)
-                            as f32;
                     }
                     l.retain(|&(_, s)| s > 0.0);
                     if l.len() > k {
@@ -1037,6 +1054,7 @@ fn graph(
     // its own copy cluster (copies would make every scale ~1).
     let floor = config.scale_floor.max(1e-3) as f32;
     let sigma: Vec<f32> = (0..n)
+        .into_par_iter()
         .map(|i| {
             if config.scale_rank == 0 {
                 return 1.0;
@@ -1049,13 +1067,12 @@ fn graph(
         })
         .collect();
     // Scaled similarities; each list then in neighbour order, for the lookups below.
-    for i in 0..n {
-        let l = &mut nb[off[i]..off[i + 1]];
+    split_rows(&mut nb, &off).into_par_iter().enumerate().for_each(|(i, l)| {
         for (j, s) in l.iter_mut() {
             *s /= (sigma[i] * sigma[*j as usize]).sqrt();
         }
         l.sort_unstable_by_key(|x| x.0);
-    }
+    });
     let list = |i: usize| &nb[off[i]..off[i + 1]];
     // One edge per pair, (smaller, larger), ordered: a pair in both lists takes the smaller
     // document's entry. Counted first, so that the edge array is allocated once at its size.
@@ -1070,13 +1087,15 @@ fn graph(
             None
         }
     };
+    // Each entry's owner, found on the pool (the binary searches are the cost), then
+    // counted per owner.
+    let owners: Vec<u32> = (0..n)
+        .into_par_iter()
+        .flat_map_iter(|i| list(i).iter().map(move |&(j, _)| owner(i, j).map_or(u32::MAX, |a| a as u32)))
+        .collect();
     let mut row = vec![0usize; n + 1];
-    for i in 0..n {
-        for &(j, _) in list(i) {
-            if let Some(a) = owner(i, j) {
-                row[a + 1] += 1;
-            }
-        }
+    for &a in owners.iter().filter(|&&a| a != u32::MAX) {
+        row[a as usize + 1] += 1;
     }
     for a in 0..n {
         row[a + 1] += row[a];
@@ -1084,16 +1103,17 @@ fn graph(
     let mut edges: Vec<(u32, u32, f32)> = vec![(0, 0, 0.0); row[n]];
     let mut fill = row.clone();
     for i in 0..n {
-        for &(j, s) in list(i) {
-            let Some(a) = owner(i, j) else { continue };
+        for (&(j, s), &a) in list(i).iter().zip(&owners[off[i]..off[i + 1]]) {
+            if a == u32::MAX {
+                continue;
+            }
+            let a = a as usize;
             edges[fill[a]] = (a as u32, if a == i { j } else { i as u32 }, s);
             fill[a] += 1;
         }
     }
-    drop((nb, off, fill));
-    for a in 0..n {
-        edges[row[a]..row[a + 1]].sort_unstable_by_key(|x| x.1);
-    }
+    drop((nb, off, fill, owners));
+    split_rows(&mut edges, &row).into_par_iter().for_each(|r| r.sort_unstable_by_key(|x| x.1));
     edges
 }
 
