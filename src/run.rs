@@ -532,19 +532,36 @@ impl FirstPass<'_> {
             c.quotes.push(q);
         }
         for (file, last, chunk) in chunks {
-            self.time("cache", |s| -> Result<(), Error> {
-                if !s.writers.contains_key(&file) {
-                    let w = s.cache.writer(&s.keys[file])?;
-                    s.writers.insert(file, w);
-                }
-                let w = s.writers.get_mut(&file).expect("writer just made");
-                w.append(&chunk)?;
-                if last {
-                    s.writers.remove(&file).expect("writer").finish()?;
-                }
-                Ok(())
-            })?;
-            self.keep(chunk);
+            // The chunk is compressed into the cache on one thread of the pool while the
+            // others prepare its documents for the whole-run stages: the compression is one
+            // serial stream, which would otherwise leave the other cores idle.
+            let (cache, keys, writers, cfg) = (self.cache, self.keys, &mut self.writers, self.cfg);
+            let (written, (prepared, keep_secs)) = rayon::join(
+                || {
+                    let t = Instant::now();
+                    let r = (|| -> Result<(), Error> {
+                        if !writers.contains_key(&file) {
+                            writers.insert(file, cache.writer(&keys[file])?);
+                        }
+                        let w = writers.get_mut(&file).expect("writer just made");
+                        w.append(&chunk)?;
+                        if last {
+                            writers.remove(&file).expect("writer").finish()?;
+                        }
+                        Ok(())
+                    })();
+                    (r, t.elapsed().as_secs_f64())
+                },
+                || {
+                    let t = Instant::now();
+                    let p = prepare_chunk(cfg, &chunk);
+                    (p, t.elapsed().as_secs_f64())
+                },
+            );
+            *self.seconds.entry("cache").or_default() += written.1;
+            *self.seconds.entry("keep").or_default() += keep_secs;
+            written.0?;
+            self.keep_prepared(chunk, prepared);
         }
         Ok(())
     }
@@ -552,19 +569,16 @@ impl FirstPass<'_> {
     /// Keeps what the whole-run stages need of a chunk's documents.
     fn keep(&mut self, chunk: Chunk) {
         let t = Instant::now();
-        let overlap_cfg = self.cfg.overlap();
-        let with_overlap = overlap_cfg.is_some();
+        let prepared = prepare_chunk(self.cfg, &chunk);
+        *self.seconds.entry("keep").or_default() += t.elapsed().as_secs_f64();
+        self.keep_prepared(chunk, prepared);
+    }
+
+    /// Keeps a chunk's documents once [`prepare_chunk`] has prepared them.
+    fn keep_prepared(&mut self, chunk: Chunk, per_doc: Vec<PreparedForKeep>) {
+        let t = Instant::now();
+        let with_overlap = self.cfg.overlap().is_some();
         let base = self.kept.len();
-        let per_doc: Vec<(entities::LocalNames, Vec<Option<u32>>, Option<overlap::PreparedDoc>)> = chunk
-            .docs
-            .par_iter()
-            .zip(chunk.mentions.par_iter())
-            .map(|(d, m)| {
-                let (local, slots) = entities::local_names(&d.text, m);
-                let ov = overlap_cfg.map(|oc| overlap::prepare(&d.doc_id, &d.text, d.title.as_deref(), d.published_at, oc));
-                (local, slots, ov)
-            })
-            .collect();
         for (k, ((local, slots, mut ov), d)) in per_doc.into_iter().zip(&chunk.docs).enumerate() {
             let doc = base + k;
             let mut texts: Vec<&str> = Vec::new();
@@ -627,6 +641,25 @@ impl FirstPass<'_> {
         }
         true
     }
+}
+
+/// One document as [`prepare_chunk`] leaves it: its distinct names, the slot of each mention
+/// among them, and its prepared form for the overlap stage.
+type PreparedForKeep = (entities::LocalNames, Vec<Option<u32>>, Option<overlap::PreparedDoc>);
+
+/// The per-document work of keeping a chunk (on the pool): names and overlap preparation.
+fn prepare_chunk(cfg: &PipelineConfig, chunk: &Chunk) -> Vec<PreparedForKeep> {
+    let overlap_cfg = cfg.overlap();
+    chunk
+        .docs
+        .par_iter()
+        .zip(chunk.mentions.par_iter())
+        .map(|(d, m)| {
+            let (local, slots) = entities::local_names(&d.text, m);
+            let ov = overlap_cfg.map(|oc| overlap::prepare(&d.doc_id, &d.text, d.title.as_deref(), d.published_at, oc));
+            (local, slots, ov)
+        })
+        .collect()
 }
 
 /// Reads the fresh inputs into batches (small files whole and several at once, large ones
