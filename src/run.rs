@@ -540,10 +540,10 @@ impl FirstPass<'_> {
                 || {
                     let t = Instant::now();
                     let r = (|| -> Result<(), Error> {
-                        if !writers.contains_key(&file) {
-                            writers.insert(file, cache.writer(&keys[file])?);
-                        }
-                        let w = writers.get_mut(&file).expect("writer just made");
+                        let w = match writers.entry(file) {
+                            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                            std::collections::btree_map::Entry::Vacant(e) => e.insert(cache.writer(&keys[file])?),
+                        };
                         w.append(&chunk)?;
                         if last {
                             writers.remove(&file).expect("writer").finish()?;
