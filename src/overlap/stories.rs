@@ -1087,15 +1087,18 @@ fn graph(
             None
         }
     };
-    // Each entry's owner, found on the pool (the binary searches are the cost), then
-    // counted per owner.
-    let owners: Vec<u32> = (0..n)
+    // Whether each entry is an edge, found on the pool (the binary searches are the cost):
+    // one byte an entry, since its owner follows from the pair (see `owner`).
+    let is_edge: Vec<bool> = (0..n)
         .into_par_iter()
-        .flat_map_iter(|i| list(i).iter().map(move |&(j, _)| owner(i, j).map_or(u32::MAX, |a| a as u32)))
+        .flat_map_iter(|i| list(i).iter().map(move |&(j, _)| owner(i, j).is_some()))
         .collect();
+    let owner_of = |i: usize, j: u32| if j as usize > i { i } else { j as usize };
     let mut row = vec![0usize; n + 1];
-    for &a in owners.iter().filter(|&&a| a != u32::MAX) {
-        row[a as usize + 1] += 1;
+    for i in 0..n {
+        for (&(j, _), _) in list(i).iter().zip(&is_edge[off[i]..off[i + 1]]).filter(|x| *x.1) {
+            row[owner_of(i, j) + 1] += 1;
+        }
     }
     for a in 0..n {
         row[a + 1] += row[a];
@@ -1103,16 +1106,13 @@ fn graph(
     let mut edges: Vec<(u32, u32, f32)> = vec![(0, 0, 0.0); row[n]];
     let mut fill = row.clone();
     for i in 0..n {
-        for (&(j, s), &a) in list(i).iter().zip(&owners[off[i]..off[i + 1]]) {
-            if a == u32::MAX {
-                continue;
-            }
-            let a = a as usize;
+        for (&(j, s), _) in list(i).iter().zip(&is_edge[off[i]..off[i + 1]]).filter(|x| *x.1) {
+            let a = owner_of(i, j);
             edges[fill[a]] = (a as u32, if a == i { j } else { i as u32 }, s);
             fill[a] += 1;
         }
     }
-    drop((nb, off, fill, owners));
+    drop((nb, off, fill, is_edge));
     split_rows(&mut edges, &row).into_par_iter().for_each(|r| r.sort_unstable_by_key(|x| x.1));
     edges
 }
