@@ -1004,8 +1004,12 @@ fn graph(
                     // Each candidate's vector is its own allocation somewhere in the heap:
                     // its first line is asked for a few candidates ahead (and where it is, and
                     // the candidate's time, further ahead still).
-                    for &(j, _) in l.iter().take(VEC_AHEAD) {
+                    for &(j, _) in l.iter().take(2 * VEC_AHEAD) {
                         crate::mem::prefetch(&vecs[j as usize]);
+                        crate::mem::prefetch(&times[j as usize]);
+                    }
+                    for &(j, _) in l.iter().take(VEC_AHEAD) {
+                        vecs[j as usize].prefetch();
                     }
                     for c in 0..l.len() {
                         if let Some(&(ahead, _)) = l.get(c + 2 * VEC_AHEAD) {
