@@ -1505,11 +1505,18 @@ const ATTACH_MIN_STORY: u32 = 5;
 /// Canonical key of a quote for the story features (its first five normalized words; none
 /// for a shorter quote).
 pub fn quote_key(text: &str) -> Option<u64> {
-    let w = super::shingle::words(text);
-    if w.len() < 5 {
-        return None;
+    // The words as `shingle::words` splits and lower-cases them, read only as far as the
+    // fifth (a key is made for every quote of the run, most of them long).
+    let mut key = String::new();
+    let mut n = 0;
+    for w in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(5) {
+        if n > 0 {
+            key.push(' ');
+        }
+        key.extend(w.chars().flat_map(char::to_lowercase));
+        n += 1;
     }
-    Some(xxh3_64(w[..5].join(" ").as_bytes()))
+    (n == 5).then(|| xxh3_64(key.as_bytes()))
 }
 
 /// The story vectors of a run's documents (see [`cluster`]): built from the documents'
@@ -1678,6 +1685,24 @@ mod tests {
                 entity_ids: Default::default(),
             })
             .collect()
+    }
+
+    #[test]
+    fn quote_keys_are_the_first_five_words() {
+        let by_words = |t: &str| {
+            let w = crate::overlap::shingle::words(t);
+            (w.len() >= 5).then(|| xxh3_64(w[..5].join(" ").as_bytes()))
+        };
+        for t in [
+            "“We will not stand for it,” he said, “not now, not ever.”",
+            "Four words only here",
+            "ÉTÉ à Paris: l'Œuvre -- 2,521 shooting incidents",
+            "  ...one, two; three!four\nfive six",
+            "",
+        ] {
+            assert_eq!(quote_key(t), by_words(t), "{t}");
+        }
+        assert!(quote_key("Four words only here").is_none());
     }
 
     #[test]
