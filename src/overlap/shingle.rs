@@ -73,7 +73,7 @@ fn lower_into(word: &str, buf: &mut String) {
 }
 
 /// Calls `f` with every lower-cased alphanumeric word of `text`.
-fn for_each_word(text: &str, buf: &mut String, mut f: impl FnMut(&str)) {
+pub(crate) fn for_each_word(text: &str, buf: &mut String, mut f: impl FnMut(&str)) {
     let mut start: Option<usize> = None;
     for (i, c) in text.char_indices() {
         if c.is_alphanumeric() {

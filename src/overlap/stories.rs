@@ -920,9 +920,10 @@ fn graph(
         }
     }
     drop(fill);
+    // A term's posted documents and their weights.
     let posting = |t: u32| {
         let r = start[t as usize]..start[t as usize + 1];
-        posted_doc[r.clone()].iter().zip(&posted_w[r])
+        (&posted_doc[r.clone()], &posted_w[r])
     };
     let k = config.neighbours;
     let n = vecs.len();
@@ -966,8 +967,8 @@ fn graph(
                     }
                     for &x in &order {
                         let (t, w) = (own[x].0, weight(own[x].1));
-                        let docs_of = &posted_doc[start[t as usize]..start[t as usize + 1]];
-                        for (p, (&j, &qj)) in posting(t).enumerate() {
+                        let (docs_of, weights) = posting(t);
+                        for (p, (&j, &qj)) in docs_of.iter().zip(weights).enumerate() {
                             // The accumulator is read at random (megabytes at scale): ask for
                             // the entry a few postings ahead while this one is added.
                             if let Some(&ahead) = docs_of.get(p + AHEAD) {
@@ -1080,28 +1081,19 @@ fn graph(
     let list = |i: usize| &nb[off[i]..off[i + 1]];
     // One edge per pair, (smaller, larger), ordered: a pair in both lists takes the smaller
     // document's entry. Counted first, so that the edge array is allocated once at its size.
-    // The document whose row holds the entry of `i`'s list for `j` (none: the pair is
-    // `j`'s entry).
-    let owner = |i: usize, j: u32| -> Option<usize> {
-        if j as usize > i {
-            Some(i)
-        } else if list(j as usize).binary_search_by_key(&(i as u32), |x| x.0).is_err() {
-            Some(j as usize)
-        } else {
-            None
-        }
-    };
-    // Whether each entry is an edge, found on the pool (the binary searches are the cost):
-    // one byte an entry, since its owner follows from the pair (see `owner`).
+    // The entry of `i`'s list for `j` is an edge unless `j`'s list holds the same pair and is
+    // the smaller document's; an edge sits in the row of the pair's smaller document.
+    let counted = |i: usize, j: u32| j as usize > i || list(j as usize).binary_search_by_key(&(i as u32), |x| x.0).is_err();
+    let owner = |i: usize, j: u32| i.min(j as usize);
+    // Whether each entry is an edge, found on the pool (the binary searches are the cost).
     let is_edge: Vec<bool> = (0..n)
         .into_par_iter()
-        .flat_map_iter(|i| list(i).iter().map(move |&(j, _)| owner(i, j).is_some()))
+        .flat_map_iter(|i| list(i).iter().map(move |&(j, _)| counted(i, j)))
         .collect();
-    let owner_of = |i: usize, j: u32| if j as usize > i { i } else { j as usize };
     let mut row = vec![0usize; n + 1];
     for i in 0..n {
         for (&(j, _), _) in list(i).iter().zip(&is_edge[off[i]..off[i + 1]]).filter(|x| *x.1) {
-            row[owner_of(i, j) + 1] += 1;
+            row[owner(i, j) + 1] += 1;
         }
     }
     for a in 0..n {
@@ -1111,7 +1103,7 @@ fn graph(
     let mut fill = row.clone();
     for i in 0..n {
         for (&(j, s), _) in list(i).iter().zip(&is_edge[off[i]..off[i + 1]]).filter(|x| *x.1) {
-            let a = owner_of(i, j);
+            let a = owner(i, j);
             edges[fill[a]] = (a as u32, if a == i { j } else { i as u32 }, s);
             fill[a] += 1;
         }
@@ -1505,18 +1497,19 @@ const ATTACH_MIN_STORY: u32 = 5;
 /// Canonical key of a quote for the story features (its first five normalized words; none
 /// for a shorter quote).
 pub fn quote_key(text: &str) -> Option<u64> {
-    // The words as `shingle::words` splits and lower-cases them, read only as far as the
-    // fifth (a key is made for every quote of the run, most of them long).
-    let mut key = String::new();
-    let mut n = 0;
-    for w in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(5) {
-        if n > 0 {
-            key.push(' ');
+    // The words as the copy tier reads them, without a String per word (a key is made for
+    // every quote of the run).
+    let (mut buf, mut key, mut n) = (String::new(), String::new(), 0);
+    super::shingle::for_each_word(text, &mut buf, |w| {
+        if n < 5 {
+            if n > 0 {
+                key.push(' ');
+            }
+            key.push_str(w);
         }
-        key.extend(w.chars().flat_map(char::to_lowercase));
         n += 1;
-    }
-    (n == 5).then(|| xxh3_64(key.as_bytes()))
+    });
+    (n >= 5).then(|| xxh3_64(key.as_bytes()))
 }
 
 /// The story vectors of a run's documents (see [`cluster`]): built from the documents'
