@@ -11,6 +11,14 @@ use newsmill::config::PipelineConfig;
 use newsmill::overlap::EvalLevel;
 use newsmill::run::{self, RunOptions};
 
+/// mimalloc in place of glibc's allocator. Every stage makes small vectors and strings per
+/// document on every worker thread; with glibc, malloc and free were about a tenth of a run's
+/// CPU. mimalloc's per-thread free lists made the 50 MB bench run about 10% faster, and it
+/// hands freed pages back to the system by itself (no `malloc_trim` between steps): the 1 GB
+/// run's peak RSS went down, not up (1,844 to 1,733 MiB).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match real_main(cli) {

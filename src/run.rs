@@ -252,14 +252,14 @@ struct Timer {
 impl Timer {
     /// Adds time spent in a stage that ran interleaved with others.
     fn add(&mut self, stage: &str, secs: f64) {
-        tracing::info!(stage, seconds = secs, peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(), "stage done");
+        tracing::info!(stage, seconds = secs, peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "stage done");
         self.stages.push((stage.to_string(), secs));
     }
 
     fn lap(&mut self, stage: &str) {
         let now = Instant::now();
         let secs = (now - self.at).as_secs_f64();
-        tracing::info!(stage, seconds = secs, peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(), "stage done");
+        tracing::info!(stage, seconds = secs, peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "stage done");
         self.stages.push((stage.to_string(), secs));
         self.at = now;
     }
@@ -881,7 +881,6 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     // here, not at the end of the run.
     let FirstPass { mut kept, spill, spill_error, quotes: kept_quotes, mut rejects, names, text_bytes: input_text_bytes, extracted: extracted_documents, rec, qx, .. } = fp;
     drop((rec, qx));
-    crate::mem::release_free();
     if let Some(e) = spill_error {
         return Err(Error::io(&spill_path, e));
     }
@@ -917,7 +916,6 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                         .filter_map(|(slot, n)| Some((linked.entity_index(i, slot as u32)?, n.2))),
                 );
             }
-            crate::mem::release_free();
             let oq: Vec<SpilledQuote> = kept_quotes
                 .iter()
                 .map(|q| SpilledQuote {
@@ -944,7 +942,6 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     debug_assert!(cluster_of.windows(2).all(|w| w[0].0 < w[1].0));
     drop(kept_quotes);
     drop(kept);
-    crate::mem::release_free();
     crate::lock::fault_point("extract");
 
     // Second pass: the tables, written while the cached chunks are read back in input order.

@@ -384,7 +384,7 @@ fn run_any(
         docs = sorted.len(),
         spilled = spill.is_some(),
         quotes = n_quotes,
-        rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(),
+        rss_mb = crate::mem::rss_mb(),
         "overlap input"
     );
     // Tiers 1 and 2 need of the quotes only their story keys, by the tiers' document index.
@@ -429,7 +429,7 @@ fn run_any(
     let (quote_cluster_sorted, quote_clusters) = quotes::cluster(&docs, &sorted_quotes, &config.quotes);
     drop(sorted_quotes);
     drop(texts);
-    tracing::debug!(tier = "quotes", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(), "overlap tier done");
+    tracing::debug!(tier = "quotes", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "overlap tier done");
     let mut quote_cluster_of = vec![None; n_quotes];
     for (r, c) in quote_cluster_sorted.into_iter().enumerate() {
         quote_cluster_of[qorder[r]] = c;
@@ -496,8 +496,7 @@ fn copies_and_stories(
     for d in docs.iter_mut() {
         d.sig.free_minhashes();
     }
-    crate::mem::release_free();
-    tracing::debug!(tier = "copies", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(), "overlap tier done");
+    tracing::debug!(tier = "copies", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "overlap tier done");
     let t = std::time::Instant::now();
     // Tier 2: stories, seeded with the copy clusters; the terms are not needed once the
     // vectors are built.
@@ -508,8 +507,7 @@ fn copies_and_stories(
     };
     let vecs = stories::vectors(&views(docs, entity_ids), terms, story_keys, &config.stories)?;
     let story = stories::cluster(&views(docs, entity_ids), &canonical, vecs, &config.stories);
-    crate::mem::release_free();
-    tracing::debug!(tier = "stories", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(), "overlap tier done");
+    tracing::debug!(tier = "stories", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "overlap tier done");
     Ok((assignments, story))
 }
 

@@ -1532,7 +1532,7 @@ pub fn vectors(docs: &[Doc], terms: Terms, quotes: &[(usize, u64)], config: &Sto
         step = "vectors",
         terms = vecs.iter().map(StoryVec::len).sum::<usize>(),
         seconds = t.elapsed().as_secs_f64(),
-        peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(),
+        peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(),
         "story tier"
     );
     Ok(Vectors(vecs))
@@ -1553,7 +1553,7 @@ pub fn cluster(
     let vecs = vecs.0;
     let t = std::time::Instant::now();
     let edges = graph(docs, canonical, &vecs, config);
-    tracing::debug!(step = "graph", edges = edges.len(), seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(), "story tier");
+    tracing::debug!(step = "graph", edges = edges.len(), seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "story tier");
     let t = std::time::Instant::now();
     let linkage = match config.linkage {
         Linkage::Auto => {
@@ -1574,14 +1574,13 @@ pub fn cluster(
         Linkage::Auto | Linkage::Average => {
             // The vectors are done with once the graph is built.
             drop(vecs);
-            crate::mem::release_free();
             average_linkage(n, canonical, &edges, config.min_similarity)
         }
         Linkage::Centroid => {
             centroid_linkage(n, canonical, &vecs, &edges, config.min_centroid_similarity, config.attach_similarity)
         }
     };
-    tracing::debug!(step = "linkage", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), heap_mb = crate::mem::heap_mb(), "story tier");
+    tracing::debug!(step = "linkage", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "story tier");
     rows(docs, &roots, &edges)
 }
 
