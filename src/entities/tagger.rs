@@ -333,6 +333,9 @@ impl Feats {
 
 /// Slots of the per-thread cache of word analyses (a power of two).
 const TYPE_CACHE_SLOTS: usize = 1 << 14;
+/// Tokens ahead of the one being read whose cache slot is asked for.
+const TYPE_AHEAD: usize = 8;
+
 /// Longest word (in bytes) the cache holds.
 const TYPE_CACHE_BYTES: usize = 30;
 
@@ -374,6 +377,8 @@ struct DocState {
     /// Per token, its word's cache slot (`u32::MAX`: not cacheable). A later token of the
     /// document may have taken the slot over, so a reader checks [`CachedType::holds`].
     slots: Vec<u32>,
+    /// Tokens whose word was not in the cache (scratch of [`DocState::prepare`]).
+    missed: Vec<u32>,
     toks: Vec<Tok>,
     casing: HashMap64<u8>,
     history: HashMap64<[u16; 5]>,
@@ -403,29 +408,42 @@ impl DocState {
             self.types.resize(TYPE_CACHE_SLOTS, CachedType::default());
             self.types_for = gaz.clusters_id();
         }
-        let types = &mut self.types;
+        // Each word's cache slot first (hashing only), so that the slot a few tokens ahead
+        // can be asked for while this one is read.
         self.slots.clear();
-        let slots = &mut self.slots;
-        self.toks.extend(tokens.iter().map(|s| {
-            let b = s.as_bytes();
-            let slot = type_slot(b);
-            slots.push(slot.map_or(u32::MAX, |k| k as u32));
-            if let Some(c) = slot.map(|k| &types[k]) {
-                if c.holds(b) {
-                    return c.tok;
-                }
+        self.slots.extend(tokens.iter().map(|s| type_slot(s.as_bytes()).map_or(u32::MAX, |k| k as u32)));
+        // Words in the cache take their analysis from it; the others are analyzed here and
+        // their cluster lines asked for, and looked up once every token is through, so that
+        // those lookups (reads far apart in a large table) overlap instead of waiting one
+        // after another. A word missing twice in one document is analyzed twice, with the
+        // same result.
+        self.missed.clear();
+        for (i, s) in tokens.iter().enumerate() {
+            if let Some(&k) = self.slots.get(i + TYPE_AHEAD).filter(|&&k| k != u32::MAX) {
+                crate::mem::prefetch(&self.types[k as usize]);
             }
-            let mut t = analyze(s);
+            let k = self.slots[i];
+            if let Some(c) = self.types.get(k as usize).filter(|c| c.holds(s.as_bytes())) {
+                self.toks.push(c.tok);
+                continue;
+            }
+            let t = analyze(s);
+            gaz.prefetch_clusters(t.exact, t.lower);
+            self.toks.push(t);
+            self.missed.push(i as u32);
+        }
+        for &i in &self.missed {
+            let i = i as usize;
+            let t = &mut self.toks[i];
             t.cl = gaz.clusters_of(t.exact, t.lower).unwrap_or([u16::MAX; 3]);
-            if let Some(k) = slot {
-                let c = &mut types[k];
+            if let Some(c) = self.types.get_mut(self.slots[i] as usize) {
+                let b = tokens[i].as_bytes();
                 c.len = b.len() as u8;
                 c.bytes[..b.len()].copy_from_slice(b);
-                c.tok = t;
+                c.tok = *t;
                 c.sum_for = 0;
             }
-            t
-        }));
+        }
         self.casing.clear();
         self.history.clear();
         for r in sents {
