@@ -23,7 +23,8 @@ use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 
 use crate::error::Error;
 use crate::schema::{ColType, TableDef};
@@ -291,12 +292,23 @@ impl Format {
 /// Rows per Parquet row group, and per batch the streaming writer encodes at a time.
 const ROW_GROUP: usize = 16_384;
 
-fn parquet_props() -> WriterProperties {
-    WriterProperties::builder()
+/// Columns of long free text whose values are all but unique: no dictionary (it would be
+/// tried and dropped in every row group) and no min/max statistics (every page would compare
+/// whole articles, and the footer would carry two whole articles per row group, for a filter
+/// no reader makes). Quote texts are not among them: copies of a report repeat its quotes, and
+/// the dictionary makes that table smaller.
+const LONG_TEXT: &[(&str, &str)] = &[("documents", "text"), ("quote_clusters", "text")];
+
+fn parquet_props(table: &str) -> WriterProperties {
+    let mut b = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).expect("valid zstd level")))
         .set_created_by(format!("newsmill {}", env!("CARGO_PKG_VERSION")))
-        .set_max_row_group_size(ROW_GROUP)
-        .build()
+        .set_max_row_group_size(ROW_GROUP);
+    for &(_, column) in LONG_TEXT.iter().filter(|(t, _)| *t == table) {
+        let path = ColumnPath::from(column);
+        b = b.set_column_dictionary_enabled(path.clone(), false).set_column_statistics_enabled(path, EnabledStatistics::None);
+    }
+    b.build()
 }
 
 /// Something that takes a table's record batches in order: one file of one format.
@@ -452,7 +464,7 @@ impl TableWriter {
             fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
             let path = folder.join("part-00000.parquet");
             let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-            let w = ArrowWriter::try_new(BufWriter::new(file), buf.schema.clone(), Some(parquet_props()))
+            let w = ArrowWriter::try_new(BufWriter::new(file), buf.schema.clone(), Some(parquet_props(def.name)))
                 .map_err(|e| Error::Write { path: path.clone(), detail: e.to_string() })?;
             Some(Sink::new(ParquetFile { path, w }))
         } else {
