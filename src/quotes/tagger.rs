@@ -370,14 +370,21 @@ pub fn viterbi(em: &[f32], trans: &[f32], n: usize) -> Vec<u8> {
     out
 }
 
+/// Tokens ahead of the one being summed whose weight rows [`emissions`] asks for.
+const EM_AHEAD: usize = 3;
+
 /// Emission scores for feature rows.
 #[inline(always)]
 pub fn emissions(w: &[f32], feats: &[u32], n: usize) -> Vec<f32> {
     let mut em = vec![0f32; n * NL];
+    for &f in &feats[..(EM_AHEAD.min(n) * NF).min(feats.len())] {
+        crate::mem::prefetch(&w[f as usize * STRIDE]);
+    }
     for i in 0..n {
-        // The next token's rows are asked for while this token's are summed: the table is
-        // larger than the core's own caches, and the loads then overlap.
-        if let Some(next) = feats.get((i + 1) * NF..(i + 2) * NF) {
+        // The rows of a token a few places on are asked for while this token's are summed:
+        // the table is larger than the core's own caches, and the loads then overlap. One
+        // token of summing is too short to cover a load from the shared cache.
+        if let Some(next) = feats.get((i + EM_AHEAD) * NF..(i + EM_AHEAD + 1) * NF) {
             for &f in next {
                 crate::mem::prefetch(&w[f as usize * STRIDE]);
             }
