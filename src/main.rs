@@ -15,7 +15,7 @@ use newsmill::run::{self, RunOptions};
 /// document on every worker thread; with glibc, malloc and free were about a tenth of a run's
 /// CPU. mimalloc's per-thread free lists made the 50 MB bench run about 10% faster, and it
 /// hands freed pages back to the system by itself (no `malloc_trim` between steps): the 1 GB
-/// run's peak RSS went down, not up (1,844 to 1,733 MiB).
+/// run's peak RSS went down, not up (1,844 MiB before; 1,733 and 1,774 MiB in two runs after).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

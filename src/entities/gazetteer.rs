@@ -167,10 +167,6 @@ impl ClusterTable {
         t
     }
 
-    fn is_empty(&self) -> bool {
-        self.slots.is_empty()
-    }
-
     #[inline(always)]
     fn home(&self, key: u64) -> usize {
         (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
@@ -314,9 +310,6 @@ impl Gazetteer {
     /// The clusters of a word by its exact hash, else by its lower-case hash.
     #[inline]
     pub fn clusters_of(&self, exact: u64, lower: u64) -> Option<[u16; 3]> {
-        if self.clusters.is_empty() {
-            return None;
-        }
         self.clusters.get(exact).or_else(|| self.clusters.get(lower))
     }
 
