@@ -52,7 +52,8 @@ pub mod cat {
     ];
 }
 
-/// A hasher for keys that are already 64-bit hashes: one multiply instead of SipHash.
+/// A hasher for keys that are already hashes (64-bit, or 32-bit like the story terms' keys):
+/// one multiply instead of SipHash or a streaming xxh3.
 #[derive(Default, Clone, Copy)]
 pub struct U64Hasher(u64);
 
@@ -70,6 +71,10 @@ impl std::hash::Hasher for U64Hasher {
     #[inline]
     fn write_u64(&mut self, i: u64) {
         self.0 = (i ^ (i >> 29)).wrapping_mul(0x9E3779B97F4A7C15);
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i as u64);
     }
 }
 
