@@ -1601,55 +1601,62 @@ fn rows(docs: &[Doc], roots: &[u32], edges: &[(u32, u32, f32)]) -> StoryClusters
         }
     }
     let n_chars: Vec<u64> = docs.iter().map(|d| d.prepared.sig.n_chars).collect();
-    let mut story_id = vec![String::new(); n];
-    let mut out = Vec::with_capacity(members.len());
-    for (_, m) in members {
-        // The id comes from the story's first report (earliest, then longest, then smallest id)
-        // so it stays put while later reports join.
-        let anchor = *m
-            .iter()
-            .min_by(|&&x, &&y| {
-                let k = |i: usize| {
-                    (
-                        docs[i].published_at().is_none(),
-                        docs[i].published_at().unwrap_or(i64::MAX),
-                        std::cmp::Reverse(n_chars[i]),
-                        docs[i].doc_id(),
-                    )
-                };
-                k(x).cmp(&k(y))
-            })
-            .unwrap();
-        let id = stable_id("story", &[docs[anchor].doc_id()]);
-        let rep = *m
-            .iter()
-            .max_by(|&&x, &&y| {
-                within[x]
-                    .total_cmp(&within[y])
-                    .then_with(|| docs[y].doc_id().cmp(docs[x].doc_id()))
-            })
-            .unwrap();
-        let mut ent: HashMap<&str, usize> = HashMap::new();
-        for &i in &m {
-            for (e, c) in docs[i].entity_ids.iter() {
-                *ent.entry(e).or_default() += c as usize;
+    // Each story's row on its own (on the pool); the rows are sorted by id at the end, so the
+    // order they are made in does not matter.
+    let groups: Vec<Vec<usize>> = members.into_values().collect();
+    let made: Vec<(StoryRow, Vec<usize>)> = groups
+        .into_par_iter()
+        .map(|m| {
+            // The id comes from the story's first report (earliest, then longest, then
+            // smallest id) so it stays put while later reports join.
+            let anchor = *m
+                .iter()
+                .min_by(|&&x, &&y| {
+                    let k = |i: usize| {
+                        (
+                            docs[i].published_at().is_none(),
+                            docs[i].published_at().unwrap_or(i64::MAX),
+                            std::cmp::Reverse(n_chars[i]),
+                            docs[i].doc_id(),
+                        )
+                    };
+                    k(x).cmp(&k(y))
+                })
+                .expect("a story has a member");
+            let id = stable_id("story", &[docs[anchor].doc_id()]);
+            let rep = *m
+                .iter()
+                .max_by(|&&x, &&y| {
+                    within[x]
+                        .total_cmp(&within[y])
+                        .then_with(|| docs[y].doc_id().cmp(docs[x].doc_id()))
+                })
+                .expect("a story has a member");
+            let mut ent: HashMap<&str, usize> = HashMap::new();
+            for &i in &m {
+                for (e, c) in docs[i].entity_ids.iter() {
+                    *ent.entry(e).or_default() += c as usize;
+                }
             }
-            story_id[i] = id.clone();
+            let mut ent: Vec<(&str, usize)> = ent.into_iter().collect();
+            ent.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            let row = StoryRow {
+                story_id: id,
+                n_documents: m.len() as u64,
+                representative_doc_id: docs[rep].doc_id().to_string(),
+                title: docs[rep].prepared.lead.clone(),
+                top_entities: ent.into_iter().take(5).map(|(e, _)| e.to_string()).collect(),
+            };
+            (row, m)
+        })
+        .collect();
+    let mut story_id = vec![String::new(); n];
+    let mut out = Vec::with_capacity(made.len());
+    for (row, m) in made {
+        for i in m {
+            story_id[i] = row.story_id.clone();
         }
-        let mut ent: Vec<(&str, usize)> = ent.into_iter().collect();
-        ent.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        let title = docs[rep].prepared.lead.clone();
-        out.push(StoryRow {
-            story_id: id,
-            n_documents: m.len() as u64,
-            representative_doc_id: docs[rep].doc_id().to_string(),
-            title,
-            top_entities: ent
-                .into_iter()
-                .take(5)
-                .map(|(e, _)| e.to_string())
-                .collect(),
-        });
+        out.push(row);
     }
     out.sort_by(|a, b| a.story_id.cmp(&b.story_id));
     StoryClusters {
