@@ -1092,9 +1092,11 @@ fn graph(
         .into_par_iter()
         .flat_map_iter(|i| list(i).iter().map(move |&(j, _)| counted(i, j)))
         .collect();
+    // The entries of `i`'s list that are edges.
+    let edges_in = |i: usize| list(i).iter().zip(&is_edge[off[i]..off[i + 1]]).filter(|x| *x.1).map(|x| *x.0);
     let mut row = vec![0usize; n + 1];
     for i in 0..n {
-        for (&(j, _), _) in list(i).iter().zip(&is_edge[off[i]..off[i + 1]]).filter(|x| *x.1) {
+        for (j, _) in edges_in(i) {
             row[owner(i, j) + 1] += 1;
         }
     }
@@ -1104,7 +1106,7 @@ fn graph(
     let mut edges: Vec<(u32, u32, f32)> = vec![(0, 0, 0.0); row[n]];
     let mut fill = row.clone();
     for i in 0..n {
-        for (&(j, s), _) in list(i).iter().zip(&is_edge[off[i]..off[i + 1]]).filter(|x| *x.1) {
+        for (j, s) in edges_in(i) {
             let a = owner(i, j);
             edges[fill[a]] = (a as u32, if a == i { j } else { i as u32 }, s);
             fill[a] += 1;

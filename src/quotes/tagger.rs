@@ -377,18 +377,17 @@ const EM_AHEAD: usize = 3;
 #[inline(always)]
 pub fn emissions(w: &[f32], feats: &[u32], n: usize) -> Vec<f32> {
     let mut em = vec![0f32; n * NL];
-    for &f in &feats[..(EM_AHEAD.min(n) * NF).min(feats.len())] {
-        crate::mem::prefetch(&w[f as usize * STRIDE]);
-    }
-    for i in 0..n {
-        // The rows of a token a few places on are asked for while this token's are summed:
-        // the table is larger than the core's own caches, and the loads then overlap. One
-        // token of summing is too short to cover a load from the shared cache.
-        if let Some(next) = feats.get((i + EM_AHEAD) * NF..(i + EM_AHEAD + 1) * NF) {
-            for &f in next {
-                crate::mem::prefetch(&w[f as usize * STRIDE]);
-            }
+    // The rows of a token a few places on are asked for while this token's are summed: the
+    // table is larger than the core's own caches, and the loads then overlap. One token of
+    // summing is too short to cover a load from the shared cache.
+    let ask = |k: usize| {
+        for &f in feats.get(k * NF..(k + 1) * NF).unwrap_or(&[]) {
+            crate::mem::prefetch(&w[f as usize * STRIDE]);
         }
+    };
+    (0..EM_AHEAD).for_each(ask);
+    for i in 0..n {
+        ask(i + EM_AHEAD);
         let mut acc = [0f32; STRIDE];
         for &f in &feats[i * NF..(i + 1) * NF] {
             let base = f as usize * STRIDE;
