@@ -319,12 +319,16 @@ struct CacheWriter {
 }
 
 impl CacheWriter {
-    /// Appends a chunk: its length (u64, little-endian), then its postcard encoding.
-    fn append(&mut self, c: &Chunk) -> Result<(), Error> {
-        let bytes = postcard::to_stdvec(c).map_err(|e| Error::io(&self.tmp, std::io::Error::other(e)))?;
+    /// Appends a chunk: its length (u64, little-endian), then its postcard encoding, made in
+    /// `buf`. The caller keeps `buf` from chunk to chunk: an encoding is tens of megabytes, and
+    /// a new vector grown by doubling for each chunk costs more in fresh pages than the
+    /// encoding itself.
+    fn append(&mut self, c: &Chunk, buf: &mut Vec<u8>) -> Result<(), Error> {
+        buf.clear();
+        postcard::to_io(c, &mut *buf).map_err(|e| Error::io(&self.tmp, std::io::Error::other(e)))?;
         let w = &mut self.z;
-        std::io::Write::write_all(w, &(bytes.len() as u64).to_le_bytes()).map_err(|e| Error::io(&self.tmp, e))?;
-        std::io::Write::write_all(w, &bytes).map_err(|e| Error::io(&self.tmp, e))
+        std::io::Write::write_all(w, &(buf.len() as u64).to_le_bytes()).map_err(|e| Error::io(&self.tmp, e))?;
+        std::io::Write::write_all(w, buf).map_err(|e| Error::io(&self.tmp, e))
     }
 
     fn finish(self) -> Result<(), Error> {
@@ -468,6 +472,8 @@ struct FirstPass<'a> {
     text_bytes: u64,
     extracted: u64,
     writers: BTreeMap<usize, CacheWriter>,
+    /// Where [`CacheWriter::append`] encodes each chunk.
+    encoded: Vec<u8>,
     seconds: BTreeMap<&'static str, f64>,
     pb: ProgressBar,
 }
@@ -535,7 +541,7 @@ impl FirstPass<'_> {
             // The chunk is compressed into the cache on one thread of the pool while the
             // others prepare its documents for the whole-run stages: the compression is one
             // serial stream, which would otherwise leave the other cores idle.
-            let (cache, keys, writers, cfg) = (self.cache, self.keys, &mut self.writers, self.cfg);
+            let (cache, keys, writers, encoded, cfg) = (self.cache, self.keys, &mut self.writers, &mut self.encoded, self.cfg);
             let (written, (prepared, keep_secs)) = rayon::join(
                 || {
                     let t = Instant::now();
@@ -544,7 +550,7 @@ impl FirstPass<'_> {
                             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
                             std::collections::btree_map::Entry::Vacant(e) => e.insert(cache.writer(&keys[file])?),
                         };
-                        w.append(&chunk)?;
+                        w.append(&chunk, encoded)?;
                         if last {
                             writers.remove(&file).expect("writer").finish()?;
                         }
@@ -866,6 +872,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         text_bytes: 0,
         extracted: 0,
         writers: BTreeMap::new(),
+        encoded: Vec::new(),
         seconds: BTreeMap::new(),
         pb: progress.bar("documents", 0),
     };
@@ -879,8 +886,8 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     timer.at = Instant::now();
     // What the whole-run stages need; the models and the rest of the first pass are freed
     // here, not at the end of the run.
-    let FirstPass { mut kept, spill, spill_error, quotes: kept_quotes, mut rejects, names, text_bytes: input_text_bytes, extracted: extracted_documents, rec, qx, .. } = fp;
-    drop((rec, qx));
+    let FirstPass { mut kept, spill, spill_error, quotes: kept_quotes, mut rejects, names, text_bytes: input_text_bytes, extracted: extracted_documents, rec, qx, encoded, .. } = fp;
+    drop((rec, qx, encoded));
     if let Some(e) = spill_error {
         return Err(Error::io(&spill_path, e));
     }
