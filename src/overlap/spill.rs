@@ -38,6 +38,9 @@ pub struct DocSpill {
     path: Owned,
     w: BufWriter<File>,
     at: Mark,
+    /// One document's record, made whole before it is written: a thousand small writes a
+    /// document, each through the writer's checks, cost more than the record itself.
+    record: Vec<u8>,
 }
 
 /// A point to go back to ([`DocSpill::rewind`]).
@@ -52,18 +55,16 @@ pub struct Mark {
     quote_bytes: u64,
 }
 
-fn write_u16s(w: &mut impl Write, v: &[u16]) -> io::Result<()> {
-    for x in v {
-        w.write_all(&x.to_le_bytes())?;
-    }
-    Ok(())
+/// Appends `v` to `out`, little-endian.
+fn put_u16s(out: &mut Vec<u8>, v: &[u16]) {
+    out.extend(v.iter().flat_map(|x| x.to_le_bytes()));
 }
 
 impl DocSpill {
     /// Creates (or empties) the spill file at `path`.
     pub fn create(path: &Path) -> io::Result<DocSpill> {
         let f = File::options().read(true).write(true).create(true).truncate(true).open(path)?;
-        Ok(DocSpill { path: Owned(Some(path.to_path_buf())), w: BufWriter::with_capacity(1 << 20, f), at: Mark::default() })
+        Ok(DocSpill { path: Owned(Some(path.to_path_buf())), w: BufWriter::with_capacity(1 << 20, f), at: Mark::default(), record: Vec::new() })
     }
 
     /// Appends one document's terms, signatures (each at most `u16::MAX` slots; longer ones
@@ -77,21 +78,23 @@ impl DocSpill {
         let (Ok(n_quotes), Ok(qb)) = (u32::try_from(quotes.len()), u32::try_from(quote_bytes)) else {
             return Err(io::Error::other("a document's quotes exceed 4 GB"));
         };
-        self.w.write_all(&(n as u32).to_le_bytes())?;
-        write_u16s(&mut self.w, &[minhash.len() as u16, char_minhash.len() as u16])?;
-        self.w.write_all(&n_quotes.to_le_bytes())?;
-        self.w.write_all(&qb.to_le_bytes())?;
-        for k in &t.keys[..n] {
-            self.w.write_all(&k.to_le_bytes())?;
-        }
-        write_u16s(&mut self.w, &t.counts[..n])?;
-        write_u16s(&mut self.w, minhash)?;
-        write_u16s(&mut self.w, char_minhash)?;
-        for q in quotes {
-            self.w.write_all(&(q.len() as u32).to_le_bytes())?;
-            self.w.write_all(q.as_bytes())?;
-        }
         let slots = (minhash.len() + char_minhash.len()) as u64;
+        let r = &mut self.record;
+        r.clear();
+        r.extend_from_slice(&(n as u32).to_le_bytes());
+        put_u16s(r, &[minhash.len() as u16, char_minhash.len() as u16]);
+        r.extend_from_slice(&n_quotes.to_le_bytes());
+        r.extend_from_slice(&qb.to_le_bytes());
+        r.extend(t.keys[..n].iter().flat_map(|k| k.to_le_bytes()));
+        put_u16s(r, &t.counts[..n]);
+        put_u16s(r, minhash);
+        put_u16s(r, char_minhash);
+        for q in quotes {
+            r.extend_from_slice(&(q.len() as u32).to_le_bytes());
+            r.extend_from_slice(q.as_bytes());
+        }
+        debug_assert_eq!(r.len() as u64, HEADER as u64 + 6 * n as u64 + 2 * slots + 4 * quotes.len() as u64 + quote_bytes as u64);
+        self.w.write_all(r)?;
         self.at.docs += 1;
         self.at.bytes += HEADER as u64 + 6 * n as u64 + 2 * slots + 4 * quotes.len() as u64 + quote_bytes as u64;
         self.at.quotes += quotes.len() as u64;
