@@ -78,7 +78,6 @@ impl DocSpill {
         let (Ok(n_quotes), Ok(qb)) = (u32::try_from(quotes.len()), u32::try_from(quote_bytes)) else {
             return Err(io::Error::other("a document's quotes exceed 4 GB"));
         };
-        let slots = (minhash.len() + char_minhash.len()) as u64;
         let r = &mut self.record;
         r.clear();
         r.extend_from_slice(&(n as u32).to_le_bytes());
@@ -93,10 +92,9 @@ impl DocSpill {
             r.extend_from_slice(&(q.len() as u32).to_le_bytes());
             r.extend_from_slice(q.as_bytes());
         }
-        debug_assert_eq!(r.len() as u64, HEADER as u64 + 6 * n as u64 + 2 * slots + 4 * quotes.len() as u64 + quote_bytes as u64);
         self.w.write_all(r)?;
         self.at.docs += 1;
-        self.at.bytes += HEADER as u64 + 6 * n as u64 + 2 * slots + 4 * quotes.len() as u64 + quote_bytes as u64;
+        self.at.bytes += r.len() as u64;
         self.at.quotes += quotes.len() as u64;
         self.at.quote_bytes += quote_bytes as u64;
         self.at.slots[0] += minhash.len() as u64;
