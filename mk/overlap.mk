@@ -20,7 +20,7 @@ eval-overlap: ## Score copies and stories on the dev corpora (in-process, via th
 	@if [ ! -d $(OVERLAP_CORPORA) ]; then echo "skipping: $(OVERLAP_CORPORA) not found"; exit 0; fi
 	cargo test --release --test integration overlap::floor -- --nocapture --test-threads 1 2>&1 | grep -E "Scores|test result"
 
-bench-overlap: $(OVERLAP_VENV)/.done ## Copy tier throughput (1 and 2 threads) side by side with datasketch MinHashLSH (same shingles, 256+256 perms, 85x3 bands)
+bench-overlap: $(OVERLAP_VENV)/.done ## Copy tier throughput (1 and 2 threads) side by side with datasketch MinHashLSH (same shingles, 256-permutation word signatures, 85x3 bands; a 256-slot character signature, one permutation here and 256 in the peer)
 	cargo bench --bench overlap
 	@if [ -f $(OVERLAP_SYN) ]; then \
 	  $(OVERLAP_VENV)/bin/python bench/peers/overlap_datasketch.py $(OVERLAP_SYN) text dup_group 256 85 3 0.47 0.9 15 256 0.65 > target/overlap-peer.json && \

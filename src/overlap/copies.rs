@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 use super::lsh;
-use super::minhash::{estimate_jaccard_slots, to_slots, MinHasher, CHAR_MINHASH_SEED, CHAR_NUM_PERM};
+use super::minhash::{estimate_jaccard_slots, to_slots, MinHasher, OnePermHasher, CHAR_MINHASH_SEED, CHAR_NUM_PERM};
 use super::shingle::{char_shingles, shingles_of_hashes, word_hashes, CHAR_SHINGLE, SHINGLE_WORDS};
 use super::unionfind::UnionFind;
 
@@ -116,15 +116,15 @@ impl DocSignature {
 pub struct Hashers {
     /// Word-shingle family.
     pub words: MinHasher,
-    /// Character-shingle family.
-    pub chars: MinHasher,
+    /// Character-shingle signature.
+    pub chars: OnePermHasher,
 }
 
 impl Default for Hashers {
     fn default() -> Self {
         Hashers {
             words: MinHasher::default(),
-            chars: MinHasher::new(CHAR_MINHASH_SEED, CHAR_NUM_PERM),
+            chars: OnePermHasher::new(CHAR_MINHASH_SEED, CHAR_NUM_PERM),
         }
     }
 }

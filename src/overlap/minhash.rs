@@ -5,17 +5,21 @@
 
 use serde::Serialize;
 
+use crate::overlap::shingle::mix64;
+
 /// Seed of the MinHash hash family (multiply-shift hashes drawn with splitmix64).
 pub const MINHASH_SEED: u64 = 0x6e65_7773_6d69_6c6c; // "newsmill"
 /// Number of hash functions (permutations) per signature.
 pub const NUM_PERM: usize = 256;
-/// Number of hash functions of the character-shingle signature (verification only).
+/// Bins of the character-shingle signature (verification only), a one-permutation
+/// signature ([`OnePermHasher`]).
 pub const CHAR_NUM_PERM: usize = 256;
 /// Seed of the character-shingle hash family.
 pub const CHAR_MINHASH_SEED: u64 = MINHASH_SEED ^ 0x6368_6172; // "char"
 /// Version of the signature scheme; bumped whenever a signature of the same text changes.
 /// Version 2 keeps 16 bits of each slot (b-bit MinHash), halving the signature's memory.
-pub const SIGNATURE_VERSION: u32 = 2;
+/// Version 3 makes the character signature a one-permutation signature.
+pub const SIGNATURE_VERSION: u32 = 3;
 /// Bits kept of each MinHash slot: the high 16 of the 32-bit minimum.
 pub const SLOT_BITS: u32 = 16;
 
@@ -44,6 +48,8 @@ pub struct SignatureMetadata {
     pub slot_bits: u32,
     /// Shingle hashing and normalization.
     pub shingle_hash: &'static str,
+    /// How the character signature is made.
+    pub char_hash: &'static str,
 }
 
 /// The metadata of the signatures the copy tier computes with `bands` x `rows`.
@@ -60,6 +66,7 @@ pub fn metadata(bands: usize, rows: usize) -> SignatureMetadata {
         char_shingle: crate::overlap::shingle::CHAR_SHINGLE,
         slot_bits: SLOT_BITS,
         shingle_hash: "lowercase alphanumeric words of the body; xxh3-64 per word, combined per shingle, splitmix64 finalizer; x = low32(h ^ h>>32); h_i(x) = fmix32(x ^ s_i), s_i 32-bit seeds drawn with splitmix64",
+        char_hash: "byte 5-grams of the space-joined body words, splitmix64 finalizer per window; one-permutation MinHash: h = splitmix64(x ^ char_seed), bin = (h>>32)*bins>>32, slot = min low32(h); empty bins take the slot of the first filled bin probed by splitmix64(rotl(char_seed,17) ^ (bin<<32 | attempt))",
     }
 }
 
@@ -105,7 +112,7 @@ unsafe fn update_avx512(sig: &mut [u32], seeds: &[u32], shingles: &[u64]) {
 
 fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    crate::overlap::shingle::mix64(*state)
+    mix64(*state)
 }
 
 impl Default for MinHasher {
@@ -146,6 +153,64 @@ impl MinHasher {
         }
         update(&mut sig, &self.seeds, shingles);
         sig
+    }
+}
+
+/// One-permutation MinHash with optimal densification: each shingle is hashed once, the top
+/// bits of its hash choose one of the signature's bins and the low 32 bits compete for that
+/// bin's minimum; an empty bin then takes the value of a filled bin found by a fixed probe
+/// sequence of its own. Two sets' signatures agree in a bin with probability equal to their
+/// Jaccard similarity, as with one permutation per bin, but a document costs one hash per
+/// shingle instead of one per shingle and bin (Li, Owen and Zhang, "One Permutation
+/// Hashing", 2012; Shrivastava, "Optimal Densification for Fast and Accurate Minwise
+/// Hashing", 2017).
+#[derive(Debug, Clone)]
+pub struct OnePermHasher {
+    seed: u64,
+    bins: usize,
+}
+
+impl OnePermHasher {
+    /// A signature of `bins` bins (at least one), hashed with `seed`.
+    pub fn new(seed: u64, bins: usize) -> OnePermHasher {
+        OnePermHasher { seed, bins: bins.max(1) }
+    }
+
+    /// The signature of a shingle set given as hashes, repeats allowed (all `u32::MAX` for
+    /// an empty set).
+    pub fn signature(&self, shingles: &[u64]) -> Vec<u32> {
+        let mut sig = vec![u32::MAX; self.bins];
+        let mut filled = vec![false; self.bins];
+        for &x in shingles {
+            let h = mix64(x ^ self.seed);
+            // The high 32 bits pick the bin (a multiply-shift range reduction), the low 32
+            // are the bin's candidate minimum.
+            let bin = (((h >> 32) * self.bins as u64) >> 32) as usize;
+            sig[bin] = sig[bin].min(h as u32);
+            filled[bin] = true;
+        }
+        if shingles.is_empty() || filled.iter().all(|&f| f) {
+            return sig;
+        }
+        let mut out = sig.clone();
+        for (i, o) in out.iter_mut().enumerate() {
+            if filled[i] {
+                continue;
+            }
+            // Probe bins with the bin's own hash sequence until one was filled by a shingle;
+            // at least one was, so this ends (in `bins / filled` probes on average).
+            let mut attempt = 0u64;
+            loop {
+                let p = mix64(self.seed.rotate_left(17) ^ ((i as u64) << 32 | attempt));
+                let j = (((p >> 32) * self.bins as u64) >> 32) as usize;
+                if filled[j] {
+                    *o = sig[j];
+                    break;
+                }
+                attempt += 1;
+            }
+        }
+        out
     }
 }
 
@@ -243,6 +308,56 @@ mod tests {
             }
         }
     }
+
+    /// The one-permutation signature estimates Jaccard like the full family: on character
+    /// shingles of two long texts that share about two thirds of their windows, and on short
+    /// sets that leave most bins empty (filled by densification).
+    #[test]
+    fn one_permutation_estimate_tracks_exact_jaccard() {
+        use crate::overlap::shingle::{char_shingles, CHAR_SHINGLE};
+        let h = OnePermHasher::new(CHAR_MINHASH_SEED, CHAR_NUM_PERM);
+        let base: Vec<String> = (0..600).map(|i| format!("w{}", i * 7919 % 1009)).collect();
+        let mut other = base.clone();
+        for w in other.iter_mut().skip(400) {
+            w.push('x');
+        }
+        let (ta, tb) = (base.join(" "), other.join(" "));
+        let (a, b) = (char_shingles(&ta, CHAR_SHINGLE), char_shingles(&tb, CHAR_SHINGLE));
+        let exact = {
+            let (mut sa, mut sb) = (a.clone(), b.clone());
+            sa.sort_unstable();
+            sa.dedup();
+            sb.sort_unstable();
+            sb.dedup();
+            jaccard(&sa, &sb)
+        };
+        let est = estimate_jaccard(&h.signature(&a), &h.signature(&b));
+        assert!((est - exact).abs() < 0.1, "est {est} exact {exact}");
+        // Short sets: 40 and 60 shingles sharing 40, far fewer than the 256 bins.
+        let s: Vec<u64> = (0..60u64).map(crate::overlap::shingle::mix64).collect();
+        let est = estimate_jaccard(&h.signature(&s[..40]), &h.signature(&s));
+        assert!((est - 40.0 / 60.0).abs() < 0.15, "est {est}");
+        assert!(h.signature(&s).iter().all(|&v| v != u32::MAX), "densification fills every bin");
+    }
+
+    #[test]
+    fn one_permutation_signature_basics() {
+        let h = OnePermHasher::new(CHAR_MINHASH_SEED, CHAR_NUM_PERM);
+        assert_eq!(h.signature(&[]), vec![u32::MAX; CHAR_NUM_PERM]);
+        let s: Vec<u64> = (0..500u64).map(crate::overlap::shingle::mix64).collect();
+        // Repeats and order do not change a signature.
+        let mut twice: Vec<u64> = s.iter().rev().copied().collect();
+        twice.extend(&s);
+        assert_eq!(h.signature(&s), h.signature(&twice));
+        assert_ne!(h.signature(&s), OnePermHasher::new(1, CHAR_NUM_PERM).signature(&s));
+        assert_eq!(OnePermHasher::new(1, 0).signature(&s).len(), 1);
+        // A change here means SIGNATURE_VERSION must be bumped.
+        let bytes: Vec<u8> = h.signature(&s[..50]).iter().flat_map(|v| v.to_le_bytes()).collect();
+        let stable = xxhash_rust::xxh3::xxh3_64(&bytes);
+        assert_eq!(stable, STABLE_CHAR_SIG_HASH, "character signature changed: {stable:#x}");
+    }
+
+    const STABLE_CHAR_SIG_HASH: u64 = 0xe7f3_ffb8_19cb_1efc;
 
     #[test]
     fn slot_estimates_match_full_estimates() {
