@@ -1053,8 +1053,9 @@ impl<'a> Sources<'a> {
     }
 }
 
-/// Documents whose rows the writer prepares at once.
-const ROWS_AT_ONCE: usize = 512;
+/// Documents whose whole-run columns the writer's helper thread may work out ahead of the rows
+/// being written.
+const ROWS_AHEAD: usize = 512;
 
 /// What one document's mention rows add to the mention itself.
 struct MentionCols<'a> {
@@ -1062,6 +1063,9 @@ struct MentionCols<'a> {
     end: usize,
     entity_id: Option<&'a str>,
 }
+
+/// One document's mention and quote columns, or why its rows cannot be written.
+type DocCols<'a> = Result<(Vec<MentionCols<'a>>, Vec<QuoteCols<'a>>), Error>;
 
 /// A span's code-point offsets.
 type CharSpan = Option<(usize, usize)>;
@@ -1093,27 +1097,47 @@ fn write_tables(
     let mut mentions = TableWriter::create(&schema::MENTIONS, staging, format)?;
     let mut quotes = TableWriter::create(&schema::QUOTES, staging, format)?;
     let names: HashMap<&str, &str> = src.linked.entities.iter().map(|e| (e.entity_id.as_str(), e.name.as_str())).collect();
+    // The whole-run columns (offsets, entity ids, clusters) of each document are worked out
+    // on a helper thread while this one puts the rows before them into the tables, in order;
+    // the tables encode full row groups on the pool. One thread does both when the run is
+    // held to one.
+    let helper = rayon::current_num_threads() >= 2;
     let mut base = 0usize;
     for key in keys {
         for chunk in cache.chunks(key)? {
             let chunk = chunk?;
-            // The whole-run columns (offsets, entity ids, clusters) are worked out in parallel
-            // a slice of documents at a time; the rows then go into the tables in order.
             // A chunk's documents, mentions and quotes go together (zipped, as the cache
             // holds them: a damaged entry cannot make one list outrun the others).
             let docs: Vec<_> = chunk.docs.iter().zip(&chunk.mentions).zip(&chunk.quotes).collect();
-            for slice in docs.chunks(ROWS_AT_ONCE) {
-                let cols: Vec<Result<_, Error>> = slice
-                    .par_iter()
-                    .enumerate()
-                    .map(|(k, ((d, m), q))| doc_cols(d, m, q, base + k, src, &names))
-                    .collect();
-                base += slice.len();
-                for (((d, m), q), c) in slice.iter().zip(cols) {
-                    let (mcols, qcols) = c?;
-                    push_doc_rows(d, m, q, &mcols, &qcols, src.run_id, [&mut documents, &mut mentions, &mut quotes])?;
+            let first = base;
+            base += docs.len();
+            let cols_of = |k: usize, ((d, m), q): &((&Document, &Vec<Mention>), &Vec<Quote>)| doc_cols(d, m, q, first + k, src, &names);
+            let mut push = |((d, m), q): &((&Document, &Vec<Mention>), &Vec<Quote>), cols: DocCols| -> Result<(), Error> {
+                let (mcols, qcols) = cols?;
+                push_doc_rows(d, m, q, &mcols, &qcols, src.run_id, [&mut documents, &mut mentions, &mut quotes])
+            };
+            if !helper {
+                for (k, row) in docs.iter().enumerate() {
+                    push(row, cols_of(k, row))?;
                 }
+                continue;
             }
+            std::thread::scope(|s| -> Result<(), Error> {
+                let (tx, rx) = std::sync::mpsc::sync_channel(ROWS_AHEAD);
+                let (docs, cols_of) = (&docs, &cols_of);
+                s.spawn(move || {
+                    for (k, row) in docs.iter().enumerate() {
+                        // Stops when the rows stop being written (an error below).
+                        if tx.send(cols_of(k, row)).is_err() {
+                            break;
+                        }
+                    }
+                });
+                for (row, cols) in docs.iter().zip(rx) {
+                    push(row, cols)?;
+                }
+                Ok(())
+            })?;
         }
     }
     let mut entities = TableWriter::create(&schema::ENTITIES, staging, format)?;
@@ -1168,8 +1192,12 @@ fn write_tables(
             src.run_id.into(),
         ])?;
     }
+    let mut tables = [documents, mentions, entities, quotes, quote_clusters, duplicates, stories, rejects_t];
+    for t in &mut tables {
+        t.flush()?;
+    }
     let mut counts = BTreeMap::new();
-    for t in [documents, mentions, entities, quotes, quote_clusters, duplicates, stories, rejects_t] {
+    for t in tables {
         let name = t.def().name.to_string();
         counts.insert(name, t.finish()?);
     }
@@ -1186,7 +1214,7 @@ fn doc_cols<'a>(
     di: usize,
     src: &Sources<'a>,
     names: &HashMap<&'a str, &'a str>,
-) -> Result<(Vec<MentionCols<'a>>, Vec<QuoteCols<'a>>), Error> {
+) -> DocCols<'a> {
     let text = d.text.as_str();
     let fits = |s: crate::record::Span| s.end <= text.len() && text.is_char_boundary(s.start) && text.is_char_boundary(s.end);
     let ix = CharIndex::new(text);

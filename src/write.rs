@@ -227,6 +227,8 @@ pub struct TableBuilder {
     schema: SchemaRef,
     columns: Vec<Column>,
     rows: usize,
+    /// Bytes of text in the rows so far.
+    text_bytes: usize,
 }
 
 impl TableBuilder {
@@ -237,6 +239,7 @@ impl TableBuilder {
             schema: Arc::new(def.arrow_schema()),
             columns: def.columns.iter().map(|c| Column::new(c.ty)).collect(),
             rows: 0,
+            text_bytes: 0,
         }
     }
 
@@ -271,6 +274,11 @@ impl TableBuilder {
             }
         }
         for (col, v) in self.columns.iter_mut().zip(row) {
+            self.text_bytes += match v {
+                Cell::Str(s) => s.len(),
+                Cell::List(items) => items.iter().map(String::len).sum(),
+                _ => 0,
+            };
             col.append(*v);
         }
         self.rows += 1;
@@ -287,10 +295,17 @@ impl TableBuilder {
         self.rows == 0
     }
 
+    /// True once the rows so far make a full row group: [`ROW_GROUP`] rows, or
+    /// [`ROW_GROUP_TEXT`] bytes of text.
+    fn is_full(&self) -> bool {
+        self.rows >= ROW_GROUP || self.text_bytes >= ROW_GROUP_TEXT
+    }
+
     /// The rows so far as one Arrow record batch; the builder starts empty again.
     pub fn finish_batch(&mut self) -> Result<RecordBatch, Error> {
         let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(Column::finish).collect();
         self.rows = 0;
+        self.text_bytes = 0;
         RecordBatch::try_new(self.schema.clone(), arrays)
             .map_err(|e| Error::Schema(format!("{}: {e}", self.def.name)))
     }
@@ -319,6 +334,12 @@ impl Format {
 
 /// Rows per Parquet row group, and per batch the streaming writer encodes at a time.
 const ROW_GROUP: usize = 16_384;
+
+/// Bytes of text after which a row group is full before [`ROW_GROUP`] rows: about five
+/// thousand reports of the `documents` table. Each row group is encoded on one thread, and the
+/// last one of a table is encoded after every row is in, so a row group of 16,384 whole
+/// articles (tens of megabytes) would keep the run waiting on one core at its end.
+const ROW_GROUP_TEXT: usize = 8 << 20;
 
 /// Columns of long free text whose values are all but unique: no dictionary (it would be
 /// tried and dropped in every row group) and no min/max statistics (every page would compare
@@ -522,7 +543,7 @@ impl TableWriter {
     pub fn push(&mut self, row: &[Cell]) -> Result<(), Error> {
         self.buf.push(row)?;
         self.rows += 1;
-        if self.buf.len() >= ROW_GROUP {
+        if self.buf.is_full() {
             self.flush()?;
         }
         Ok(())
@@ -538,7 +559,10 @@ impl TableWriter {
         self.rows == 0
     }
 
-    fn flush(&mut self) -> Result<(), Error> {
+    /// Hands the rows pushed so far to be encoded as a row group (on the pool when the
+    /// writer encodes in the background). [`TableWriter::finish`] does it too; calling it on
+    /// every table first lets their last row groups encode side by side.
+    pub fn flush(&mut self) -> Result<(), Error> {
         if self.buf.is_empty() {
             return Ok(());
         }
@@ -702,6 +726,23 @@ mod tests {
         let r = parquet::file::reader::SerializedFileReader::new(f).unwrap();
         use parquet::file::reader::FileReader;
         assert_eq!(r.metadata().file_metadata().num_rows(), 1);
+    }
+
+    /// Long texts close a row group before it has [`ROW_GROUP`] rows.
+    #[test]
+    fn row_groups_are_bounded_by_their_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = "x".repeat(1 << 20);
+        let mut w = TableWriter::create(&ENTITIES, dir.path(), Format::Parquet).unwrap();
+        for i in 0..20 {
+            w.push(&[format!("e{i}").as_str().into(), "PERSON".into(), name.as_str().into(), Cell::List(&[]), 1i64.into(), 1i64.into()]).unwrap();
+        }
+        assert_eq!(w.finish().unwrap(), 20);
+        let f = File::open(dir.path().join("entities/part-00000.parquet")).unwrap();
+        let r = parquet::file::reader::SerializedFileReader::new(f).unwrap();
+        use parquet::file::reader::FileReader;
+        let groups: Vec<i64> = r.metadata().row_groups().iter().map(|g| g.num_rows()).collect();
+        assert_eq!(groups, vec![8, 8, 4]);
     }
 
     /// Several row groups, encoded in the background on the pool, come out complete and in
