@@ -754,6 +754,25 @@ fn first_pass(fp: &mut FirstPass, files: &[PathBuf], sizes: &[u64], cached: &[bo
     fp.process(batch)
 }
 
+/// The entity and quote models the pipeline's stages use.
+fn load_models(cfg: &PipelineConfig) -> Result<(Option<Recognizer>, Option<QuoteExtractor>), Error> {
+    let rec = match cfg.entities() {
+        Some(ec) => Some(Recognizer::load(Path::new(&ec.models)).map_err(|e| Error::Load {
+            what: format!("entity model from {}", ec.models),
+            detail: format!("{e:#}"),
+        })?),
+        None => None,
+    };
+    let qx = match cfg.quotes() {
+        Some(qc) => Some(QuoteExtractor::load(Path::new(&qc.models), qc).map_err(|e| Error::Load {
+            what: format!("quote model from {}", qc.models),
+            detail: format!("{e:#}"),
+        })?),
+        None => None,
+    };
+    Ok((rec, qx))
+}
+
 /// Runs a pipeline. Bad records become rejects; only config and output problems fail the run.
 pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error> {
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -805,18 +824,29 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     // Per input file: reuse what an earlier run extracted from the same bytes with the same
     // extraction settings and models, or read, normalize and extract it now.
     let cache = ExtractCache::new(&out_dir, &cfg);
+    // The models load while the inputs are read for their hashes: one waits on the disk,
+    // the other mostly on decompression.
     let pb = progress.bar("hash", files.len() as u64);
-    let hashed: Vec<(InputFile, String, bool)> = files
-        .par_iter()
-        .map(|p| {
-            let (size, content_hash) = hash_file(p);
-            let path = p.to_string_lossy().into_owned();
-            let key = cache.key(&path, &content_hash);
-            let hit = !opts.full && cache.has(&key);
-            pb.inc(1);
-            (InputFile { path, size, content_hash }, key, hit)
-        })
-        .collect();
+    let (hashed, models) = rayon::join(
+        || -> Vec<(InputFile, String, bool)> {
+            files
+                .par_iter()
+                .map(|p| {
+                    let (size, content_hash) = hash_file(p);
+                    let path = p.to_string_lossy().into_owned();
+                    let key = cache.key(&path, &content_hash);
+                    let hit = !opts.full && cache.has(&key);
+                    pb.inc(1);
+                    (InputFile { path, size, content_hash }, key, hit)
+                })
+                .collect()
+        },
+        || {
+            let t = Instant::now();
+            (load_models(&cfg), t.elapsed().as_secs_f64())
+        },
+    );
+    let (models, load_secs) = models;
     pb.finish_and_clear();
     let run_id = {
         let mut key = format!("{}\n{}\n", env!("CARGO_PKG_VERSION"), serde_json::to_string(&cfg).unwrap_or_default());
@@ -828,6 +858,8 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     let n_cached = hashed.iter().filter(|h| h.2).count();
     tracing::info!(files = hashed.len(), cached = n_cached, "inputs hashed");
     timer.lap("hash");
+    timer.add("load", load_secs);
+    let (rec, qx) = models?;
     let keys: Vec<String> = hashed.iter().map(|h| h.1.clone()).collect();
     let sizes: Vec<u64> = hashed.iter().map(|h| h.0.size).collect();
     let cached: Vec<bool> = hashed.iter().map(|h| h.2).collect();
@@ -836,21 +868,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     // First pass: read, normalize, extract and cache batch by batch; keep what the whole-run
     // stages need.
     let default_norm = NormalizeConfig { lift_header: false, lift_boilerplate: false };
-    let rec = match cfg.entities() {
-        Some(ec) => Some(Recognizer::load(Path::new(&ec.models)).map_err(|e| Error::Load {
-            what: format!("entity model from {}", ec.models),
-            detail: format!("{e:#}"),
-        })?),
-        None => None,
-    };
-    let qx = match cfg.quotes() {
-        Some(qc) => Some(QuoteExtractor::load(Path::new(&qc.models), qc).map_err(|e| Error::Load {
-            what: format!("quote model from {}", qc.models),
-            detail: format!("{e:#}"),
-        })?),
-        None => None,
-    };
-    timer.lap("load");
+
     let spill_path = out_dir.join(format!(".spill-{run_id}"));
     let spill = match cfg.overlap() {
         Some(_) => Some(overlap::spill::DocSpill::create(&spill_path).map_err(|e| Error::io(&spill_path, e))?),
