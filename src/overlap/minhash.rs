@@ -192,25 +192,25 @@ impl OnePermHasher {
         if shingles.is_empty() || filled.iter().all(|&f| f) {
             return sig;
         }
-        let mut out = sig.clone();
-        for (i, o) in out.iter_mut().enumerate() {
+        for i in 0..self.bins {
             if filled[i] {
                 continue;
             }
-            // Probe bins with the bin's own hash sequence until one was filled by a shingle;
-            // at least one was, so this ends (in `bins / filled` probes on average).
+            // Probe bins with the bin's own hash sequence until one was filled by a shingle
+            // (its value is its own, never a borrowed one); at least one was, so this ends
+            // (in `bins / filled` probes on average).
             let mut attempt = 0u64;
             loop {
                 let p = mix64(self.seed.rotate_left(17) ^ ((i as u64) << 32 | attempt));
                 let j = (((p >> 32) * self.bins as u64) >> 32) as usize;
                 if filled[j] {
-                    *o = sig[j];
+                    sig[i] = sig[j];
                     break;
                 }
                 attempt += 1;
             }
         }
-        out
+        sig
     }
 }
 
