@@ -3,7 +3,7 @@ QUOTES_POLNEAR ?= ../shared/corpora/polnear
 # Also SHIPPED_EPOCHS in tests/integration/quotes.rs, which checks the shipped model.
 QUOTES_EPOCHS ?= 30
 
-.PHONY: quotes-model quotes-eval quotes-bench quotes-test
+.PHONY: quotes-model quotes-eval quotes-holdout quotes-bench quotes-test
 
 quotes-model: ## Train the quote tagger on PolNeAR train into models/quotes-tagger.bin (deterministic)
 	@if [ -d "$(QUOTES_POLNEAR)/train" ]; then \
@@ -14,6 +14,11 @@ quotes-eval: ## Score the quote stage on PolNeAR dev (exact and overlap P/R/F1)
 	@if [ -d "$(QUOTES_POLNEAR)/dev" ]; then \
 		cargo run --release --quiet --bin newsmill-train-quotes -- eval --polnear "$(QUOTES_POLNEAR)/dev" --models models; \
 	else echo "skipping quotes-eval: $(QUOTES_POLNEAR)/dev not found"; fi
+
+quotes-holdout: ## Train on four fifths of PolNeAR train, score on the fifth held out (FOLD=0..4): how settings are chosen
+	@if [ -d "$(QUOTES_POLNEAR)/train" ]; then \
+		cargo run --release --quiet --bin newsmill-train-quotes -- holdout --corpus "$(QUOTES_POLNEAR)/train" --epochs $(QUOTES_EPOCHS) --fold $(or $(FOLD),0) --folds 5; \
+	else echo "skipping quotes-holdout: $(QUOTES_POLNEAR)/train not found"; fi
 
 quotes-bench: ## Throughput of the quote stage on one core (seeds + PolNeAR dev texts)
 	cargo bench --bench quotes

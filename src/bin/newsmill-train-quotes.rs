@@ -29,6 +29,22 @@ enum Cmd {
         #[arg(long, default_value_t = 30)]
         epochs: usize,
     },
+    /// Train on all but one part of a training folder and score on that part (how the
+    /// tagger's features and settings are chosen without looking at dev).
+    Holdout {
+        /// Training folder (text/, attributions/).
+        #[arg(long, default_value = "../shared/corpora/polnear/train")]
+        corpus: PathBuf,
+        /// Passes over the data.
+        #[arg(long, default_value_t = 30)]
+        epochs: usize,
+        /// The part held out (0-based).
+        #[arg(long, default_value_t = 0)]
+        fold: usize,
+        /// Number of parts.
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+    },
     /// Score the stage on a PolNeAR-style folder.
     Eval {
         /// Folder with text/ and attributions/.
@@ -81,6 +97,9 @@ fn main() -> anyhow::Result<()> {
         Cmd::Train { corpus, out, epochs } => {
             let summary = quotes::train::train(&corpus, &out, epochs)?;
             println!("{summary}");
+        }
+        Cmd::Holdout { corpus, epochs, fold, folds } => {
+            print!("{}", quotes::train::holdout(&corpus, epochs, fold, folds)?);
         }
         Cmd::Eval { polnear, models, json, rules_only } => {
             if rules_only {

@@ -316,6 +316,12 @@ pub fn predict(ex: &QuoteExtractor, text: &str) -> Vec<CharAttr> {
 pub fn run(ex: &QuoteExtractor, dir: &Path) -> anyhow::Result<(Tally, usize, f64)> {
     let arts = articles(dir)?;
     anyhow::ensure!(!arts.is_empty(), "no articles with .ann files under {}", dir.display());
+    run_articles(ex, &arts)
+}
+
+/// Runs the extractor over the given (text, .ann) pairs and returns the raw tally, the number
+/// of articles and the seconds spent in the quote stage.
+pub fn run_articles(ex: &QuoteExtractor, arts: &[(PathBuf, PathBuf)]) -> anyhow::Result<(Tally, usize, f64)> {
     let loaded: Vec<(String, String)> = arts
         .iter()
         .map(|(t, a)| Ok((std::fs::read_to_string(t).with_context(|| format!("reading {}", t.display()))?, std::fs::read_to_string(a).with_context(|| format!("reading {}", a.display()))?)))
@@ -362,12 +368,16 @@ pub fn report(t: &Tally, articles: usize, seconds: f64) -> Report {
 pub fn eval_polnear(models_dir: &Path, dir: &Path, json: bool) -> anyhow::Result<String> {
     let ex = QuoteExtractor::load(models_dir, &QuotesConfig::default())?;
     let (t, n, secs) = run(&ex, dir)?;
-    let r = report(&t, n, secs);
     if json {
-        return Ok(serde_json::to_string(&r)?);
+        return Ok(serde_json::to_string(&report(&t, n, secs))?);
     }
+    Ok(format!("PolNeAR-style evaluation of {} articles under {} ({:.2} s in the quote stage)\n{}", n, dir.display(), secs, table(&t)))
+}
+
+/// The report as a text table: precision, recall and F1 per role, exact and overlap, for all
+/// attributions and for those whose content holds a quote mark.
+pub fn table(t: &Tally) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "PolNeAR-style evaluation of {} articles under {} ({:.2} s in the quote stage)", n, dir.display(), secs);
     let _ = writeln!(s, "{:<26} {:>9} {:>9} {:>9}   (gold / predicted)", "", "P", "R", "F1");
     let rows = [("all, exact", 0, 0), ("all, overlap", 1, 0), ("quote marks, exact", 0, 1), ("quote marks, overlap", 1, 1)];
     for (name, m, sub) in rows {
@@ -378,5 +388,5 @@ pub fn eval_polnear(models_dir: &Path, dir: &Path, json: bool) -> anyhow::Result
             let _ = writeln!(s, "  {:<24} {:>9.3} {:>9.3} {:>9.3}   ({} / {})", role, p.precision, p.recall, p.f1, c.gold, c.pred);
         }
     }
-    Ok(s)
+    s
 }

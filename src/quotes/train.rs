@@ -3,7 +3,7 @@
 //! the L2-regularized conditional log-likelihood. Deterministic: the same data and epochs
 //! give the same model file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -69,6 +69,45 @@ pub fn train(corpus: &Path, out: &Path, epochs: usize) -> anyhow::Result<String>
     let start = Instant::now();
     let arts = eval::articles(corpus).with_context(|| format!("reading corpus {}", corpus.display()))?;
     anyhow::ensure!(!arts.is_empty(), "no annotated articles under {}", corpus.display());
+    let (m, chunks, ntok) = train_on(&arts, epochs)?;
+    m.save(out)?;
+    let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+    Ok(format!(
+        "trained on {} articles ({} chunks, {} tokens), {} epochs, in {:.1} s; wrote {} ({} bytes)",
+        arts.len(),
+        chunks,
+        ntok,
+        epochs,
+        start.elapsed().as_secs_f64(),
+        out.display(),
+        size
+    ))
+}
+
+/// Held-out scores on a training folder: the articles are dealt into `folds` parts by their
+/// place in name order, the tagger is trained on every part but `fold` and scored on that one.
+/// This is how the tagger's features and settings are chosen without looking at dev.
+pub fn holdout(corpus: &Path, epochs: usize, fold: usize, folds: usize) -> anyhow::Result<String> {
+    anyhow::ensure!(folds >= 2 && fold < folds, "fold must be below folds, and folds at least 2");
+    let start = Instant::now();
+    let arts = eval::articles(corpus).with_context(|| format!("reading corpus {}", corpus.display()))?;
+    let (test, train): (Vec<_>, Vec<_>) = arts.into_iter().enumerate().partition(|(i, _)| i % folds == fold);
+    let strip = |v: Vec<(usize, (PathBuf, PathBuf))>| v.into_iter().map(|(_, a)| a).collect::<Vec<_>>();
+    let (test, train) = (strip(test), strip(train));
+    anyhow::ensure!(!train.is_empty() && !test.is_empty(), "too few articles under {} for {} folds", corpus.display(), folds);
+    let (m, _, _) = train_on(&train, epochs)?;
+    let (t, n, _) = eval::run_articles(&super::QuoteExtractor::with_tagger(m), &test)?;
+    Ok(format!(
+        "held-out fold {fold} of {folds}: trained on {} articles, scored on {n}, {epochs} epochs, {:.1} s\n{}",
+        train.len(),
+        start.elapsed().as_secs_f64(),
+        eval::table(&t)
+    ))
+}
+
+/// Trains a tagger on the given (text, .ann) pairs; returns it with the number of training
+/// chunks and tokens.
+fn train_on(arts: &[(PathBuf, PathBuf)], epochs: usize) -> anyhow::Result<(Tagger, usize, usize)> {
     let mut data: Vec<Example> = arts
         .par_iter()
         .map(|(t, a)| -> anyhow::Result<Vec<Example>> {
@@ -89,19 +128,7 @@ pub fn train(corpus: &Path, out: &Path, epochs: usize) -> anyhow::Result<String>
         .collect();
     data.retain(|e| !e.labels.is_empty());
     let ntok: usize = data.iter().map(|e| e.labels.len()).sum();
-    let m = train_crf(&data, epochs, C2, ETA0);
-    m.save(out)?;
-    let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
-    Ok(format!(
-        "trained on {} articles ({} chunks, {} tokens), {} epochs, in {:.1} s; wrote {} ({} bytes)",
-        arts.len(),
-        data.len(),
-        ntok,
-        epochs,
-        start.elapsed().as_secs_f64(),
-        out.display(),
-        size
-    ))
+    Ok((train_crf(&data, epochs, C2, ETA0), data.len(), ntok))
 }
 
 /// L2 regularization strength (as CRFsuite's `c2`). With the learning rate and the number of
