@@ -402,24 +402,27 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
         }
     }
     drop(by_prefix);
-    // per person pair: (surname, first name)
-    let mut pinfo: HashMap<u32, (String, Option<String>)> = HashMap::new();
-    for (i, p) in pairs.iter().enumerate() {
-        if p.group != Group::Person {
-            continue;
-        }
-        let ws = words_of(p.surface);
-        let Some(last) = ws.last() else { continue };
-        let sn = find(&rep, &surname_key(last));
-        let first = if ws.len() >= 2 { Some(fold(&ws[0]).trim_end_matches('.').to_string()) } else { None };
-        pinfo.insert(i as u32, (sn, first));
-    }
+    // per person pair: (surname, first name); None for the other pairs
+    let pinfo: Vec<Option<(String, Option<String>)>> = pairs
+        .iter()
+        .map(|p| {
+            if p.group != Group::Person {
+                return None;
+            }
+            let ws = words_of(p.surface);
+            let last = ws.last()?;
+            let sn = find(&rep, &surname_key(last));
+            let first = if ws.len() >= 2 { Some(fold(&ws[0]).trim_end_matches('.').to_string()) } else { None };
+            Some((sn, first))
+        })
+        .collect();
+    let info = |pi: u32| pinfo.get(pi as usize).and_then(Option::as_ref);
     drop(rep);
     // first names seen with each surname across the run
     let mut run_firsts: HashMap<&str, BTreeMap<&str, usize>> = HashMap::new();
     for (l, sp) in docs.iter().zip(&slot_pair) {
         for (&(_, _, count), &pi) in l.borrow().iter().zip(sp) {
-            if let Some((sn, Some(f))) = pinfo.get(&pi) {
+            if let Some((sn, Some(f))) = info(pi) {
                 *run_firsts.entry(sn.as_str()).or_default().entry(f.as_str()).or_insert(0) += count as usize;
             }
         }
@@ -432,17 +435,14 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
         Some(f) => format!("person:{f}|{sn}"),
         None => format!("person:{sn}"),
     };
-    let mut pis: Vec<u32> = pinfo.keys().copied().collect();
-    pis.sort_unstable();
-    for pi in pis {
-        let (sn, first) = &pinfo[&pi];
-        if let Some(f) = first {
+    for (pi, p) in pinfo.iter().enumerate() {
+        if let Some((sn, Some(f))) = p {
             // an initial joins the full first name it abbreviates
             let firsts = run_firsts.get(sn.as_str());
             let chosen = firsts
                 .and_then(|m| m.keys().filter(|k| k.len() > 1).find(|d| compatible(f, d) && d.len() >= f.len()).map(|d| d.to_string()))
                 .unwrap_or_else(|| f.clone());
-            pair_key[pi as usize] = intern_key(person_key(Some(&chosen), sn));
+            pair_key[pi] = intern_key(person_key(Some(&chosen), sn));
         }
     }
 
@@ -491,23 +491,29 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
     drop(acronyms);
 
     // --- per document: lone surnames, then the entities' tallies ---
-    struct Acc<'a> {
-        labels: BTreeMap<EntityLabel, usize>,
-        surfaces: BTreeMap<&'a str, usize>,
+    // Per key: its documents and mentions; per (key, pair): the pair's mentions under that
+    // key, from which each entity's labels and surfaces are counted once at the end (a pair
+    // is one surface with one label) instead of per document name.
+    #[derive(Clone, Copy)]
+    struct Acc {
         n_docs: u64,
         last_doc: usize,
         n: u64,
     }
-    let new_acc = || Acc { labels: BTreeMap::new(), surfaces: BTreeMap::new(), n_docs: 0, last_doc: usize::MAX, n: 0 };
+    let new_acc = || Acc { n_docs: 0, last_doc: usize::MAX, n: 0 };
     let mut accs: Vec<Acc> = Vec::new();
+    let mut tally: super::gazetteer::HashMap64<u64> = Default::default();
     let mut run_pick: HashMap<&str, Option<String>> = HashMap::new();
     let mut slot_key: Vec<Vec<u32>> = Vec::with_capacity(docs.len());
     for (d, (l, sp)) in docs.iter().zip(&slot_pair).enumerate() {
         let l = l.borrow();
+        // The first names with each surname in this document, for its lone surnames.
         let mut doc_firsts: HashMap<&str, BTreeMap<&str, usize>> = HashMap::new();
-        for (&(_, _, count), &pi) in l.iter().zip(sp) {
-            if let Some((sn, Some(f))) = pinfo.get(&pi) {
-                *doc_firsts.entry(sn.as_str()).or_default().entry(f.as_str()).or_insert(0) += count as usize;
+        if sp.iter().any(|&pi| pi != u32::MAX && pair_key[pi as usize] == u32::MAX) {
+            for (&(_, _, count), &pi) in l.iter().zip(sp) {
+                if let Some((sn, Some(f))) = info(pi) {
+                    *doc_firsts.entry(sn.as_str()).or_default().entry(f.as_str()).or_insert(0) += count as usize;
+                }
             }
         }
         let mut keys = Vec::with_capacity(l.len());
@@ -518,7 +524,7 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
             }
             let mut k = pair_key[pi as usize];
             if k == u32::MAX {
-                let Some((sn, _)) = pinfo.get(&pi) else {
+                let Some((sn, _)) = info(pi) else {
                     keys.push(u32::MAX);
                     continue;
                 };
@@ -532,10 +538,8 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
             if accs.len() <= k as usize {
                 accs.resize_with(k as usize + 1, new_acc);
             }
-            let p = &pairs[pi as usize];
+            *tally.entry((k as u64) << 32 | pi as u64).or_insert(0) += count as u64;
             let a = &mut accs[k as usize];
-            *a.labels.entry(p.label).or_insert(0) += count as usize;
-            *a.surfaces.entry(p.surface).or_insert(0) += count as usize;
             if a.last_doc != d {
                 a.last_doc = d;
                 a.n_docs += 1;
@@ -549,6 +553,16 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
     accs.resize_with(key_strs.len(), new_acc);
 
     // --- assemble ---
+    // The (key, pair) tallies in key order, and where each key's run of them starts.
+    let mut tally: Vec<(u64, u64)> = tally.into_iter().collect();
+    tally.sort_unstable();
+    let mut tally_start = vec![0usize; key_strs.len() + 1];
+    for &(kp, _) in &tally {
+        tally_start[(kp >> 32) as usize + 1] += 1;
+    }
+    for k in 0..key_strs.len() {
+        tally_start[k + 1] += tally_start[k];
+    }
     let id_of = |k: &str| crate::normalize::hex_id(xxh3_64(k.as_bytes()));
     let mut entities: Vec<(EntityRow, u32)> = accs
         .iter()
@@ -556,13 +570,20 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
         .enumerate()
         .filter(|(_, (a, _))| a.n > 0)
         .map(|(ki, (a, k))| {
-            let label = a.labels.iter().max_by_key(|(l, c)| (**c, std::cmp::Reverse(**l))).map(|(l, _)| *l).unwrap_or(EntityLabel::Misc);
-            let name = canonical_name(k, a.surfaces.iter().map(|(s, c)| (*s, *c)), &aliases);
+            let mut labels: BTreeMap<EntityLabel, usize> = BTreeMap::new();
+            let mut surfaces: BTreeMap<&str, usize> = BTreeMap::new();
+            for &(kp, count) in &tally[tally_start[ki]..tally_start[ki + 1]] {
+                let p = &pairs[(kp & 0xffff_ffff) as usize];
+                *labels.entry(p.label).or_insert(0) += count as usize;
+                *surfaces.entry(p.surface).or_insert(0) += count as usize;
+            }
+            let label = labels.iter().max_by_key(|(l, c)| (**c, std::cmp::Reverse(**l))).map(|(l, _)| *l).unwrap_or(EntityLabel::Misc);
+            let name = canonical_name(k, surfaces.iter().map(|(s, c)| (*s, *c)), &aliases);
             let row = EntityRow {
                 entity_id: id_of(k),
                 label,
                 name,
-                aliases: a.surfaces.keys().map(|s| s.to_string()).collect(),
+                aliases: surfaces.keys().map(|s| s.to_string()).collect(),
                 n_mentions: a.n,
                 n_documents: a.n_docs,
             };
