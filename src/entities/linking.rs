@@ -494,7 +494,6 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
     // Per key: its documents and mentions; per (key, pair): the pair's mentions under that
     // key, from which each entity's labels and surfaces are counted once at the end (a pair
     // is one surface with one label) instead of per document name.
-    #[derive(Clone, Copy)]
     struct Acc {
         n_docs: u64,
         last_doc: usize,

@@ -1778,6 +1778,63 @@ mod tests {
         assert_ne!(roots[5], roots[0]);
     }
 
+    /// Average linkage the plain way: every pair of clusters scored afresh after each merge,
+    /// the best (ties: smallest ids) merged while its average reaches the threshold.
+    fn average_linkage_by_rescoring(n: usize, init: &[usize], edges: &[(u32, u32, f32)], threshold: f64) -> Vec<u32> {
+        let mut uf = crate::overlap::unionfind::UnionFind::new(n);
+        for (i, &g) in init.iter().enumerate() {
+            uf.union(i as u32, g as u32);
+        }
+        loop {
+            let roots = uf.roots();
+            let mut sum: std::collections::BTreeMap<(u32, u32), f64> = Default::default();
+            for &(i, j, s) in edges {
+                let (a, b) = (roots[i as usize], roots[j as usize]);
+                if a != b {
+                    *sum.entry((a.min(b), a.max(b))).or_default() += s as f64;
+                }
+            }
+            let size = |r: u32| roots.iter().filter(|&&x| x == r).count() as f64;
+            let best = sum
+                .iter()
+                .map(|(&(a, b), &s)| (s / (size(a) * size(b)), a, b))
+                .filter(|x| x.0 >= threshold)
+                .max_by(|x, y| x.0.total_cmp(&y.0).then_with(|| (y.1, y.2).cmp(&(x.1, x.2))));
+            match best {
+                Some((_, a, b)) => uf.union(a, b),
+                None => return roots,
+            }
+        }
+    }
+
+    #[test]
+    fn average_linkage_merges_as_rescoring_every_pair_would() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rnd = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        for round in 0..400 {
+            let n = 2 + rnd(24) as usize;
+            // Some starting groups (copies), then edges with similarities in sixteenths, so
+            // that sums are exact and ties are common.
+            let init: Vec<usize> = (0..n).map(|i| if rnd(4) == 0 { rnd(i as u64 + 1) as usize } else { i }).collect();
+            let mut edges = Vec::new();
+            for i in 0..n as u32 {
+                for j in i + 1..n as u32 {
+                    if rnd(3) == 0 {
+                        edges.push((i, j, (1 + rnd(16)) as f32 / 16.0));
+                    }
+                }
+            }
+            let threshold = [0.25, 0.4, 0.5, 0.75][round % 4];
+            let want = average_linkage_by_rescoring(n, &init, &edges, threshold);
+            assert_eq!(average_linkage(n, &init, &edges, threshold), want, "round {round}: n {n}, init {init:?}, edges {edges:?}");
+        }
+    }
+
     #[test]
     fn two_events_of_one_kind_stay_apart() {
         let a1 = "A magnitude 6.1 earthquake struck Sumatra on Tuesday, Indonesian officials said. Padang was shaken.";
