@@ -506,15 +506,9 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
     let mut slot_key: Vec<Vec<u32>> = Vec::with_capacity(docs.len());
     for (d, (l, sp)) in docs.iter().zip(&slot_pair).enumerate() {
         let l = l.borrow();
-        // The first names with each surname in this document, for its lone surnames.
-        let mut doc_firsts: HashMap<&str, BTreeMap<&str, usize>> = HashMap::new();
-        if sp.iter().any(|&pi| pi != u32::MAX && pair_key[pi as usize] == u32::MAX) {
-            for (&(_, _, count), &pi) in l.iter().zip(sp) {
-                if let Some((sn, Some(f))) = info(pi) {
-                    *doc_firsts.entry(sn.as_str()).or_default().entry(f.as_str()).or_insert(0) += count as usize;
-                }
-            }
-        }
+        // The first names with each surname in this document, gathered at its first lone
+        // surname (most documents have none).
+        let mut doc_firsts: Option<HashMap<&str, BTreeMap<&str, usize>>> = None;
         let mut keys = Vec::with_capacity(l.len());
         for (&(_, _, count), &pi) in l.iter().zip(sp) {
             if pi == u32::MAX {
@@ -529,7 +523,16 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
                 };
                 // lone surname: the person of that surname named in this document, else the
                 // only one in the run, else the most mentioned one
-                let chosen = doc_firsts.get(sn.as_str()).and_then(pick).or_else(|| {
+                let firsts = doc_firsts.get_or_insert_with(|| {
+                    let mut m: HashMap<&str, BTreeMap<&str, usize>> = HashMap::new();
+                    for (&(_, _, count), &pi) in l.iter().zip(sp) {
+                        if let Some((sn, Some(f))) = info(pi) {
+                            *m.entry(sn.as_str()).or_default().entry(f.as_str()).or_insert(0) += count as usize;
+                        }
+                    }
+                    m
+                });
+                let chosen = firsts.get(sn.as_str()).and_then(pick).or_else(|| {
                     run_pick.entry(sn.as_str()).or_insert_with(|| run_firsts.get(sn.as_str()).and_then(pick)).clone()
                 });
                 k = intern_key(person_key(chosen.as_deref(), sn));
@@ -552,16 +555,9 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
     accs.resize_with(key_strs.len(), new_acc);
 
     // --- assemble ---
-    // The (key, pair) tallies in key order, and where each key's run of them starts.
+    // The (key, pair) tallies in key order: a key's are one run.
     let mut tally: Vec<(u64, u64)> = tally.into_iter().collect();
     tally.sort_unstable();
-    let mut tally_start = vec![0usize; key_strs.len() + 1];
-    for &(kp, _) in &tally {
-        tally_start[(kp >> 32) as usize + 1] += 1;
-    }
-    for k in 0..key_strs.len() {
-        tally_start[k + 1] += tally_start[k];
-    }
     let id_of = |k: &str| crate::normalize::hex_id(xxh3_64(k.as_bytes()));
     let mut entities: Vec<(EntityRow, u32)> = accs
         .iter()
@@ -571,7 +567,8 @@ pub fn link_names<D: std::borrow::Borrow<DocNames>>(docs: &[D], names: &Names) -
         .map(|(ki, (a, k))| {
             let mut labels: BTreeMap<EntityLabel, usize> = BTreeMap::new();
             let mut surfaces: BTreeMap<&str, usize> = BTreeMap::new();
-            for &(kp, count) in &tally[tally_start[ki]..tally_start[ki + 1]] {
+            let run = tally.partition_point(|x| x.0 >> 32 < ki as u64)..tally.partition_point(|x| x.0 >> 32 <= ki as u64);
+            for &(kp, count) in &tally[run] {
                 let p = &pairs[(kp & 0xffff_ffff) as usize];
                 *labels.entry(p.label).or_insert(0) += count as usize;
                 *surfaces.entry(p.surface).or_insert(0) += count as usize;
