@@ -614,10 +614,11 @@ impl StoryVec {
         StoryVec { data: data.into_boxed_slice(), rest: (1.0 - kept).max(0.0) }
     }
 
-    /// Asks the CPU to start loading the vector's first bytes (its header and first weights).
+    /// Asks the CPU to start loading the whole vector (each of its cache lines): it is read
+    /// from end to end soon, from a random place in a heap far larger than the caches.
     #[inline(always)]
-    fn prefetch(&self) {
-        if let Some(b) = self.data.first() {
+    fn prefetch_all(&self) {
+        for b in self.data.iter().step_by(64) {
             crate::mem::prefetch(b);
         }
     }
@@ -1005,14 +1006,14 @@ fn graph(
                         held[t as usize / 64] |= 1 << (t % 64);
                     }
                     // Each candidate's vector is its own allocation somewhere in the heap:
-                    // its first line is asked for a few candidates ahead (and where it is, and
+                    // all its lines are asked for a few candidates ahead (and where it is, and
                     // the candidate's time, further ahead still).
                     for &(j, _) in l.iter().take(2 * VEC_AHEAD) {
                         crate::mem::prefetch(&vecs[j as usize]);
                         crate::mem::prefetch(&times[j as usize]);
                     }
                     for &(j, _) in l.iter().take(VEC_AHEAD) {
-                        vecs[j as usize].prefetch();
+                        vecs[j as usize].prefetch_all();
                     }
                     for c in 0..l.len() {
                         if let Some(&(ahead, _)) = l.get(c + 2 * VEC_AHEAD) {
@@ -1020,7 +1021,7 @@ fn graph(
                             crate::mem::prefetch(&times[ahead as usize]);
                         }
                         if let Some(&(ahead, _)) = l.get(c + VEC_AHEAD) {
-                            vecs[ahead as usize].prefetch();
+                            vecs[ahead as usize].prefetch_all();
                         }
                         let (j, s) = &mut l[c];
                         *s = vecs[*j as usize]
