@@ -676,6 +676,70 @@ impl StoryVec {
 /// xxh3's streaming hasher made up most of the story vectors' lookup time.
 type Vocab = HashMap<u32, (u32, u32), std::hash::BuildHasherDefault<crate::entities::gazetteer::U64Hasher>>;
 
+/// How many features ahead a story vector asks for a term's slot in the [`TermTable`].
+const TERM_AHEAD: usize = 8;
+
+/// One slot of a [`TermTable`]: a term key with its document frequency and id; a document
+/// frequency of 0 marks an empty slot (every counted term has at least 1).
+#[derive(Clone, Copy, Default)]
+struct TermSlot {
+    key: u32,
+    df: u32,
+    id: u32,
+}
+
+/// The story vocabulary once counted, for the lookups of every document's every feature: one
+/// flat table with linear probing (at most two thirds full), so that a slot can be asked for
+/// ahead of its lookup. A general hash map does not say where a key's slot is.
+struct TermTable {
+    slots: Vec<TermSlot>,
+    shift: u32,
+}
+
+impl TermTable {
+    fn new(vocab: &Vocab) -> TermTable {
+        let bits = (vocab.len() * 3 / 2 + 1).next_power_of_two().trailing_zeros().max(4);
+        let mut t = TermTable { slots: vec![TermSlot::default(); 1 << bits], shift: 64 - bits };
+        let mask = t.slots.len() - 1;
+        for (&key, &(df, id)) in vocab {
+            let mut i = t.home(key);
+            while t.slots[i].df != 0 {
+                i = (i + 1) & mask;
+            }
+            t.slots[i] = TermSlot { key, df: df.max(1), id };
+        }
+        t
+    }
+
+    /// The slot a key's probe starts at (the top bits of a multiplicative hash).
+    #[inline(always)]
+    fn home(&self, key: u32) -> usize {
+        ((key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
+    }
+
+    #[inline(always)]
+    fn prefetch(&self, key: u32) {
+        crate::mem::prefetch(&self.slots[self.home(key)]);
+    }
+
+    /// (document frequency, id) of a key.
+    #[inline]
+    fn get(&self, key: u32) -> Option<(u32, u32)> {
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(key);
+        loop {
+            let s = self.slots[i];
+            if s.df == 0 {
+                return None;
+            }
+            if s.key == key {
+                return Some((s.df, s.id));
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
 /// Where the story tier reads the documents' terms from.
 pub enum Terms<'a> {
     /// In memory, one list per document in the tier's order.
@@ -762,6 +826,8 @@ fn vectors_of(docs: &[Doc], mut terms: Terms, quote_keys: &[Vec<u64>], config: &
         }
     }
     drop(indexed);
+    let table = TermTable::new(&vocab);
+    drop(vocab);
     let kw = [
         1.0,
         config.name_weight,
@@ -772,8 +838,15 @@ fn vectors_of(docs: &[Doc], mut terms: Terms, quote_keys: &[Vec<u64>], config: &
     let vector = |i: usize, t: &DocTerms| {
         let mut norm2 = [0.0f64; 4];
         let mut raw: Vec<(u32, f64, usize)> = Vec::new();
-        for (k, c) in feats(i, t) {
-            let (d, id) = vocab[&k];
+        let f = feats(i, t);
+        for (x, &(k, c)) in f.iter().enumerate() {
+            // The table is read at random (megabytes at scale): the slot of a key a few
+            // features ahead is asked for while this one is looked up.
+            if let Some(&(ahead, _)) = f.get(x + TERM_AHEAD) {
+                table.prefetch(ahead);
+            }
+            // Every feature was counted, so every key is there.
+            let Some((d, id)) = table.get(k) else { continue };
             if !counts(k, d) {
                 continue;
             }
