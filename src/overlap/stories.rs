@@ -340,17 +340,34 @@ const STOP: &[&str] = &[
     "yourself",
 ];
 
-/// Whether a lowercased word's hash is a stop word's (one binary search over integers).
+/// Slots of the stop words' hash set (a power of two, several times the number of words, so
+/// that a probe mostly ends at its first slot).
+const STOP_SLOTS: usize = 1024;
+
+/// Whether a lowercased word's hash is a stop word's: a set of the hashes with linear probing
+/// from the hash's low bits (0 marks an empty slot; a word hashing to 0 is not a stop word).
 fn is_stop_hash(h: u64) -> bool {
-    static HASHES: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
-    HASHES
-        .get_or_init(|| {
-            let mut v: Vec<u64> = STOP.iter().map(|w| xxh3_64(w.as_bytes())).collect();
-            v.sort_unstable();
-            v
-        })
-        .binary_search(&h)
-        .is_ok()
+    static SET: std::sync::OnceLock<Box<[u64; STOP_SLOTS]>> = std::sync::OnceLock::new();
+    let set = SET.get_or_init(|| {
+        let mut set = Box::new([0u64; STOP_SLOTS]);
+        for w in STOP {
+            let h = xxh3_64(w.as_bytes());
+            let mut i = h as usize % STOP_SLOTS;
+            while set[i] != 0 && set[i] != h {
+                i = (i + 1) % STOP_SLOTS;
+            }
+            set[i] = h;
+        }
+        set
+    });
+    let mut i = h as usize % STOP_SLOTS;
+    loop {
+        match set[i] {
+            0 => return false,
+            x if x == h => return true,
+            _ => i = (i + 1) % STOP_SLOTS,
+        }
+    }
 }
 
 /// A light suffix folding so "earthquakes"/"earthquake", "killed"/"kill" meet.
@@ -423,7 +440,12 @@ pub fn doc_terms(text: &str, title: Option<&str>, config: &StoriesConfig) -> Doc
         let mut prev: Option<u64> = None;
         for (w, cap, sentence_start) in &toks {
             lw.clear();
-            lw.extend(w.chars().flat_map(char::to_lowercase));
+            if w.is_ascii() {
+                lw.push_str(w);
+                lw.make_ascii_lowercase();
+            } else {
+                lw.extend(w.chars().flat_map(char::to_lowercase));
+            }
             let lh = xxh3_64(lw.as_bytes());
             if lw.chars().nth(1).is_none() || is_stop_hash(lh) {
                 prev = None;
@@ -506,42 +528,51 @@ fn features(doc: &Doc, terms: &DocTerms, quote_keys: &[u64], config: &StoriesCon
     out
 }
 
-/// Words of a line with (is capitalised, starts a sentence).
+/// Words of a line with (is capitalised, starts a sentence). A word is a run of letters and
+/// digits, with apostrophes inside it (a trailing one is dropped) and a decimal point or
+/// thousands separator between digits ("6.1", "25,000"). It starts a sentence when it is the
+/// line's first or the text since the previous word holds `.`, `!`, `?`, `:`, `"` or `“`.
+/// One pass over the bytes; only non-ASCII characters are decoded.
 fn tokens(line: &str) -> Vec<(&str, bool, bool)> {
-    let mut spans: Vec<(usize, usize)> = Vec::new();
-    let mut start = None;
     let b = line.as_bytes();
-    for (i, c) in line.char_indices() {
-        // A decimal point or thousands separator between digits stays inside the number
-        // ("6.1", "7.1", "25,000").
-        let in_number = (c == '.' || c == ',')
-            && start.is_some()
-            && i > 0
-            && b[i - 1].is_ascii_digit()
-            && b.get(i + 1).is_some_and(u8::is_ascii_digit);
-        if c.is_alphanumeric() || (c == '\'' && start.is_some()) || in_number {
-            if start.is_none() {
-                start = Some(i);
-            }
-        } else if let Some(s) = start.take() {
-            spans.push((s, i));
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut sentence_start = true;
+    let mut push = |s: usize, e: usize, sentence_start: bool| {
+        let w = line[s..e].trim_end_matches('\'');
+        if let Some(c) = w.chars().next() {
+            out.push((w, c.is_uppercase(), sentence_start));
         }
+    };
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let (in_word, len, mark) = if c.is_ascii() {
+            let in_number = (c == b'.' || c == b',')
+                && start.is_some()
+                && i > 0
+                && b[i - 1].is_ascii_digit()
+                && b.get(i + 1).is_some_and(u8::is_ascii_digit);
+            let in_word = c.is_ascii_alphanumeric() || (c == b'\'' && start.is_some()) || in_number;
+            (in_word, 1, matches!(c, b'.' | b'!' | b'?' | b':' | b'"'))
+        } else {
+            // `i` only ever moves by whole characters, so it is on a character boundary.
+            let Some(ch) = line[i..].chars().next() else { break };
+            (ch.is_alphanumeric(), ch.len_utf8(), ch == '\u{201c}')
+        };
+        if in_word {
+            start.get_or_insert(i);
+        } else {
+            if let Some(s) = start.take() {
+                push(s, i, sentence_start);
+                sentence_start = false;
+            }
+            sentence_start |= mark;
+        }
+        i += len;
     }
     if let Some(s) = start {
-        spans.push((s, line.len()));
-    }
-    let mut out = Vec::with_capacity(spans.len());
-    let mut last_end = 0;
-    for (k, &(s, e)) in spans.iter().enumerate() {
-        let gap = &line[last_end..s];
-        let sentence_start = k == 0 || gap.contains(['.', '!', '?', ':', '"', '\u{201c}']);
-        last_end = e;
-        let w = line[s..e].trim_end_matches('\'');
-        if w.is_empty() {
-            continue;
-        }
-        let cap = w.chars().next().map(|c| c.is_uppercase()).unwrap_or(false);
-        out.push((w, cap, sentence_start));
+        push(s, line.len(), sentence_start);
     }
     out
 }
@@ -1787,6 +1818,77 @@ mod tests {
         let mut s = STOP.to_vec();
         s.sort_unstable();
         assert_eq!(s, STOP);
+    }
+
+    #[test]
+    fn stop_words_are_found_by_their_hash_and_others_are_not() {
+        assert!(STOP.iter().all(|w| is_stop_hash(xxh3_64(w.as_bytes()))));
+        for w in ["earthquake", "zelensky", "kyiv", "said", "ukraine", "the president", ""] {
+            assert_eq!(is_stop_hash(xxh3_64(w.as_bytes())), STOP.binary_search(&w).is_ok(), "{w}");
+        }
+    }
+
+    /// The tokenizer as first written, one `char` at a time: the reference for [`tokens`].
+    fn tokens_by_chars(line: &str) -> Vec<(&str, bool, bool)> {
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        let mut start = None;
+        let b = line.as_bytes();
+        for (i, c) in line.char_indices() {
+            // A decimal point or thousands separator between digits stays inside the number
+            // ("6.1", "7.1", "25,000").
+            let in_number = (c == '.' || c == ',')
+                && start.is_some()
+                && i > 0
+                && b[i - 1].is_ascii_digit()
+                && b.get(i + 1).is_some_and(u8::is_ascii_digit);
+            if c.is_alphanumeric() || (c == '\'' && start.is_some()) || in_number {
+                if start.is_none() {
+                    start = Some(i);
+                }
+            } else if let Some(s) = start.take() {
+                spans.push((s, i));
+            }
+        }
+        if let Some(s) = start {
+            spans.push((s, line.len()));
+        }
+        let mut out = Vec::with_capacity(spans.len());
+        let mut last_end = 0;
+        for (k, &(s, e)) in spans.iter().enumerate() {
+            let gap = &line[last_end..s];
+            let sentence_start = k == 0 || gap.contains(['.', '!', '?', ':', '"', '\u{201c}']);
+            last_end = e;
+            let w = line[s..e].trim_end_matches('\'');
+            if w.is_empty() {
+                continue;
+            }
+            let cap = w.chars().next().map(|c| c.is_uppercase()).unwrap_or(false);
+            out.push((w, cap, sentence_start));
+        }
+        out
+    }
+
+    #[test]
+    fn tokens_match_the_char_by_char_reference() {
+        let alphabet: Vec<char> = "aZ09 .,'!?:\"\u{201c}\u{201d}-ÉéßİДж日\u{301}\t".chars().collect();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let mut line = String::new();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            for _ in 0..(x % 24) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                line.push(alphabet[(x >> 33) as usize % alphabet.len()]);
+            }
+            assert_eq!(tokens(&line), tokens_by_chars(&line), "{line:?}");
+        }
+        assert_eq!(
+            tokens("He said: \u{201c}Kyiv's 6.1 quake, 25,000 hurt.\u{201d} Then 'we' left"),
+            tokens_by_chars("He said: \u{201c}Kyiv's 6.1 quake, 25,000 hurt.\u{201d} Then 'we' left")
+        );
     }
 
     #[test]
