@@ -1019,7 +1019,8 @@ pub struct TrainDoc {
     pub gold: Vec<u8>,
 }
 
-fn xorshift(s: &mut u64) -> u64 {
+/// One step of xorshift64: a cheap, seedable sequence for shuffles and tests.
+pub(crate) fn xorshift(s: &mut u64) -> u64 {
     *s ^= *s << 13;
     *s ^= *s >> 7;
     *s ^= *s << 17;

@@ -1850,12 +1850,7 @@ mod tests {
     fn tokens_match_the_char_by_char_reference() {
         let alphabet: Vec<char> = "aZ09 .,'!?:\"\u{201c}\u{201d}-ÉéßİДж日\u{301}\t".chars().collect();
         let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 33) as usize
-        };
+        let mut next = || (crate::entities::tagger::xorshift(&mut x) >> 33) as usize;
         for _ in 0..20_000 {
             let mut line = String::new();
             for _ in 0..next() % 24 {
@@ -1964,12 +1959,7 @@ mod tests {
     #[test]
     fn average_linkage_merges_as_rescoring_every_pair_would() {
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut rnd = |m: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % m
-        };
+        let mut rnd = |m: u64| crate::entities::tagger::xorshift(&mut x) % m;
         for round in 0..400 {
             let n = 2 + rnd(24) as usize;
             // Some starting groups (copies), then edges with similarities in sixteenths, so
