@@ -1203,8 +1203,12 @@ fn graph(
 #[derive(PartialEq)]
 struct Cand {
     avg: f64,
+    /// The two clusters' names (`a < b`), which order ties.
     a: u32,
     b: u32,
+    /// Where each is held, and its version when this candidate was made.
+    sa: u32,
+    sb: u32,
     va: u32,
     vb: u32,
 }
@@ -1216,12 +1220,15 @@ impl PartialOrd for Cand {
 }
 impl Ord for Cand {
     fn cmp(&self, o: &Self) -> Ordering {
-        // Highest average first; ties by smallest ids (reversed: BinaryHeap is a max-heap).
+        // Highest average first; ties by smallest names (reversed: BinaryHeap is a max-heap).
         self.avg
             .total_cmp(&o.avg)
             .then_with(|| (o.a, o.b).cmp(&(self.a, self.b)))
     }
 }
+
+/// How many neighbours ahead average linkage asks for a neighbour's adjacency list.
+const LINK_AHEAD: usize = 4;
 
 /// Average-linkage agglomeration over a sparse graph, from initial groups: `init[i]` is the
 /// group of element `i` (any index; equal = same group). Missing edges count as similarity 0.
@@ -1255,7 +1262,25 @@ pub fn average_linkage(
     let mut nbr: Vec<Vec<u32>> = degree.iter().map(|&d| Vec::with_capacity(d)).collect();
     let mut sim: Vec<Vec<f64>> = degree.iter().map(|&d| Vec::with_capacity(d)).collect();
     drop(degree);
-    for &(i, j, s) in edges {
+    // The edges come by their smaller end: the larger end's list is anywhere. Ask for its
+    // root, then for where its lists are, then for their last entries (next to where
+    // the edge goes), each a few edges ahead.
+    for (k, &(i, j, s)) in edges.iter().enumerate() {
+        if let Some(e) = edges.get(k + 4 * LINK_AHEAD) {
+            crate::mem::prefetch(&root0[e.1 as usize]);
+        }
+        if let Some(e) = edges.get(k + 2 * LINK_AHEAD) {
+            let r = root0[e.1 as usize] as usize;
+            crate::mem::prefetch(&nbr[r]);
+            crate::mem::prefetch(&sim[r]);
+        }
+        if let Some(e) = edges.get(k + LINK_AHEAD) {
+            let r = root0[e.1 as usize] as usize;
+            if let (Some(x), Some(y)) = (nbr[r].last(), sim[r].last()) {
+                crate::mem::prefetch(x);
+                crate::mem::prefetch(y);
+            }
+        }
         let (a, b) = (root0[i as usize], root0[j as usize]);
         if a != b {
             nbr[a as usize].push(b);
@@ -1286,6 +1311,11 @@ pub fn average_linkage(
         sums.shrink_to_fit();
     }
     drop(tmp);
+    // A cluster is named by its smallest root, which orders ties, and is held in the slot of
+    // whichever of its two parts had more neighbours: a merge then renames the entries of the
+    // part with fewer neighbours in its neighbours' lists, and puts the shorter list into the
+    // longer. Which slot holds a cluster changes no sum: x + y is y + x.
+    let mut name: Vec<u32> = (0..n as u32).collect();
     let mut version = vec![0u32; n];
     let mut alive: Vec<bool> = (0..n).map(|i| root0[i] == i as u32).collect();
     let mut heap = BinaryHeap::new();
@@ -1301,6 +1331,8 @@ pub fn average_linkage(
                         avg,
                         a: a as u32,
                         b,
+                        sa: a as u32,
+                        sb: b,
                         va: 0,
                         vb: 0,
                     });
@@ -1309,40 +1341,60 @@ pub fn average_linkage(
         }
     }
     while let Some(c) = heap.pop() {
-        let (a, b) = (c.a as usize, c.b as usize);
-        if !alive[a] || !alive[b] || version[a] != c.va || version[b] != c.vb {
+        let (sa, sb) = (c.sa as usize, c.sb as usize);
+        if !alive[sa] || !alive[sb] || version[sa] != c.va || version[sb] != c.vb {
             continue;
         }
-        // Merge b into a (a < b).
+        // Merge the slot with fewer neighbours (b) into the other (a).
+        let (a, b) = if nbr[sb].len() > nbr[sa].len() { (sb, sa) } else { (sa, sb) };
+        name[a] = c.a;
         let (nb, sb) = (std::mem::take(&mut nbr[b]), std::mem::take(&mut sim[b]));
         alive[b] = false;
         link_remove(&mut nbr[a], &mut sim[a], b as u32);
-        let (ids, sums) = link_merge(&nbr[a], &sim[a], &nb, &sb, a as u32);
-        (nbr[a], sim[a]) = (ids, sums);
-        for (&x, &s) in nb.iter().zip(&sb) {
+        link_merge(&mut nbr[a], &mut sim[a], &nb, &sb, a as u32);
+        // The neighbours' lists are scattered over the heap: ask for where each is a few
+        // neighbours ahead, and for the middle of its ids (where the search starts) nearer.
+        for (k, (&x, &s)) in nb.iter().zip(&sb).enumerate() {
+            if let Some(&y) = nb.get(k + 2 * LINK_AHEAD) {
+                crate::mem::prefetch(&nbr[y as usize]);
+                crate::mem::prefetch(&sim[y as usize]);
+            }
+            if let Some(&y) = nb.get(k + LINK_AHEAD) {
+                let l = &nbr[y as usize];
+                if let Some(m) = l.get(l.len() / 2) {
+                    crate::mem::prefetch(m);
+                }
+            }
             if x as usize == a {
                 continue;
             }
-            link_remove(&mut nbr[x as usize], &mut sim[x as usize], b as u32);
-            link_add(&mut nbr[x as usize], &mut sim[x as usize], a as u32, s);
+            link_rename(&mut nbr[x as usize], &mut sim[x as usize], b as u32, a as u32, s);
         }
         size[a] += size[b];
         version[a] += 1;
         uf.union(a as u32, b as u32);
+        // A neighbour's average is at most its sum over this cluster's size: most are passed
+        // over on that (with a margin far above rounding) without reading the neighbour's size.
+        let bound = threshold * size[a] as f64 * (1.0 - 1e-9);
         for (&x, &s) in nbr[a].iter().zip(&sim[a]) {
+            if s < bound {
+                continue;
+            }
             let avg = s / (size[a] as f64 * size[x as usize] as f64);
             if avg >= threshold {
-                let (p, q) = if (a as u32) < x {
-                    (a as u32, x)
+                let ((p, sp), (q, sq)) = if name[a] < name[x as usize] {
+                    ((name[a], a as u32), (name[x as usize], x))
                 } else {
-                    (x, a as u32)
+                    ((name[x as usize], x), (name[a], a as u32))
                 };
                 heap.push(Cand {
                     avg,
                     a: p,
                     b: q,
-                    va: version[p as usize],
-                    vb: version[q as usize],
+                    sa: sp,
+                    sb: sq,
+                    va: version[sp as usize],
+                    vb: version[sq as usize],
                 });
             }
         }
@@ -1358,6 +1410,39 @@ fn link_remove(ids: &mut Vec<u32>, sums: &mut Vec<f64>, x: u32) {
     }
 }
 
+/// In a cluster's sorted adjacency, neighbour `from` becomes `to` (the cluster `from` merged
+/// into) and `s` is added to `to`'s sum (from 0 when `to` is new): the same as removing `from`
+/// and adding `s` for `to`, but when `to` is new only the entries between the two move.
+fn link_rename(ids: &mut Vec<u32>, sums: &mut Vec<f64>, from: u32, to: u32, s: f64) {
+    let Ok(kf) = ids.binary_search(&from) else {
+        return link_add(ids, sums, to, s);
+    };
+    // Where `to` is or would go, in the list without `from`.
+    let found = if to < from {
+        ids[..kf].binary_search(&to)
+    } else {
+        ids[kf + 1..].binary_search(&to).map(|k| k + kf).map_err(|k| k + kf)
+    };
+    match found {
+        Ok(k) => {
+            ids.remove(kf);
+            sums.remove(kf);
+            sums[k] += s;
+        }
+        Err(k) => {
+            if k < kf {
+                ids.copy_within(k..kf, k + 1);
+                sums.copy_within(k..kf, k + 1);
+            } else {
+                ids.copy_within(kf + 1..k + 1, kf);
+                sums.copy_within(kf + 1..k + 1, kf);
+            }
+            ids[k] = to;
+            sums[k] = 0.0 + s;
+        }
+    }
+}
+
 /// Adds `s` to the sum for neighbour `x` in a cluster's sorted adjacency (from 0 when new).
 fn link_add(ids: &mut Vec<u32>, sums: &mut Vec<f64>, x: u32, s: f64) {
     match ids.binary_search(&x) {
@@ -1369,43 +1454,37 @@ fn link_add(ids: &mut Vec<u32>, sums: &mut Vec<f64>, x: u32, s: f64) {
     }
 }
 
-/// Two clusters' sorted adjacencies merged into one (one walk over both), the sums of a
-/// neighbour they share added, neighbour `skip` left out of `b`'s.
-fn link_merge(a_ids: &[u32], a_sums: &[f64], b_ids: &[u32], b_sums: &[f64], skip: u32) -> (Vec<u32>, Vec<f64>) {
-    let mut ids = Vec::with_capacity(a_ids.len() + b_ids.len());
-    let mut sums = Vec::with_capacity(a_ids.len() + b_ids.len());
-    let (mut i, mut j) = (0, 0);
-    while i < a_ids.len() || j < b_ids.len() {
-        if j < b_ids.len() && b_ids[j] == skip {
-            j += 1;
+/// Cluster `b`'s sorted adjacency merged into `a`'s, the sums of a neighbour they share
+/// added, neighbour `skip` left out of `b`'s. In place: `b`'s entries (the shorter list) are
+/// looked up in `a`'s, and the new ones put in with one backward pass.
+fn link_merge(ids: &mut Vec<u32>, sums: &mut Vec<f64>, b_ids: &[u32], b_sums: &[f64], skip: u32) {
+    // New neighbours, with where each goes in `a`'s list as it is (ascending).
+    let mut new: Vec<(usize, u32, f64)> = Vec::new();
+    for (&y, &s) in b_ids.iter().zip(b_sums) {
+        if y == skip {
             continue;
         }
-        match (a_ids.get(i), b_ids.get(j)) {
-            (Some(&x), Some(&y)) if x == y => {
-                ids.push(x);
-                sums.push(a_sums[i] + b_sums[j]);
-                i += 1;
-                j += 1;
-            }
-            (Some(&x), Some(&y)) if x < y => {
-                ids.push(x);
-                sums.push(a_sums[i]);
-                i += 1;
-            }
-            (Some(&x), None) => {
-                ids.push(x);
-                sums.push(a_sums[i]);
-                i += 1;
-            }
-            (_, Some(&y)) => {
-                ids.push(y);
-                sums.push(0.0 + b_sums[j]);
-                j += 1;
-            }
-            (None, None) => break,
+        match ids.binary_search(&y) {
+            Ok(k) => sums[k] += s,
+            Err(k) => new.push((k, y, 0.0 + s)),
         }
     }
-    (ids, sums)
+    if new.is_empty() {
+        return;
+    }
+    let old = ids.len();
+    ids.resize(old + new.len(), 0);
+    sums.resize(old + new.len(), 0.0);
+    // From the back: the entries at and after a new one's place move up by the number of new
+    // ones up to it.
+    let mut end = old;
+    for (m, &(k, y, s)) in new.iter().enumerate().rev() {
+        ids.copy_within(k..end, k + m + 1);
+        sums.copy_within(k..end, k + m + 1);
+        ids[k + m] = y;
+        sums[k + m] = s;
+        end = k;
+    }
 }
 
 fn merge_sparse(a: &[(u32, f32)], b: &[(u32, f32)]) -> Vec<(u32, f32)> {
@@ -1504,6 +1583,8 @@ fn centroid_linkage(
                         avg,
                         a: a as u32,
                         b,
+                        sa: a as u32,
+                        sb: b,
                         va: 0,
                         vb: 0,
                     });
@@ -1546,6 +1627,8 @@ fn centroid_linkage(
                     avg,
                     a: p,
                     b: q,
+                    sa: p,
+                    sb: q,
                     va: version[p as usize],
                     vb: version[q as usize],
                 });
@@ -1976,6 +2059,86 @@ mod tests {
             let threshold = [0.25, 0.4, 0.5, 0.75][round % 4];
             let want = average_linkage_by_rescoring(n, &init, &edges, threshold);
             assert_eq!(average_linkage(n, &init, &edges, threshold), want, "round {round}: n {n}, init {init:?}, edges {edges:?}");
+        }
+    }
+
+    fn link_merge_by_walk(a_ids: &[u32], a_sums: &[f64], b_ids: &[u32], b_sums: &[f64], skip: u32) -> (Vec<u32>, Vec<f64>) {
+        let mut ids = Vec::with_capacity(a_ids.len() + b_ids.len());
+        let mut sums = Vec::with_capacity(a_ids.len() + b_ids.len());
+        let (mut i, mut j) = (0, 0);
+        while i < a_ids.len() || j < b_ids.len() {
+            if j < b_ids.len() && b_ids[j] == skip {
+                j += 1;
+                continue;
+            }
+            match (a_ids.get(i), b_ids.get(j)) {
+                (Some(&x), Some(&y)) if x == y => {
+                    ids.push(x);
+                    sums.push(a_sums[i] + b_sums[j]);
+                    i += 1;
+                    j += 1;
+                }
+                (Some(&x), Some(&y)) if x < y => {
+                    ids.push(x);
+                    sums.push(a_sums[i]);
+                    i += 1;
+                }
+                (Some(&x), None) => {
+                    ids.push(x);
+                    sums.push(a_sums[i]);
+                    i += 1;
+                }
+                (_, Some(&y)) => {
+                    ids.push(y);
+                    sums.push(0.0 + b_sums[j]);
+                    j += 1;
+                }
+                (None, None) => break,
+            }
+        }
+        (ids, sums)
+    }
+
+    #[test]
+    fn merging_adjacencies_in_place_is_the_sorted_merge() {
+        let mut x: u64 = 0x3c6e_f372_fe94_f82b;
+        let mut rnd = |m: u64| crate::entities::tagger::xorshift(&mut x) % m;
+        let list = |rnd: &mut dyn FnMut(u64) -> u64, len: u64| {
+            let mut ids: Vec<u32> = (0..rnd(len)).map(|_| rnd(40) as u32).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let sums: Vec<f64> = ids.iter().map(|_| rnd(16) as f64 / 16.0).collect();
+            (ids, sums)
+        };
+        for _ in 0..3000 {
+            let (a_ids, a_sums) = list(&mut rnd, 30);
+            let (b_ids, b_sums) = list(&mut rnd, 12);
+            let skip = rnd(40) as u32;
+            let want = link_merge_by_walk(&a_ids, &a_sums, &b_ids, &b_sums, skip);
+            let (mut ids, mut sums) = (a_ids.clone(), a_sums.clone());
+            link_merge(&mut ids, &mut sums, &b_ids, &b_sums, skip);
+            assert_eq!((ids, sums), want, "{a_ids:?} + {b_ids:?} without {skip}");
+        }
+    }
+
+    #[test]
+    fn renaming_a_neighbour_is_removing_it_and_adding_the_other() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut rnd = |m: u64| crate::entities::tagger::xorshift(&mut x) % m;
+        for _ in 0..2000 {
+            let mut ids: Vec<u32> = (0..rnd(12)).map(|_| rnd(20) as u32).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let sums: Vec<f64> = ids.iter().map(|_| rnd(16) as f64 / 16.0).collect();
+            let from = rnd(20) as u32;
+            let to = (from + 1 + rnd(19) as u32) % 20;
+            let s = rnd(16) as f64 / 16.0;
+            let (mut want_ids, mut want_sums) = (ids.clone(), sums.clone());
+            link_remove(&mut want_ids, &mut want_sums, from);
+            link_add(&mut want_ids, &mut want_sums, to, s);
+            let (mut got_ids, mut got_sums) = (ids.clone(), sums.clone());
+            link_rename(&mut got_ids, &mut got_sums, from, to, s);
+            assert_eq!((got_ids, got_sums), (want_ids, want_sums), "{ids:?} {sums:?} {from} -> {to} + {s}");
         }
     }
 
