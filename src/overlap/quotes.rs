@@ -437,10 +437,7 @@ mod tests {
         for (n, keys) in [(0usize, 1u64), (1, 1), (63, 5), (64, 3), (65, 70), (1000, 40), (5000, 3000), (700, 1)] {
             let mut pairs: Vec<(u64, u32)> = (0..n as u32)
                 .map(|i| {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    (x % keys * 2, i)
+                    (crate::entities::tagger::xorshift(&mut x) % keys * 2, i)
                 })
                 .collect();
             pairs.sort_unstable();
@@ -482,12 +479,7 @@ mod tests {
         // shares a trigram.
         let vocab = ["we", "will", "win", "this", "war", "peace", "now", "and", "then", "talk"];
         let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = |m: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % m
-        };
+        let mut next = |m: u64| crate::entities::tagger::xorshift(&mut state) % m;
         let mut texts: Vec<String> = Vec::new();
         for _ in 0..150 {
             let len = 2 + next(9) as usize;

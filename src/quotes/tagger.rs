@@ -719,12 +719,7 @@ mod tests {
     #[test]
     fn viterbi_finds_the_best_allowed_sequence() {
         let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut rnd = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 40) as f32 / (1u64 << 24) as f32 * 4.0 - 2.0
-        };
+        let mut rnd = || (crate::entities::tagger::xorshift(&mut x) >> 40) as f32 / (1u64 << 24) as f32 * 4.0 - 2.0;
         for n in 1..=5 {
             for _ in 0..20 {
                 let em: Vec<f32> = (0..n * NL).map(|_| rnd()).collect();
