@@ -1341,12 +1341,13 @@ pub fn average_linkage(
         }
     }
     while let Some(c) = heap.pop() {
-        let (sa, sb) = (c.sa as usize, c.sb as usize);
-        if !alive[sa] || !alive[sb] || version[sa] != c.va || version[sb] != c.vb {
+        // Where the candidate's two clusters are held.
+        let (ha, hb) = (c.sa as usize, c.sb as usize);
+        if !alive[ha] || !alive[hb] || version[ha] != c.va || version[hb] != c.vb {
             continue;
         }
         // Merge the slot with fewer neighbours (b) into the other (a).
-        let (a, b) = if nbr[sb].len() > nbr[sa].len() { (sb, sa) } else { (sa, sb) };
+        let (a, b) = if nbr[hb].len() > nbr[ha].len() { (hb, ha) } else { (ha, hb) };
         name[a] = c.a;
         let (nb, sb) = (std::mem::take(&mut nbr[b]), std::mem::take(&mut sim[b]));
         alive[b] = false;
