@@ -288,6 +288,10 @@ const BATCH_RECORDS: usize = 8192;
 /// Files up to this size are read whole, several at once; larger ones are streamed record by
 /// record.
 const SMALL_FILE: u64 = 1 << 20;
+/// A streamed file is read in blocks of this many records...
+const READ_BLOCK: usize = 256;
+/// ...at most this many blocks ahead of the batch being processed.
+const READ_AHEAD_BLOCKS: usize = 16;
 
 /// A slice of one input file's documents with what the per-document stages found in them, and
 /// the file's refusals: the unit a batch produces, the cache stores and the writer reads back.
@@ -460,6 +464,20 @@ struct FirstPass<'a> {
     keys: &'a [String],
     rec: Option<Recognizer>,
     qx: Option<QuoteExtractor>,
+    keeper: Keeper<'a>,
+    /// The last batch's chunks, prepared but not yet kept: they are kept while the next
+    /// batch is normalized, so that this serial step does not leave the other cores idle.
+    pending: Vec<(Chunk, Vec<PreparedForKeep>)>,
+    extracted: u64,
+    writers: BTreeMap<usize, CacheWriter>,
+    /// Where [`CacheWriter::append`] encodes each chunk.
+    encoded: Vec<u8>,
+    seconds: BTreeMap<&'static str, f64>,
+}
+
+/// What the first pass keeps for the whole-run stages, document by document in input order.
+struct Keeper<'a> {
+    cfg: &'a PipelineConfig,
     names: entities::Names,
     kept: Vec<Kept>,
     /// The kept documents' story terms, signatures and quote texts, on disk until the overlap
@@ -470,11 +488,8 @@ struct FirstPass<'a> {
     quotes: Vec<QuoteKept>,
     rejects: Vec<Reject>,
     text_bytes: u64,
-    extracted: u64,
-    writers: BTreeMap<usize, CacheWriter>,
-    /// Where [`CacheWriter::append`] encodes each chunk.
-    encoded: Vec<u8>,
-    seconds: BTreeMap<&'static str, f64>,
+    /// Seconds spent keeping (on whichever thread kept).
+    seconds: f64,
     pb: ProgressBar,
 }
 
@@ -498,9 +513,19 @@ impl FirstPass<'_> {
             flat.extend(p.recs.into_iter().map(|r| (k, r)));
             chunks.push((p.file, p.last, Chunk { rejects: p.rejects, text_bytes: p.text_bytes, ..Chunk::default() }));
         }
-        let normalized: Vec<(usize, Result<Document, Reject>)> = self.time("normalize", |_| {
-            flat.into_par_iter().map(|(k, r)| (k, normalize::normalize(r, norm_cfg))).collect()
-        });
+        // The last batch is kept on one thread while the others normalize this one.
+        let pending = std::mem::take(&mut self.pending);
+        let keeper = &mut self.keeper;
+        let ((), (normalized, norm_secs)) = rayon::join(
+            || keeper.keep_all(pending),
+            || {
+                let t = Instant::now();
+                let n: Vec<(usize, Result<Document, Reject>)> =
+                    flat.into_par_iter().map(|(k, r)| (k, normalize::normalize(r, norm_cfg))).collect();
+                (n, t.elapsed().as_secs_f64())
+            },
+        );
+        *self.seconds.entry("normalize").or_default() += norm_secs;
         let mut docs = Vec::with_capacity(normalized.len());
         let mut doc_piece = Vec::with_capacity(normalized.len());
         for (k, d) in normalized {
@@ -565,19 +590,63 @@ impl FirstPass<'_> {
                 },
             );
             *self.seconds.entry("cache").or_default() += written.1;
-            *self.seconds.entry("keep").or_default() += keep_secs;
+            self.keeper.seconds += keep_secs;
             written.0?;
-            self.keep_prepared(chunk, prepared);
+            self.pending.push((chunk, prepared));
         }
         Ok(())
     }
 
-    /// Keeps what the whole-run stages need of a chunk's documents.
-    fn keep(&mut self, chunk: Chunk) {
-        let t = Instant::now();
-        let prepared = prepare_chunk(self.cfg, &chunk);
-        *self.seconds.entry("keep").or_default() += t.elapsed().as_secs_f64();
-        self.keep_prepared(chunk, prepared);
+    /// Keeps the chunks still pending, before anything read after them is kept.
+    fn flush(&mut self) {
+        self.keeper.keep_all(std::mem::take(&mut self.pending));
+    }
+
+
+    /// Keeps a cached file's documents without extracting them again. False (and nothing
+    /// kept) when the cache entry turns out unreadable: the file is then read afresh.
+    fn keep_cached(&mut self, file: usize) -> bool {
+        self.flush();
+        let k = &mut self.keeper;
+        let (kept, quotes, rejects, bytes) = (k.kept.len(), k.quotes.len(), k.rejects.len(), k.text_bytes);
+        let spilled = k.spill.as_ref().map(|s| s.mark());
+        let key = self.keys[file].clone();
+        let ok = (|| -> Result<(), Error> {
+            for c in self.cache.chunks(&key)? {
+                let t = Instant::now();
+                let c = c?;
+                *self.seconds.entry("cache").or_default() += t.elapsed().as_secs_f64();
+                let t = Instant::now();
+                let prepared = prepare_chunk(self.cfg, &c);
+                self.keeper.seconds += t.elapsed().as_secs_f64();
+                self.keeper.keep_prepared(c, prepared);
+            }
+            Ok(())
+        })();
+        if let Err(e) = ok {
+            tracing::warn!(error = %e, "unreadable extraction cache entry; reading the input again");
+            let k = &mut self.keeper;
+            k.kept.truncate(kept);
+            if let (Some(spill), Some(m)) = (k.spill.as_mut(), spilled) {
+                if let Err(e) = spill.rewind(m) {
+                    k.spill_error.get_or_insert(e);
+                }
+            }
+            k.quotes.truncate(quotes);
+            k.rejects.truncate(rejects);
+            k.text_bytes = bytes;
+            return false;
+        }
+        true
+    }
+}
+
+impl Keeper<'_> {
+    /// Keeps prepared chunks, in order.
+    fn keep_all(&mut self, chunks: Vec<(Chunk, Vec<PreparedForKeep>)>) {
+        for (chunk, prepared) in chunks {
+            self.keep_prepared(chunk, prepared);
+        }
     }
 
     /// Keeps a chunk's documents once [`prepare_chunk`] has prepared them.
@@ -614,38 +683,7 @@ impl FirstPass<'_> {
         self.text_bytes += chunk.text_bytes;
         self.rejects.extend(chunk.rejects);
         self.pb.inc(chunk.docs.len() as u64);
-        *self.seconds.entry("keep").or_default() += t.elapsed().as_secs_f64();
-    }
-
-    /// Keeps a cached file's documents without extracting them again. False (and nothing
-    /// kept) when the cache entry turns out unreadable: the file is then read afresh.
-    fn keep_cached(&mut self, file: usize) -> bool {
-        let (kept, quotes, rejects, bytes) = (self.kept.len(), self.quotes.len(), self.rejects.len(), self.text_bytes);
-        let spilled = self.spill.as_ref().map(|s| s.mark());
-        let key = self.keys[file].clone();
-        let ok = (|| -> Result<(), Error> {
-            for c in self.cache.chunks(&key)? {
-                let t = Instant::now();
-                let c = c?;
-                *self.seconds.entry("cache").or_default() += t.elapsed().as_secs_f64();
-                self.keep(c);
-            }
-            Ok(())
-        })();
-        if let Err(e) = ok {
-            tracing::warn!(error = %e, "unreadable extraction cache entry; reading the input again");
-            self.kept.truncate(kept);
-            if let (Some(spill), Some(m)) = (self.spill.as_mut(), spilled) {
-                if let Err(e) = spill.rewind(m) {
-                    self.spill_error.get_or_insert(e);
-                }
-            }
-            self.quotes.truncate(quotes);
-            self.rejects.truncate(rejects);
-            self.text_bytes = bytes;
-            return false;
-        }
-        true
+        self.seconds += t.elapsed().as_secs_f64();
     }
 }
 
@@ -724,34 +762,52 @@ fn first_pass(fp: &mut FirstPass, files: &[PathBuf], sizes: &[u64], cached: &[bo
         }
         read_small(fp, &mut small, &mut batch, &mut batch_bytes, &mut batch_records);
         small_bytes = 0;
-        let mut reader = ingest::RecordReader::open(&files[i], input);
+        let reader = ingest::RecordReader::open(&files[i], input);
         let mut piece = Piece { file: i, recs: Vec::new(), rejects: Vec::new(), text_bytes: 0, last: false };
-        loop {
-            let t = Instant::now();
-            let item = reader.next_item();
-            *fp.seconds.entry("read").or_default() += t.elapsed().as_secs_f64();
-            match item {
-                None => break,
-                Some(ingest::Item::Reject(r)) => piece.rejects.push(r),
-                Some(ingest::Item::Record(r)) => {
-                    piece.text_bytes += r.text.len() as u64;
-                    batch_bytes += r.text.len() as u64;
-                    batch_records += 1;
-                    piece.recs.push(r);
+        // The file is read (decompressed, parsed) on its own thread, a few blocks of records
+        // ahead of the batches being processed.
+        let read_secs = std::thread::scope(|s| -> Result<f64, Error> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<ingest::Item>>(READ_AHEAD_BLOCKS);
+            let reading = s.spawn(move || {
+                let (mut reader, mut secs) = (reader, 0.0);
+                loop {
+                    let t = Instant::now();
+                    let block: Vec<ingest::Item> = std::iter::from_fn(|| reader.next_item()).take(READ_BLOCK).collect();
+                    secs += t.elapsed().as_secs_f64();
+                    let last = block.len() < READ_BLOCK;
+                    // Stops when the batches stop being processed (an error below).
+                    if (!block.is_empty() && tx.send(block).is_err()) || last {
+                        return secs;
+                    }
+                }
+            });
+            for item in rx.iter().flatten() {
+                match item {
+                    ingest::Item::Reject(r) => piece.rejects.push(r),
+                    ingest::Item::Record(r) => {
+                        piece.text_bytes += r.text.len() as u64;
+                        batch_bytes += r.text.len() as u64;
+                        batch_records += 1;
+                        piece.recs.push(r);
+                    }
+                }
+                if batch_bytes >= BATCH_TEXT_BYTES || batch_records >= BATCH_RECORDS {
+                    let next = Piece { file: i, recs: Vec::new(), rejects: Vec::new(), text_bytes: 0, last: false };
+                    batch.push(std::mem::replace(&mut piece, next));
+                    fp.process(std::mem::take(&mut batch))?;
+                    (batch_bytes, batch_records) = (0, 0);
                 }
             }
-            if batch_bytes >= BATCH_TEXT_BYTES || batch_records >= BATCH_RECORDS {
-                let next = Piece { file: i, recs: Vec::new(), rejects: Vec::new(), text_bytes: 0, last: false };
-                batch.push(std::mem::replace(&mut piece, next));
-                fp.process(std::mem::take(&mut batch))?;
-                (batch_bytes, batch_records) = (0, 0);
-            }
-        }
+            Ok(reading.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+        })?;
+        *fp.seconds.entry("read").or_default() += read_secs;
         piece.last = true;
         batch.push(piece);
     }
     read_small(fp, &mut small, &mut batch, &mut batch_bytes, &mut batch_records);
-    fp.process(batch)
+    fp.process(batch)?;
+    fp.flush();
+    Ok(())
 }
 
 /// The entity and quote models the pipeline's stages use.
@@ -883,21 +939,27 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         keys: &keys,
         rec,
         qx,
-        names: entities::Names::default(),
-        kept: Vec::new(),
-        spill,
-        spill_error: None,
-        quotes: Vec::new(),
-        rejects: Vec::new(),
-        text_bytes: 0,
+        keeper: Keeper {
+            cfg: &cfg,
+            names: entities::Names::default(),
+            kept: Vec::new(),
+            spill,
+            spill_error: None,
+            quotes: Vec::new(),
+            rejects: Vec::new(),
+            text_bytes: 0,
+            seconds: 0.0,
+            pb: progress.bar("documents", 0),
+        },
+        pending: Vec::new(),
         extracted: 0,
         writers: BTreeMap::new(),
         encoded: Vec::new(),
         seconds: BTreeMap::new(),
-        pb: progress.bar("documents", 0),
     };
     first_pass(&mut fp, &files, &sizes, &cached)?;
-    fp.pb.finish_and_clear();
+    fp.keeper.pb.finish_and_clear();
+    fp.seconds.insert("keep", fp.keeper.seconds);
     for stage in ["read", "normalize", "entities", "quotes", "cache", "keep"] {
         if let Some(&secs) = fp.seconds.get(stage) {
             timer.add(stage, secs);
@@ -906,7 +968,8 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     timer.at = Instant::now();
     // What the whole-run stages need; the models and the rest of the first pass are freed
     // here, not at the end of the run.
-    let FirstPass { mut kept, spill, spill_error, quotes: kept_quotes, mut rejects, names, text_bytes: input_text_bytes, extracted: extracted_documents, rec, qx, encoded, .. } = fp;
+    let FirstPass { keeper, extracted: extracted_documents, rec, qx, encoded, .. } = fp;
+    let Keeper { mut kept, spill, spill_error, quotes: kept_quotes, mut rejects, names, text_bytes: input_text_bytes, .. } = keeper;
     drop((rec, qx, encoded));
     if let Some(e) = spill_error {
         return Err(Error::io(&spill_path, e));

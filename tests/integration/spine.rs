@@ -148,3 +148,56 @@ fn a_file_larger_than_a_batch_streams_in_order_and_nothing_is_lost() {
     fs::write(input.join("c.txt"), "Another small report.\n").unwrap();
     assert_eq!(run(&[]), first);
 }
+
+/// A damaged extraction cache entry (cut short after its first chunks) is noticed while its
+/// documents are being kept: what was kept of it is taken back, the file is read again, and
+/// the tables, overlap included, are those of a full run.
+#[test]
+fn a_damaged_cache_entry_is_read_again_and_the_tables_stay_the_same() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("input");
+    fs::create_dir(&input).unwrap();
+    fs::write(input.join("a.txt"), "A small report about the harbour.\n").unwrap();
+    let mut big = String::new();
+    for i in 0..9000 {
+        let story = i % 40;
+        big.push_str(&format!(
+            "{{\"id\": \"r{i}\", \"text\": \"Report {story} about the harbour and the bridge in district {story}. \
+             The council said on Monday that the works on bridge {story} would start in spring.\"}}\n"
+        ));
+    }
+    // Over the size under which files are read whole, so it is streamed in several chunks.
+    big.push_str(&format!("{{\"text\": \"{}\"}}\n", "padding words ".repeat(80_000)));
+    fs::write(input.join("b.jsonl"), &big).unwrap();
+    fs::write(input.join("c.txt"), "Another small report.\n").unwrap();
+    let pipeline = tmp.path().join("p.toml");
+    fs::write(
+        &pipeline,
+        "name = 'damaged'\n[input]\npaths = ['input']\n[[stage]]\ntype = 'normalize'\n[[stage]]\ntype = 'overlap'\n[output]\ndir = 'out'\nformat = 'csv'\n",
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(bin()).current_dir(tmp.path()).arg("run").arg(&pipeline).args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let tables =
+            ["documents", "duplicates", "stories", "rejects"].map(|t| fs::read(tmp.path().join(format!("out/csv/{t}.csv"))).unwrap());
+        (tables, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (first, _) = run(&["--full"]);
+    // The big file's entry is the largest; cut off its end, inside its last chunk, so that its
+    // first chunk is kept before the damage shows.
+    let cache = tmp.path().join("out/_state/cache");
+    let entry = fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max_by_key(|p| fs::metadata(p).unwrap().len())
+        .expect("a cache entry");
+    let bytes = fs::read(&entry).unwrap();
+    fs::write(&entry, &bytes[..bytes.len() - 16]).unwrap();
+    fs::write(input.join("c.txt"), "Another small report.\n").unwrap();
+    let (second, log) = run(&[]);
+    assert!(log.contains("unreadable extraction cache entry"), "the damage went unnoticed: {log}");
+    for (t, (a, b)) in ["documents", "duplicates", "stories", "rejects"].iter().zip(first.iter().zip(&second)) {
+        assert!(a == b, "{t} differs after reading a damaged cache entry again");
+    }
+}
