@@ -977,27 +977,43 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     let spill = spill.map(|s| s.finish()).transpose().map_err(|e| Error::io(&spill_path, e))?;
     rejects.sort_by(|a, b| (&a.source_file, a.source_record).cmp(&(&b.source_file, b.source_record)));
 
-    // Whole-run stages.
-    let linked = if cfg.entities().is_some() {
-        let lists: Vec<&entities::DocNames> = kept.iter().map(|k| &k.names).collect();
-        let l = entities::link_names(&lists, &names);
-        timer.lap("link");
-        l
-    } else {
-        entities::LinkedNames::unlinked(kept.iter().map(|k| k.names.len()))
-    };
-    drop(names);
-    let entity_of = |doc: usize, slot: Option<u32>| linked.entity_id(doc, slot?);
+    // Whole-run stages. The overlap stage's copy tier needs nothing of the linking, so it
+    // runs while the entities are linked.
     let n_docs = kept.len();
-    let mut overlap_out = match cfg.overlap() {
-        Some(oc) => {
-            // What the overlap stage needs of each kept document; the rest (its names) is
-            // freed document by document as it is taken apart.
-            let mut prepared: Vec<overlap::PreparedDoc> = Vec::with_capacity(n_docs);
+    let spill = match (cfg.overlap(), spill) {
+        (Some(_), None) => return Err(Error::io(&spill_path, std::io::Error::other("no spill for the overlap stage"))),
+        (_, spill) => spill,
+    };
+    let prepared: Vec<overlap::PreparedDoc> = match cfg.overlap() {
+        Some(_) => kept.iter_mut().map(|k| k.overlap.take().expect("kept for overlap")).collect(),
+        None => Vec::new(),
+    };
+    let ((linked, link_secs), copies) = rayon::join(
+        || {
+            let t = Instant::now();
+            let linked = if cfg.entities().is_some() {
+                let lists: Vec<&entities::DocNames> = kept.iter().map(|k| &k.names).collect();
+                entities::link_names(&lists, &names)
+            } else {
+                entities::LinkedNames::unlinked(kept.iter().map(|k| k.names.len()))
+            };
+            (linked, t.elapsed().as_secs_f64())
+        },
+        || cfg.overlap().zip(spill).map(|(oc, spill)| overlap::copies_first(prepared, spill, oc)),
+    );
+    drop(names);
+    if cfg.entities().is_some() {
+        timer.add("link", link_secs);
+    }
+    let entity_of = |doc: usize, slot: Option<u32>| linked.entity_id(doc, slot?);
+    let mut overlap_out = match (cfg.overlap(), copies) {
+        (Some(oc), Some(copies)) => {
+            let copies = copies.map_err(|e| Error::io(&spill_path, e))?;
+            // The rest of what the overlap stage needs of each kept document; its names are
+            // freed document by document as they are taken apart.
             let mut entity_ids =
                 overlap::DocEntities::new(linked.entities.iter().map(|e| e.entity_id.as_str()).collect());
             for (i, k) in std::mem::take(&mut kept).into_iter().enumerate() {
-                prepared.push(k.overlap.expect("kept for overlap"));
                 entity_ids.push_doc(
                     k.names
                         .iter()
@@ -1014,13 +1030,15 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                     speaker_entity_id: entity_of(q.doc as usize, q.speaker),
                 })
                 .collect();
-            // The spill exists whenever the overlap stage is on.
-            let spill = spill.ok_or_else(|| Error::io(&spill_path, std::io::Error::other("no spill for the overlap stage")))?;
-            let o = overlap::run_spilled(prepared, spill, &entity_ids, &oq, oc).map_err(|e| Error::io(&spill_path, e))?;
+            let o = overlap::finish_spilled(copies, &entity_ids, &oq, oc).map_err(|e| Error::io(&spill_path, e))?;
+            // Since the copy tier began, beside the linking.
             timer.lap("overlap");
             o
         }
-        None => overlap::OverlapOutput::default(),
+        _ => {
+            timer.at = Instant::now();
+            overlap::OverlapOutput::default()
+        }
     };
     // Each kept quote's cluster, by (document, quote) in ascending order (the order quotes
     // were kept in), for the quotes table.

@@ -316,7 +316,7 @@ pub fn run_prepared(
     run_any(docs, None, entity_ids, Quotes::Memory(quotes), config).expect("documents held in memory are read without I/O")
 }
 
-/// What the story tier needs of a quote whose text was spilled (see [`run_spilled`]).
+/// What the story tier needs of a quote whose text was spilled (see [`finish_spilled`]).
 #[derive(Debug, Clone)]
 pub struct SpilledQuote<'a> {
     /// Index into the `docs` slice.
@@ -327,22 +327,41 @@ pub struct SpilledQuote<'a> {
     pub speaker_entity_id: Option<&'a str>,
 }
 
+/// The overlap stage once its copy tier is done: the documents in the tiers' order with
+/// their copy assignments, and the spill the later tiers read back. The copy tier needs
+/// neither the run's entities nor its quotes, so a run does it while it links entities.
+pub struct CopiesDone {
+    /// `order[r]` is the input index of the tiers' `r`-th document; `rank` the inverse.
+    order: Vec<usize>,
+    rank: Vec<usize>,
+    sorted: Vec<PreparedDoc>,
+    assignments: Vec<copies::CopyAssignment>,
+    spill: Option<spill::SpilledDocs>,
+}
+
 /// [`run_prepared`] over documents whose story terms, MinHash signatures and quote texts were
 /// spilled to a file while they were prepared (`spill` holds `docs[i]`'s terms and signatures
-/// as its `i`-th entry, and the text of `quotes[k]` as its `k`-th quote; the documents' own
-/// terms and signatures are empty). Fails when the spill does not hold one entry per document
-/// and one text per quote, or cannot be read back.
-pub fn run_spilled(
-    docs: Vec<PreparedDoc>,
-    spill: spill::SpilledDocs,
+/// as its `i`-th entry, and the text of the run's `k`-th quote as its `k`-th quote; the
+/// documents' own terms and signatures are empty), in two steps. This first one sorts the
+/// documents into the tiers' order and runs the copy tier; it fails when the spill does not
+/// hold one entry per document or cannot be read back.
+pub fn copies_first(docs: Vec<PreparedDoc>, spill: spill::SpilledDocs, config: &OverlapConfig) -> std::io::Result<CopiesDone> {
+    if spill.len() != docs.len() {
+        return Err(std::io::Error::other(format!("the spill holds {} documents, the run {}", spill.len(), docs.len())));
+    }
+    start(docs, Some(spill), config)
+}
+
+/// The second step after [`copies_first`]: the story and quote tiers, and the rows. Fails
+/// when the spill does not hold one text per quote (`quotes[k]`'s is its `k`-th), or cannot
+/// be read back.
+pub fn finish_spilled(
+    done: CopiesDone,
     entity_ids: &DocEntities,
     quotes: &[SpilledQuote],
     config: &OverlapConfig,
 ) -> std::io::Result<OverlapOutput> {
-    if spill.len() != docs.len() {
-        return Err(std::io::Error::other(format!("the spill holds {} documents, the run {}", spill.len(), docs.len())));
-    }
-    run_any(docs, Some(spill), entity_ids, Quotes::Spilled(quotes), config)
+    finish(done, entity_ids, Quotes::Spilled(quotes), config)
 }
 
 /// The run's quotes, with their texts in memory or in the spill.
@@ -358,12 +377,18 @@ fn run_any(
     quotes: Quotes,
     config: &OverlapConfig,
 ) -> std::io::Result<OverlapOutput> {
+    finish(start(docs, spill, config)?, entity_ids, quotes, config)
+}
+
+/// Sorts the documents into the tiers' order and runs tier 1 (copies) on their signatures,
+/// which nothing needs afterwards.
+fn start(docs: Vec<PreparedDoc>, spill: Option<spill::SpilledDocs>, config: &OverlapConfig) -> std::io::Result<CopiesDone> {
     let key = |d: &PreparedDoc| {
         let s = &d.sig;
         (s.doc_id.clone(), s.content_hash, s.n_chars, s.published_at)
     };
     let mut order: Vec<usize> = (0..docs.len()).collect();
-    order.sort_by_cached_key(|&i| key(&docs[i]));
+    order.par_sort_by_cached_key(|&i| key(&docs[i]));
     let mut rank = vec![0usize; docs.len()];
     for (r, &i) in order.iter().enumerate() {
         rank[i] = r;
@@ -374,25 +399,56 @@ fn run_any(
         .map(|&i| slots[i].take().expect("each document once"))
         .collect();
     drop(slots);
+    tracing::debug!(docs = sorted.len(), spilled = spill.is_some(), rss_mb = crate::mem::rss_mb(), "overlap input");
+    let t = std::time::Instant::now();
+    let assignments = match &spill {
+        Some(spill) => {
+            // Read back into one arena in spill order; tier document rank[k] is spilled k.
+            let minhashes = spill.minhashes()?;
+            let mut views: Vec<Option<copies::SigView>> = vec![None; sorted.len()];
+            for (k, &r) in rank.iter().enumerate() {
+                views[r] = Some(copies::SigView { facts: &sorted[r].sig, minhash: minhashes.word(k), char_minhash: minhashes.chars(k) });
+            }
+            let views: Vec<copies::SigView> = views.into_iter().map(|v| v.expect("one spilled entry per document")).collect();
+            copies::cluster_views(&views, &config.copies)
+        }
+        None => {
+            let sigs: Vec<&DocSignature> = sorted.iter().map(|d| &d.sig).collect();
+            copies::cluster(&sigs, &config.copies)
+        }
+    };
+    for d in sorted.iter_mut() {
+        d.sig.free_minhashes();
+    }
+    tracing::debug!(tier = "copies", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "overlap tier done");
+    Ok(CopiesDone { order, rank, sorted, assignments, spill })
+}
+
+/// Tiers 2 (stories, seeded with the copy clusters) and 3 (quotes) after [`start`], and the
+/// rows in input order.
+fn finish(done: CopiesDone, entity_ids: &DocEntities, quotes: Quotes, config: &OverlapConfig) -> std::io::Result<OverlapOutput> {
+    let CopiesDone { order, rank, mut sorted, assignments, spill } = done;
     let sorted_entities: Vec<EntityCounts> = order.iter().map(|&i| entity_ids.get(i)).collect();
     let tier_doc = |doc: usize| rank.get(doc).copied().unwrap_or(usize::MAX);
     let n_quotes = match quotes {
         Quotes::Memory(q) => q.len(),
         Quotes::Spilled(q) => q.len(),
     };
-    tracing::debug!(
-        docs = sorted.len(),
-        spilled = spill.is_some(),
-        quotes = n_quotes,
-        rss_mb = crate::mem::rss_mb(),
-        "overlap input"
-    );
-    // Tiers 1 and 2 need of the quotes only their story keys, by the tiers' document index.
+    // Tier 2 needs of the quotes only their story keys, by the tiers' document index.
     let story_keys: Vec<(usize, u64)> = match quotes {
         Quotes::Memory(q) => q.iter().filter_map(|q| Some((tier_doc(q.doc), stories::quote_key(q.text)?))).collect(),
         Quotes::Spilled(q) => q.iter().filter_map(|q| Some((tier_doc(q.doc), q.story_key?))).collect(),
     };
-    let (assignments, story) = copies_and_stories(&mut sorted, spill.as_ref().map(|s| (s, rank.as_slice())), &sorted_entities, &story_keys, config)?;
+    let t = std::time::Instant::now();
+    // The terms are not needed once the vectors are built.
+    let canonical: Vec<usize> = assignments.iter().map(|a| a.canonical).collect();
+    let terms = match &spill {
+        Some(spill) => stories::Terms::Spilled { spill, rank: &rank },
+        None => stories::Terms::Memory(sorted.iter_mut().map(|d| std::mem::take(&mut d.terms)).collect()),
+    };
+    let vecs = stories::vectors(&views(&sorted, &sorted_entities), terms, &story_keys, &config.stories)?;
+    let story = stories::cluster(&views(&sorted, &sorted_entities), &canonical, vecs, &config.stories);
+    tracing::debug!(tier = "stories", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "overlap tier done");
     drop(story_keys);
     // Tier 3: quotes, with their texts (read back from the spill only now), in the tiers'
     // document order.
@@ -464,51 +520,6 @@ fn views<'a>(docs: &'a [PreparedDoc], entity_ids: &[EntityCounts<'a>]) -> Vec<Do
         .zip(entity_ids)
         .map(|(p, &e)| Doc { prepared: p, entity_ids: e })
         .collect()
-}
-
-/// Tiers 1 and 2 over the documents in the tiers' order: the copy assignments and the stories.
-/// `spilled` is the spill with the tiers' index of each spilled document.
-fn copies_and_stories(
-    docs: &mut [PreparedDoc],
-    spilled: Option<(&spill::SpilledDocs, &[usize])>,
-    entity_ids: &[EntityCounts],
-    story_keys: &[(usize, u64)],
-    config: &OverlapConfig,
-) -> std::io::Result<(Vec<copies::CopyAssignment>, stories::StoryClusters)> {
-    let t = std::time::Instant::now();
-    // Tier 1: copies, from the signatures, which nothing needs afterwards.
-    let assignments = match spilled {
-        Some((spill, rank)) => {
-            // Read back into one arena in spill order; tier document rank[k] is spilled k.
-            let minhashes = spill.minhashes()?;
-            let mut views: Vec<Option<copies::SigView>> = vec![None; docs.len()];
-            for (k, &r) in rank.iter().enumerate() {
-                views[r] = Some(copies::SigView { facts: &docs[r].sig, minhash: minhashes.word(k), char_minhash: minhashes.chars(k) });
-            }
-            let views: Vec<copies::SigView> = views.into_iter().map(|v| v.expect("one spilled entry per document")).collect();
-            copies::cluster_views(&views, &config.copies)
-        }
-        None => {
-            let sigs: Vec<&DocSignature> = docs.iter().map(|d| &d.sig).collect();
-            copies::cluster(&sigs, &config.copies)
-        }
-    };
-    for d in docs.iter_mut() {
-        d.sig.free_minhashes();
-    }
-    tracing::debug!(tier = "copies", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "overlap tier done");
-    let t = std::time::Instant::now();
-    // Tier 2: stories, seeded with the copy clusters; the terms are not needed once the
-    // vectors are built.
-    let canonical: Vec<usize> = assignments.iter().map(|a| a.canonical).collect();
-    let terms = match spilled {
-        Some((spill, rank)) => stories::Terms::Spilled { spill, rank },
-        None => stories::Terms::Memory(docs.iter_mut().map(|d| std::mem::take(&mut d.terms)).collect()),
-    };
-    let vecs = stories::vectors(&views(docs, entity_ids), terms, story_keys, &config.stories)?;
-    let story = stories::cluster(&views(docs, entity_ids), &canonical, vecs, &config.stories);
-    tracing::debug!(tier = "stories", seconds = t.elapsed().as_secs_f64(), peak_rss_mb = crate::mem::peak_rss_mb(), rss_mb = crate::mem::rss_mb(), "overlap tier done");
-    Ok((assignments, story))
 }
 
 /// Which tier `newsmill eval dedup` scores.
