@@ -1204,8 +1204,8 @@ fn write_tables(
     // held to one.
     let helper = rayon::current_num_threads() >= 2;
     let mut base = 0usize;
-    for key in keys {
-        for chunk in cache.chunks(key)? {
+    let mut per_doc = |chunks: &mut dyn Iterator<Item = Result<Chunk, Error>>| -> Result<(), Error> {
+        for chunk in chunks {
             let chunk = chunk?;
             // A chunk's documents, mentions and quotes go together (zipped, as the cache
             // holds them: a damaged entry cannot make one list outrun the others).
@@ -1240,7 +1240,57 @@ fn write_tables(
                 Ok(())
             })?;
         }
+        Ok(())
+    };
+    // With two threads or more, the cached chunks are read back (decompressed, decoded) on a
+    // thread of their own, one chunk ahead, and the run-wide tables are filled on another
+    // meanwhile.
+    let [entities, quote_clusters, duplicates, stories, rejects_t] = if helper {
+        std::thread::scope(|s| -> Result<[TableWriter; 5], Error> {
+            let run_wide = s.spawn(|| run_wide_tables(staging, format, src, rejects));
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            s.spawn(move || {
+                for c in cached_chunks(cache, keys) {
+                    let failed = c.is_err();
+                    // Stops when the rows stop being written (an error below).
+                    if tx.send(c).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+            per_doc(&mut rx.into_iter())?;
+            run_wide.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })?
+    } else {
+        per_doc(&mut cached_chunks(cache, keys))?;
+        run_wide_tables(staging, format, src, rejects)?
+    };
+    let mut tables = [documents, mentions, entities, quotes, quote_clusters, duplicates, stories, rejects_t];
+    for t in &mut tables {
+        t.flush()?;
     }
+    let mut counts = BTreeMap::new();
+    for t in tables {
+        let name = t.def().name.to_string();
+        counts.insert(name, t.finish()?);
+    }
+    Ok(counts)
+}
+
+/// Every chunk of the cache entries `keys`, in order; an entry that cannot be opened gives
+/// one error in its place.
+fn cached_chunks<'a>(cache: &'a ExtractCache, keys: &'a [String]) -> impl Iterator<Item = Result<Chunk, Error>> + 'a {
+    keys.iter().flat_map(move |key| {
+        let (chunks, failed) = match cache.chunks(key) {
+            Ok(chunks) => (Some(chunks), None),
+            Err(e) => (None, Some(Err(e))),
+        };
+        failed.into_iter().chain(chunks.into_iter().flatten())
+    })
+}
+
+/// The tables of whole-run results: entities, quote clusters, duplicates, stories, rejects.
+fn run_wide_tables(staging: &Path, format: Format, src: &Sources, rejects: &[Reject]) -> Result<[TableWriter; 5], Error> {
     let mut entities = TableWriter::create(&schema::ENTITIES, staging, format)?;
     for e in &src.linked.entities {
         entities.push(&[
@@ -1293,16 +1343,7 @@ fn write_tables(
             src.run_id.into(),
         ])?;
     }
-    let mut tables = [documents, mentions, entities, quotes, quote_clusters, duplicates, stories, rejects_t];
-    for t in &mut tables {
-        t.flush()?;
-    }
-    let mut counts = BTreeMap::new();
-    for t in tables {
-        let name = t.def().name.to_string();
-        counts.insert(name, t.finish()?);
-    }
-    Ok(counts)
+    Ok([entities, quote_clusters, duplicates, stories, rejects_t])
 }
 
 /// The whole-run columns of one document's mention and quote rows (the document is the
