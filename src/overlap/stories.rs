@@ -1289,16 +1289,15 @@ pub fn average_linkage(
             sim[b as usize].push(s as f64);
         }
     }
-    // Per cluster: neighbours in ascending order, one sum each. The sort is stable, so a
-    // pair's sum adds its edges in edge order.
-    let mut tmp: Vec<(u32, f64)> = Vec::new();
-    for (ids, sums) in nbr.iter_mut().zip(sim.iter_mut()) {
+    // Per cluster (on the pool): neighbours in ascending order, one sum each. The sort is
+    // stable, so a pair's sum adds its edges in edge order.
+    nbr.par_iter_mut().zip(sim.par_iter_mut()).for_each_init(Vec::new, |tmp: &mut Vec<(u32, f64)>, (ids, sums)| {
         tmp.clear();
         tmp.extend(ids.iter().copied().zip(sums.iter().copied()));
         tmp.sort_by_key(|x| x.0);
         ids.clear();
         sums.clear();
-        for &(b, s) in &tmp {
+        for &(b, s) in tmp.iter() {
             match ids.last() {
                 Some(&x) if x == b => *sums.last_mut().expect("parallel arrays") += s,
                 _ => {
@@ -1309,8 +1308,7 @@ pub fn average_linkage(
         }
         ids.shrink_to_fit();
         sums.shrink_to_fit();
-    }
-    drop(tmp);
+    });
     // A cluster is named by its smallest root, which orders ties, and is held in the slot of
     // whichever of its two parts had more neighbours: a merge then renames the entries of the
     // part with fewer neighbours in its neighbours' lists, and puts the shorter list into the
