@@ -490,24 +490,23 @@ fn finish(done: CopiesDone, entity_ids: &DocEntities, quotes: Quotes, config: &O
     for (r, c) in quote_cluster_sorted.into_iter().enumerate() {
         quote_cluster_of[qorder[r]] = c;
     }
-    // Rows in input order.
-    let mut duplicates = vec![None; order.len()];
-    for (r, &i) in order.iter().enumerate() {
-        let (d, a) = (&docs[r], &assignments[r]);
-        duplicates[i] = Some(DuplicateRow {
-            doc_id: d.doc_id().to_string(),
-            dup_cluster_id: ids::stable_id("dup", &[docs[a.canonical].doc_id()]),
-            is_canonical: a.canonical == r,
-            similarity: a.similarity,
-            relation: a.relation.as_str().to_string(),
-            story_id: story.story_id[r].clone(),
-        });
-    }
+    // Rows in input order (on the pool): input document i is the tiers' rank[i].
+    let duplicates: Vec<DuplicateRow> = rank
+        .par_iter()
+        .map(|&r| {
+            let (d, a) = (&docs[r], &assignments[r]);
+            DuplicateRow {
+                doc_id: d.doc_id().to_string(),
+                dup_cluster_id: ids::stable_id("dup", &[docs[a.canonical].doc_id()]),
+                is_canonical: a.canonical == r,
+                similarity: a.similarity,
+                relation: a.relation.as_str().to_string(),
+                story_id: story.story_id[r].clone(),
+            }
+        })
+        .collect();
     Ok(OverlapOutput {
-        duplicates: duplicates
-            .into_iter()
-            .map(|d| d.expect("every document has a row"))
-            .collect(),
+        duplicates,
         stories: story.rows,
         quote_cluster_of,
         quote_clusters,
