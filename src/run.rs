@@ -602,7 +602,6 @@ impl FirstPass<'_> {
         self.keeper.keep_all(std::mem::take(&mut self.pending));
     }
 
-
     /// Keeps a cached file's documents without extracting them again. False (and nothing
     /// kept) when the cache entry turns out unreadable: the file is then read afresh.
     fn keep_cached(&mut self, file: usize) -> bool {
@@ -764,24 +763,38 @@ fn first_pass(fp: &mut FirstPass, files: &[PathBuf], sizes: &[u64], cached: &[bo
         small_bytes = 0;
         let reader = ingest::RecordReader::open(&files[i], input);
         let mut piece = Piece { file: i, recs: Vec::new(), rejects: Vec::new(), text_bytes: 0, last: false };
-        // The file is read (decompressed, parsed) on its own thread, a few blocks of records
-        // ahead of the batches being processed.
+        // With two threads or more, the file is read (decompressed, parsed) on a thread of its
+        // own, a few blocks of records ahead of the batches being processed.
+        let read_ahead = rayon::current_num_threads() >= 2;
+        let inline_secs = std::cell::Cell::new(0.0);
         let read_secs = std::thread::scope(|s| -> Result<f64, Error> {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<ingest::Item>>(READ_AHEAD_BLOCKS);
-            let reading = s.spawn(move || {
-                let (mut reader, mut secs) = (reader, 0.0);
-                loop {
-                    let t = Instant::now();
-                    let block: Vec<ingest::Item> = std::iter::from_fn(|| reader.next_item()).take(READ_BLOCK).collect();
-                    secs += t.elapsed().as_secs_f64();
-                    let last = block.len() < READ_BLOCK;
-                    // Stops when the batches stop being processed (an error below).
-                    if (!block.is_empty() && tx.send(block).is_err()) || last {
-                        return secs;
+            let (items, reading): (Box<dyn Iterator<Item = ingest::Item>>, _) = if read_ahead {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<ingest::Item>>(READ_AHEAD_BLOCKS);
+                let reading = s.spawn(move || {
+                    let (mut reader, mut secs) = (reader, 0.0);
+                    loop {
+                        let t = Instant::now();
+                        let block: Vec<ingest::Item> = std::iter::from_fn(|| reader.next_item()).take(READ_BLOCK).collect();
+                        secs += t.elapsed().as_secs_f64();
+                        let last = block.len() < READ_BLOCK;
+                        // Stops when the batches stop being processed (an error below).
+                        if (!block.is_empty() && tx.send(block).is_err()) || last {
+                            return secs;
+                        }
                     }
-                }
-            });
-            for item in rx.iter().flatten() {
+                });
+                (Box::new(rx.into_iter().flatten()), Some(reading))
+            } else {
+                let (mut reader, secs) = (reader, &inline_secs);
+                let items = std::iter::from_fn(move || {
+                    let t = Instant::now();
+                    let item = reader.next_item();
+                    secs.set(secs.get() + t.elapsed().as_secs_f64());
+                    item
+                });
+                (Box::new(items), None)
+            };
+            for item in items {
                 match item {
                     ingest::Item::Reject(r) => piece.rejects.push(r),
                     ingest::Item::Record(r) => {
@@ -798,7 +811,10 @@ fn first_pass(fp: &mut FirstPass, files: &[PathBuf], sizes: &[u64], cached: &[bo
                     (batch_bytes, batch_records) = (0, 0);
                 }
             }
-            Ok(reading.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            Ok(match reading {
+                Some(r) => r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                None => inline_secs.get(),
+            })
         })?;
         *fp.seconds.entry("read").or_default() += read_secs;
         piece.last = true;
