@@ -615,10 +615,7 @@ impl FirstPass<'_> {
                 let t = Instant::now();
                 let c = c?;
                 *self.seconds.entry("cache").or_default() += t.elapsed().as_secs_f64();
-                let t = Instant::now();
-                let prepared = prepare_chunk(self.cfg, &c);
-                self.keeper.seconds += t.elapsed().as_secs_f64();
-                self.keeper.keep_prepared(c, prepared);
+                self.keeper.keep(c);
             }
             Ok(())
         })();
@@ -641,6 +638,14 @@ impl FirstPass<'_> {
 }
 
 impl Keeper<'_> {
+    /// Keeps what the whole-run stages need of a chunk's documents.
+    fn keep(&mut self, chunk: Chunk) {
+        let t = Instant::now();
+        let prepared = prepare_chunk(self.cfg, &chunk);
+        self.seconds += t.elapsed().as_secs_f64();
+        self.keep_prepared(chunk, prepared);
+    }
+
     /// Keeps prepared chunks, in order.
     fn keep_all(&mut self, chunks: Vec<(Chunk, Vec<PreparedForKeep>)>) {
         for (chunk, prepared) in chunks {
@@ -761,40 +766,19 @@ fn first_pass(fp: &mut FirstPass, files: &[PathBuf], sizes: &[u64], cached: &[bo
         }
         read_small(fp, &mut small, &mut batch, &mut batch_bytes, &mut batch_records);
         small_bytes = 0;
-        let reader = ingest::RecordReader::open(&files[i], input);
+        let mut reader = ingest::RecordReader::open(&files[i], input);
         let mut piece = Piece { file: i, recs: Vec::new(), rejects: Vec::new(), text_bytes: 0, last: false };
-        // With two threads or more, the file is read (decompressed, parsed) on a thread of its
-        // own, a few blocks of records ahead of the batches being processed.
-        let read_ahead = rayon::current_num_threads() >= 2;
-        let inline_secs = std::cell::Cell::new(0.0);
+        // The file is read (decompressed, parsed) in blocks of records; with two threads or
+        // more, on a thread of its own, a few blocks ahead of the batches being processed.
+        let blocks = Timed {
+            items: std::iter::from_fn(move || {
+                let block: Vec<ingest::Item> = std::iter::from_fn(|| reader.next_item()).take(READ_BLOCK).collect();
+                (!block.is_empty()).then_some(block)
+            }),
+            secs: 0.0,
+        };
         let read_secs = std::thread::scope(|s| -> Result<f64, Error> {
-            let (items, reading): (Box<dyn Iterator<Item = ingest::Item>>, _) = if read_ahead {
-                let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<ingest::Item>>(READ_AHEAD_BLOCKS);
-                let reading = s.spawn(move || {
-                    let (mut reader, mut secs) = (reader, 0.0);
-                    loop {
-                        let t = Instant::now();
-                        let block: Vec<ingest::Item> = std::iter::from_fn(|| reader.next_item()).take(READ_BLOCK).collect();
-                        secs += t.elapsed().as_secs_f64();
-                        let last = block.len() < READ_BLOCK;
-                        // Stops when the batches stop being processed (an error below).
-                        if (!block.is_empty() && tx.send(block).is_err()) || last {
-                            return secs;
-                        }
-                    }
-                });
-                (Box::new(rx.into_iter().flatten()), Some(reading))
-            } else {
-                let (mut reader, secs) = (reader, &inline_secs);
-                let items = std::iter::from_fn(move || {
-                    let t = Instant::now();
-                    let item = reader.next_item();
-                    secs.set(secs.get() + t.elapsed().as_secs_f64());
-                    item
-                });
-                (Box::new(items), None)
-            };
-            for item in items {
+            let mut add = |item: ingest::Item| -> Result<(), Error> {
                 match item {
                     ingest::Item::Reject(r) => piece.rejects.push(r),
                     ingest::Item::Record(r) => {
@@ -810,11 +794,17 @@ fn first_pass(fp: &mut FirstPass, files: &[PathBuf], sizes: &[u64], cached: &[bo
                     fp.process(std::mem::take(&mut batch))?;
                     (batch_bytes, batch_records) = (0, 0);
                 }
+                Ok(())
+            };
+            if rayon::current_num_threads() >= 2 {
+                let (items, reading) = ahead(s, READ_AHEAD_BLOCKS, blocks);
+                items.into_iter().flatten().try_for_each(&mut add)?;
+                Ok(reading.join().unwrap_or_else(|p| std::panic::resume_unwind(p)).secs)
+            } else {
+                let mut blocks = blocks;
+                blocks.by_ref().flatten().try_for_each(&mut add)?;
+                Ok(blocks.secs)
             }
-            Ok(match reading {
-                Some(r) => r.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-                None => inline_secs.get(),
-            })
         })?;
         *fp.seconds.entry("read").or_default() += read_secs;
         piece.last = true;
@@ -1240,17 +1230,9 @@ fn write_tables(
                 continue;
             }
             std::thread::scope(|s| -> Result<(), Error> {
-                let (tx, rx) = std::sync::mpsc::sync_channel(ROWS_AHEAD);
-                let (docs, cols_of) = (&docs, &cols_of);
-                s.spawn(move || {
-                    for (k, row) in docs.iter().enumerate() {
-                        // Stops when the rows stop being written (an error below).
-                        if tx.send(cols_of(k, row)).is_err() {
-                            break;
-                        }
-                    }
-                });
-                for (row, cols) in docs.iter().zip(rx) {
+                let cols_of = &cols_of;
+                let (cols, _) = ahead(s, ROWS_AHEAD, docs.iter().enumerate().map(|(k, row)| cols_of(k, row)));
+                for (row, cols) in docs.iter().zip(cols) {
                     push(row, cols)?;
                 }
                 Ok(())
@@ -1264,17 +1246,8 @@ fn write_tables(
     let [entities, quote_clusters, duplicates, stories, rejects_t] = if helper {
         std::thread::scope(|s| -> Result<[TableWriter; 5], Error> {
             let run_wide = s.spawn(|| run_wide_tables(staging, format, src, rejects));
-            let (tx, rx) = std::sync::mpsc::sync_channel(1);
-            s.spawn(move || {
-                for c in cached_chunks(cache, keys) {
-                    let failed = c.is_err();
-                    // Stops when the rows stop being written (an error below).
-                    if tx.send(c).is_err() || failed {
-                        break;
-                    }
-                }
-            });
-            per_doc(&mut rx.into_iter())?;
+            let (chunks, _) = ahead(s, 1, cached_chunks(cache, keys));
+            per_doc(&mut chunks.into_iter())?;
             run_wide.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
         })?
     } else {
@@ -1293,16 +1266,64 @@ fn write_tables(
     Ok(counts)
 }
 
-/// Every chunk of the cache entries `keys`, in order; an entry that cannot be opened gives
-/// one error in its place.
+/// Every chunk of the cache entries `keys`, in order, up to and including the first error (an
+/// entry that cannot be opened gives one in its place).
 fn cached_chunks<'a>(cache: &'a ExtractCache, keys: &'a [String]) -> impl Iterator<Item = Result<Chunk, Error>> + 'a {
-    keys.iter().flat_map(move |key| {
-        let (chunks, failed) = match cache.chunks(key) {
-            Ok(chunks) => (Some(chunks), None),
-            Err(e) => (None, Some(Err(e))),
-        };
-        failed.into_iter().chain(chunks.into_iter().flatten())
-    })
+    keys.iter()
+        .flat_map(move |key| {
+            let (chunks, failed) = match cache.chunks(key) {
+                Ok(chunks) => (Some(chunks), None),
+                Err(e) => (None, Some(Err(e))),
+            };
+            failed.into_iter().chain(chunks.into_iter().flatten())
+        })
+        .scan(false, |failed, c| {
+            (!*failed).then(|| {
+                *failed = c.is_err();
+                c
+            })
+        })
+}
+
+/// Sends what `items` yields from a thread of `scope`, at most `bound` items ahead of the
+/// receiver. The thread ends when `items` does, or when the receiver is dropped (its reader
+/// stopped, on an error), and gives `items` back.
+fn ahead<'scope, I>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    bound: usize,
+    mut items: I,
+) -> (std::sync::mpsc::Receiver<I::Item>, std::thread::ScopedJoinHandle<'scope, I>)
+where
+    I: Iterator + Send + 'scope,
+    I::Item: Send + 'scope,
+{
+    let (tx, rx) = std::sync::mpsc::sync_channel(bound);
+    let thread = scope.spawn(move || {
+        for x in items.by_ref() {
+            if tx.send(x).is_err() {
+                break;
+            }
+        }
+        items
+    });
+    (rx, thread)
+}
+
+/// An iterator that adds up the seconds spent in its `next`.
+struct Timed<I> {
+    items: I,
+    secs: f64,
+}
+
+impl<I: Iterator> Iterator for Timed<I> {
+    type Item = I::Item;
+
+    fn next(&mut self) -> Option<I::Item> {
+        let t = Instant::now();
+        let next = self.items.next();
+        self.secs += t.elapsed().as_secs_f64();
+        next
+    }
 }
 
 /// The tables of whole-run results: entities, quote clusters, duplicates, stories, rejects.
