@@ -6,7 +6,6 @@
 //! tables; `write` is the only place bytes become code-point offsets.
 #![warn(missing_docs)]
 
-mod ahead;
 pub mod cli;
 pub mod config;
 mod crf;

@@ -16,7 +16,6 @@ use rayon::prelude::*;
 use serde::Serialize;
 use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
-use crate::ahead::{ahead, worth_a_thread};
 use crate::config::{NormalizeConfig, PipelineConfig};
 use crate::entities::{self, Recognizer};
 use crate::error::{Error, Reject};
@@ -797,7 +796,7 @@ fn first_pass(fp: &mut FirstPass, files: &[PathBuf], sizes: &[u64], cached: &[bo
                 }
                 Ok(())
             };
-            if worth_a_thread() {
+            if rayon::current_num_threads() >= 2 {
                 let (items, reading) = ahead(s, READ_AHEAD_BLOCKS, blocks);
                 items.into_iter().flatten().try_for_each(&mut add)?;
                 Ok(reading.join().unwrap_or_else(|p| std::panic::resume_unwind(p)).secs)
@@ -1209,7 +1208,7 @@ fn write_tables(
     // on a helper thread while this one puts the rows before them into the tables, in order;
     // the tables encode full row groups on the pool. One thread does both when the run is
     // held to one.
-    let helper = worth_a_thread();
+    let helper = rayon::current_num_threads() >= 2;
     let mut base = 0usize;
     let mut per_doc = |chunks: &mut dyn Iterator<Item = Result<Chunk, Error>>| -> Result<(), Error> {
         for chunk in chunks {
@@ -1284,6 +1283,30 @@ fn cached_chunks<'a>(cache: &'a ExtractCache, keys: &'a [String]) -> impl Iterat
                 c
             })
         })
+}
+
+/// Sends what `items` yields from a thread of `scope`, at most `bound` items ahead of the
+/// receiver. The thread ends when `items` does, or when the receiver is dropped (its reader
+/// stopped, on an error), and gives `items` back.
+fn ahead<'scope, I>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    bound: usize,
+    mut items: I,
+) -> (std::sync::mpsc::Receiver<I::Item>, std::thread::ScopedJoinHandle<'scope, I>)
+where
+    I: Iterator + Send + 'scope,
+    I::Item: Send + 'scope,
+{
+    let (tx, rx) = std::sync::mpsc::sync_channel(bound);
+    let thread = scope.spawn(move || {
+        for x in items.by_ref() {
+            if tx.send(x).is_err() {
+                break;
+            }
+        }
+        items
+    });
+    (rx, thread)
 }
 
 /// An iterator that adds up the seconds spent in its `next`.

@@ -475,11 +475,11 @@ fn finish(done: CopiesDone, entity_ids: &DocEntities, quotes: Quotes, config: &O
             .collect(),
     };
     let mut qorder: Vec<usize> = (0..tier_quotes.len()).collect();
-    qorder.par_sort_by(|&a, &b| {
+    qorder.sort_by(|&a, &b| {
         let (qa, qb) = (&tier_quotes[a], &tier_quotes[b]);
         (qa.doc, qa.text, qa.speaker_entity_id).cmp(&(qb.doc, qb.text, qb.speaker_entity_id))
     });
-    let sorted_quotes: Vec<OverlapQuote> = qorder.par_iter().map(|&k| tier_quotes[k].clone()).collect();
+    let sorted_quotes: Vec<OverlapQuote> = qorder.iter().map(|&k| tier_quotes[k].clone()).collect();
     drop(tier_quotes);
     let docs = views(&sorted, &sorted_entities);
     let (quote_cluster_sorted, quote_clusters) = quotes::cluster(&docs, &sorted_quotes, &config.quotes);

@@ -205,7 +205,7 @@ fn cluster_in_blocks(
     // Identical quotes (same words, same speaker) are one utterance outright; only the first
     // of each goes on to the candidate search, so a quote carried by many reports costs one
     // search, not one per pair of reports.
-    let mut first: HashMap<(&[u64], Option<&str>), u32, xxhash_rust::xxh3::Xxh3DefaultBuilder> = HashMap::default();
+    let mut first: HashMap<(&[u64], Option<&str>), u32> = HashMap::new();
     let mut searched: Vec<u32> = Vec::new();
     for (i, h) in hashes.iter().enumerate() {
         if h.is_empty() || quotes[i].doc >= docs.len() {
@@ -236,15 +236,9 @@ fn cluster_in_blocks(
     let postings = Postings::new(postings);
     // Each searched quote's words sorted, for a cheap bound before the LCS.
     let mut sorted: Vec<Vec<u64>> = vec![Vec::new(); n];
-    let sorted_searched: Vec<Vec<u64>> = searched
-        .par_iter()
-        .map(|&i| {
-            let mut s = hashes[i as usize].clone();
-            s.sort_unstable();
-            s
-        })
-        .collect();
-    for (&i, s) in searched.iter().zip(sorted_searched) {
+    for &i in &searched {
+        let mut s = hashes[i as usize].clone();
+        s.sort_unstable();
         sorted[i as usize] = s;
     }
     // For each quote, the later quotes it shares a trigram with (a trigram found in very many
@@ -310,13 +304,13 @@ fn cluster_in_blocks(
     drop(sorted);
     drop(postings);
     let roots = uf.roots();
-    // Each cluster's members in index order, the clusters in the order of their roots.
-    let mut members: Vec<(u32, u32)> = (0..n)
-        .filter(|&i| !hashes[i].is_empty() && quotes[i].doc < docs.len())
-        .map(|i| (roots[i], i as u32))
-        .collect();
-    members.par_sort_unstable();
-    let groups: Vec<&[(u32, u32)]> = members.chunk_by(|a, b| a.0 == b.0).collect();
+    let mut members: HashMap<u32, Vec<usize>> = HashMap::new();
+    for i in 0..n {
+        if !hashes[i].is_empty() && quotes[i].doc < docs.len() {
+            members.entry(roots[i]).or_default().push(i);
+        }
+    }
+    let mut rows: Vec<(u32, QuoteClusterRow)> = Vec::with_capacity(members.len());
     let doc_key = |d: usize| {
         (
             docs[d].published_at().is_none(),
@@ -324,13 +318,11 @@ fn cluster_in_blocks(
             docs[d].doc_id(),
         )
     };
-    // A cluster's row (on the pool: a large run has millions of clusters).
-    let row_of = |group: &&[(u32, u32)]| {
-        let root = group[0].0;
-        let m = || group.iter().map(|x| x.1 as usize);
+    for (root, m) in members {
         // The first report: earliest document, then the longest version, then the text.
-        let anchor = m()
-            .min_by(|&x, &y| {
+        let anchor = *m
+            .iter()
+            .min_by(|&&x, &&y| {
                 doc_key(quotes[x].doc)
                     .cmp(&doc_key(quotes[y].doc))
                     .then(hashes[y].len().cmp(&hashes[x].len()))
@@ -338,8 +330,9 @@ fn cluster_in_blocks(
             })
             .unwrap();
         let text_key = quote_words(quotes[anchor].text).join(" ");
-        let longest = m()
-            .min_by(|&x, &y| {
+        let longest = *m
+            .iter()
+            .min_by(|&&x, &&y| {
                 hashes[y]
                     .len()
                     .cmp(&hashes[x].len())
@@ -348,7 +341,7 @@ fn cluster_in_blocks(
             .unwrap();
         let mut speakers: HashMap<&str, usize> = HashMap::new();
         let mut doc_ids: Vec<&str> = Vec::new();
-        for i in m() {
+        for &i in &m {
             if let Some(s) = quotes[i].speaker_entity_id {
                 *speakers.entry(s).or_default() += 1;
             }
@@ -366,7 +359,7 @@ fn cluster_in_blocks(
             Some(sp) => stable_id("quote", &[&text_key, sp]),
             None => stable_id("quote", &[&text_key]),
         };
-        (
+        rows.push((
             root,
             QuoteClusterRow {
                 quote_cluster_id: id,
@@ -375,15 +368,12 @@ fn cluster_in_blocks(
                 n_documents: doc_ids.len() as u64,
                 first_doc_id: docs[quotes[anchor].doc].doc_id().to_string(),
             },
-        )
-    };
-    let mut rows: Vec<(u32, QuoteClusterRow)> = groups.par_iter().map(row_of).collect();
-    drop(groups);
-    drop(members);
+        ));
+    }
     // Rows in a fixed order; should two clusters still share an id (the same words and
     // speaker kept apart because their candidates were cut off), the later ones get a
     // numbered id.
-    rows.par_sort_by(|(_, a), (_, b)| {
+    rows.sort_by(|(_, a), (_, b)| {
         a.quote_cluster_id
             .cmp(&b.quote_cluster_id)
             .then_with(|| a.first_doc_id.cmp(&b.first_doc_id))
@@ -400,14 +390,11 @@ fn cluster_in_blocks(
             base = row.quote_cluster_id.clone();
         }
     }
-    rows.par_sort_by(|a, b| a.1.quote_cluster_id.cmp(&b.1.quote_cluster_id));
-    let mut final_index: Vec<Option<u32>> = vec![None; n];
-    for (k, (root, _)) in rows.iter().enumerate() {
-        final_index[*root as usize] = Some(k as u32);
-    }
+    rows.sort_by(|a, b| a.1.quote_cluster_id.cmp(&b.1.quote_cluster_id));
+    let final_index: HashMap<u32, u32> = rows.iter().enumerate().map(|(k, (root, _))| (*root, k as u32)).collect();
     // Quotes without words or outside the documents belong to no cluster (and their roots,
     // never joined to another, to no row).
-    let of: Vec<Option<u32>> = roots.iter().map(|&r| final_index[r as usize]).collect();
+    let of: Vec<Option<u32>> = roots.iter().map(|r| final_index.get(r).copied()).collect();
     let rows: Vec<QuoteClusterRow> = rows.into_iter().map(|(_, row)| row).collect();
     (of, rows)
 }

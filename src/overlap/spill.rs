@@ -292,42 +292,21 @@ impl SpilledDocs {
     }
 
     /// Calls `f(first, terms)` for consecutive blocks of at most `block` documents, `first`
-    /// being the index of the block's first document. With a second thread in the pool, the
-    /// next block is read on a thread of its own while `f` works on this one.
+    /// being the index of the block's first document.
     pub fn for_blocks(&self, block: usize, mut f: impl FnMut(usize, Vec<DocTerms>)) -> io::Result<()> {
-        let Some(r) = self.reader()? else { return Ok(()) };
-        let blocks = Blocks { r, block: block.max(1), first: 0, docs: self.at.docs };
-        let mut each = |b: io::Result<(usize, Vec<DocTerms>)>| b.map(|(first, terms)| f(first, terms));
-        if crate::ahead::worth_a_thread() {
-            std::thread::scope(|s| crate::ahead::ahead(s, 1, blocks).0.into_iter().try_for_each(&mut each))
-        } else {
-            blocks.into_iter().try_for_each(&mut each)
+        let Some(mut r) = self.reader()? else { return Ok(()) };
+        let block = block.max(1);
+        let mut first = 0;
+        while first < self.at.docs {
+            let n = block.min(self.at.docs - first);
+            let mut terms = Vec::with_capacity(n);
+            for _ in 0..n {
+                terms.push(read_one(&mut r)?);
+            }
+            f(first, terms);
+            first += n;
         }
-    }
-}
-
-/// The spill's terms, block by block: (index of the block's first document, its terms). Ends
-/// after the first error.
-struct Blocks {
-    r: BufReader<File>,
-    block: usize,
-    first: usize,
-    docs: usize,
-}
-
-impl Iterator for Blocks {
-    type Item = io::Result<(usize, Vec<DocTerms>)>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.first >= self.docs {
-            return None;
-        }
-        let n = self.block.min(self.docs - self.first);
-        let first = self.first;
-        let terms = (0..n).map(|_| read_one(&mut self.r)).collect::<io::Result<Vec<_>>>();
-        // After an error there is nothing more to read.
-        self.first = if terms.is_ok() { first + n } else { self.docs };
-        Some(terms.map(|t| (first, t)))
+        Ok(())
     }
 }
 

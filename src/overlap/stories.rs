@@ -800,33 +800,19 @@ fn vectors_of(docs: &[Doc], mut terms: Terms, quote_keys: &[Vec<u64>], config: &
         }
         big
     };
-    // Each block's counts are merged into the run's while the next block is counted.
     let mut vocab = Vocab::default();
-    let mut last: Option<Vocab> = None;
     terms.for_blocks(false, |ids, ts| {
-        let count = || {
-            (0..ts.len())
-                .into_par_iter()
-                .fold(Vocab::default, |mut m, k| {
-                    for (key, _) in feats(ids[k], &ts[k]) {
-                        m.entry(key).or_insert((0, u32::MAX)).0 += 1;
-                    }
-                    m
-                })
-                .reduce(Vocab::default, merge)
-        };
-        let run = std::mem::take(&mut vocab);
-        let merged = || match last.take() {
-            Some(p) => merge(run, p),
-            None => run,
-        };
-        let (run, part) = rayon::join(merged, count);
-        vocab = run;
-        last = Some(part);
+        let part = (0..ts.len())
+            .into_par_iter()
+            .fold(Vocab::default, |mut m, k| {
+                for (key, _) in feats(ids[k], &ts[k]) {
+                    m.entry(key).or_insert((0, u32::MAX)).0 += 1;
+                }
+                m
+            })
+            .reduce(Vocab::default, merge);
+        vocab = merge(std::mem::take(&mut vocab), part);
     })?;
-    if let Some(p) = last {
-        vocab = merge(vocab, p);
-    }
     tracing::debug!(vocab = vocab.len(), "story vocabulary");
     let max_df = if n >= 20 {
         (config.max_df * n as f64).ceil() as u32
@@ -974,82 +960,6 @@ const AHEAD: usize = 8;
 /// ahead, for where the vector is).
 const VEC_AHEAD: usize = 3;
 
-/// The story postings: for each term, the documents posted under it and their weights.
-/// A document is posted under its `index_terms` heaviest terms only (a neighbour is proposed
-/// by sharing one of those and one of the searching document's `probe_terms` heaviest), and
-/// a term posted by more than [`MAX_POSTING`] documents proposes nothing, so its posting is
-/// not stored at all. The documents are cut into one run per thread, each run's postings one
-/// array in term order (offsets per term) filled in two passes, without per-term allocation
-/// or growth slack, the runs built in parallel; a term's documents are its entries in each
-/// run, run after run, so they come in document order as from a single array. Documents and
-/// weights sit in two arrays (six bytes an entry, not eight with padding).
-struct Postings {
-    runs: Vec<PostingRun>,
-}
-
-struct PostingRun {
-    start: Vec<u32>,
-    doc: Vec<u32>,
-    w: Vec<u16>,
-}
-
-impl Postings {
-    fn build(vecs: &[StoryVec], floors: &[u16], n_terms: usize) -> Postings {
-        let n = vecs.len();
-        let per = n.div_ceil(rayon::current_num_threads().max(1)).max(1);
-        let runs: Vec<std::ops::Range<usize>> = (0..n).step_by(per).map(|lo| lo..(lo + per).min(n)).collect();
-        let posted = |i: usize| vecs[i].iter_q().filter(move |x| x.1 >= floors[i]);
-        let counts: Vec<Vec<u32>> = runs
-            .par_iter()
-            .map(|r| {
-                let mut c = vec![0u32; n_terms];
-                for i in r.clone() {
-                    for (t, _) in posted(i) {
-                        c[t as usize] += 1;
-                    }
-                }
-                c
-            })
-            .collect();
-        let walked: Vec<bool> = (0..n_terms)
-            .into_par_iter()
-            .map(|t| counts.iter().map(|c| c[t] as usize).sum::<usize>() <= MAX_POSTING)
-            .collect();
-        let runs = runs
-            .into_par_iter()
-            .zip(counts)
-            .map(|(r, c)| {
-                let mut start = vec![0u32; n_terms + 1];
-                for t in 0..n_terms {
-                    start[t + 1] = start[t] + if walked[t] { c[t] } else { 0 };
-                }
-                drop(c);
-                let len = start[n_terms] as usize;
-                let (mut doc, mut w) = (vec![0u32; len], vec![0u16; len]);
-                let mut fill = start.clone();
-                for i in r {
-                    for (t, q) in posted(i).filter(|x| walked[x.0 as usize]) {
-                        let f = &mut fill[t as usize];
-                        doc[*f as usize] = i as u32;
-                        w[*f as usize] = q;
-                        *f += 1;
-                    }
-                }
-                PostingRun { start, doc, w }
-            })
-            .collect();
-        Postings { runs }
-    }
-
-    /// A term's posted documents and their weights, run by run.
-    fn of(&self, t: u32) -> impl Iterator<Item = (&[u32], &[u16])> + '_ {
-        self.runs.iter().map(move |r| {
-            let span = r.start[t as usize] as usize..r.start[t as usize + 1] as usize;
-            (&r.doc[span.clone()], &r.w[span])
-        })
-    }
-}
-
 /// The sparse similarity graph: for every document its `k` most similar others (ties by
 /// index), symmetrised; edges as (i, j, sim) with i < j, sorted.
 fn graph(
@@ -1063,11 +973,43 @@ fn graph(
         .filter_map(|v| v.iter_q().last().map(|(t, _)| t + 1))
         .max()
         .unwrap_or(0) as usize;
+    // Postings as one array in term order (offsets per term), filled in two passes: no
+    // per-term allocation and no growth slack. A document is posted under its `index_terms`
+    // heaviest terms only: a neighbour is proposed by sharing one of those and one of the
+    // searching document's `probe_terms` heaviest.
+    // A term posted by more than MAX_POSTING documents proposes nothing, so its posting is
+    // not stored at all; documents and weights sit in two arrays (six bytes an entry, not
+    // eight with padding).
     let floors: Vec<u16> = vecs
         .par_iter()
         .map(|v| weight_floor(v.weights().collect(), config.index_terms))
         .collect();
-    let postings = Postings::build(vecs, &floors, n_terms);
+    let mut start = vec![0usize; n_terms + 1];
+    for (v, &f) in vecs.iter().zip(&floors) {
+        for (t, _) in v.iter_q().filter(|x| x.1 >= f) {
+            start[t as usize + 1] += 1;
+        }
+    }
+    let walked: Vec<bool> = start[1..].iter().map(|&c| c <= MAX_POSTING).collect();
+    for t in 0..n_terms {
+        start[t + 1] = start[t] + if walked[t] { start[t + 1] } else { 0 };
+    }
+    let mut posted_doc = vec![0u32; start[n_terms]];
+    let mut posted_w = vec![0u16; start[n_terms]];
+    let mut fill = start.clone();
+    for (i, (v, &f)) in vecs.iter().zip(&floors).enumerate() {
+        for (t, q) in v.iter_q().filter(|x| x.1 >= f && walked[x.0 as usize]) {
+            posted_doc[fill[t as usize]] = i as u32;
+            posted_w[fill[t as usize]] = q;
+            fill[t as usize] += 1;
+        }
+    }
+    drop(fill);
+    // A term's posted documents and their weights.
+    let posting = |t: u32| {
+        let r = start[t as usize]..start[t as usize + 1];
+        (&posted_doc[r.clone()], &posted_w[r])
+    };
     let k = config.neighbours;
     let n = vecs.len();
     // Publication times in one array: read for every candidate, they would otherwise be two
@@ -1110,20 +1052,19 @@ fn graph(
                     }
                     for &x in &order {
                         let (t, w) = (own[x].0, weight(own[x].1));
-                        for (docs_of, weights) in postings.of(t) {
-                            for (p, (&j, &qj)) in docs_of.iter().zip(weights).enumerate() {
-                                // The accumulator is read at random (megabytes at scale): ask
-                                // for the entry a few postings ahead while this one is added.
-                                if let Some(&ahead) = docs_of.get(p + AHEAD) {
-                                    crate::mem::prefetch(&acc[ahead as usize]);
+                        let (docs_of, weights) = posting(t);
+                        for (p, (&j, &qj)) in docs_of.iter().zip(weights).enumerate() {
+                            // The accumulator is read at random (megabytes at scale): ask for
+                            // the entry a few postings ahead while this one is added.
+                            if let Some(&ahead) = docs_of.get(p + AHEAD) {
+                                crate::mem::prefetch(&acc[ahead as usize]);
+                            }
+                            if j as usize != i {
+                                let a = &mut acc[j as usize];
+                                if *a == 0.0 {
+                                    touched.push(j);
                                 }
-                                if j as usize != i {
-                                    let a = &mut acc[j as usize];
-                                    if *a == 0.0 {
-                                        touched.push(j);
-                                    }
-                                    *a += w * weight(qj);
-                                }
+                                *a += w * weight(qj);
                             }
                         }
                     }
@@ -1197,7 +1138,8 @@ fn graph(
             off.push(nb.len());
         }
     }
-    drop(postings);
+    drop((posted_doc, posted_w, walked));
+    drop(start);
     // The local scale of a document: its similarity to its `scale_rank`-th neighbour outside
     // its own copy cluster (copies would make every scale ~1).
     let floor = config.scale_floor.max(1e-3) as f32;
