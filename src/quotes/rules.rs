@@ -619,7 +619,7 @@ pub fn find(doc: &Doc) -> Vec<Found> {
 
 /// A quote with no attribution of its own continues the previous speaker when nothing
 /// but that quote's own sentence (or a paragraph break) intervenes.
-fn continuation(doc: &Doc, out: &mut [Found]) {
+pub(crate) fn continuation(doc: &Doc, out: &mut [Found]) {
     for i in 1..out.len() {
         if out[i].speaker.is_some() || out[i].kind == QuoteKind::Term || out[i].kind == QuoteKind::Indirect {
             continue;

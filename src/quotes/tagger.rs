@@ -640,6 +640,12 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
         for &(ba, bb, gi, _) in index[first..].iter().take_while(|x| x.0 < fb) {
             let grp = &groups[gi];
             {
+                // What is said inside the marks does not attribute the quote itself: it is
+                // an attribution of its own, nested in the quote.
+                let inside = |r: Option<(usize, usize)>| r.is_some_and(|(a, b)| toks[a].start as usize >= fa && toks[b - 1].end as usize <= fb);
+                if inside(grp.1) || inside(grp.2) {
+                    continue;
+                }
                 consumed[gi] = true;
                 if f.kind == QuoteKind::Partial && ba <= fa && fb <= bb {
                     g.content = (ba, bb);
@@ -694,6 +700,7 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
         }
     }
     out.sort_by_key(|f| (f.content_marked.0, f.content_marked.1));
+    super::rules::continuation(doc, &mut out);
     out
 }
 

@@ -391,3 +391,22 @@ fn coordinated_names_speak_together() {
     let q = speech("Trump attacked Obama and Clinton said: “Enough.”");
     assert_eq!(q[0].speaker, "Clinton");
 }
+
+
+/// A quote split by its attribution whose second part holds a speaker and a cue of its own.
+const SAID_INSIDE: &str = "\"We wanted to ensure that no president could waive sanctions,\" Corker said in a telephone interview Wednesday, pointing out that 98 senators voted last year to insist on a chance to review the Iran deal. \"Most Democrats agree that a president should not be able to do that.\"";
+
+#[test]
+fn what_is_said_inside_the_marks_does_not_attribute_the_quote() {
+    let plain = rules();
+    for ex in std::iter::once(&plain).chain(shipped()) {
+        let qs = ex.extract(SAID_INSIDE, &[]);
+        for q in qs.iter().filter(|q| q.kind == QuoteKind::Direct) {
+            for part in [q.cue, q.speaker].into_iter().flatten() {
+                assert!(part.end <= q.content.start || part.start >= q.content.end, "{:?} attributed by its own words {:?}", q.content.slice(SAID_INSIDE), part.slice(SAID_INSIDE));
+            }
+        }
+        let second = qs.iter().find(|q| q.content.slice(SAID_INSIDE).starts_with("Most Democrats")).expect("the second part");
+        assert_eq!(second.speaker.map(|s| s.slice(SAID_INSIDE)), Some("Corker"));
+    }
+}

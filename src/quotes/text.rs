@@ -373,7 +373,23 @@ pub fn regions(text: &str, toks: &[Tok]) -> Vec<Region> {
             if t.kind == Kind::Quote && is_double(t.ch) {
                 let role = role_of(text, t);
                 let fam = family(t.ch);
-                let target = if role != Role::Open { stack.iter().rposition(|&(_, f)| closes_family(t.ch, f)) } else { None };
+                let target = if role == Role::Open {
+                    None
+                } else {
+                    stack.iter().rposition(|&(_, f)| closes_family(t.ch, f)).or_else(|| {
+                        // Straight and curly marks mixed in one pair ("“...," he said"): a
+                        // mark that can only close ends the one quote left open.
+                        // Not when the next mark of either style closes the quote in its own
+                        // style ("“A 6" pipe burst,” he said").
+                        let f = stack.first().map_or(0, |s| s.1);
+                        let own_close_later = toks[k + 1..b]
+                            .iter()
+                            .filter(|x| x.kind == Kind::Quote)
+                            .find(|x| family(x.ch) == fam || closes_family(x.ch, f))
+                            .is_some_and(|x| family(x.ch) != fam && role_of(text, x) != Role::Open);
+                        (role == Role::Close && stack.len() == 1 && mixes_with(t.ch, f) && !own_close_later).then_some(0)
+                    })
+                };
                 if let Some(depth) = target {
                     let (o, _) = stack[depth];
                     stack.truncate(depth);
@@ -649,6 +665,12 @@ fn closes_family(c: char, f: u8) -> bool {
     }
 }
 
+/// Whether `c` may close an opener of family `f` of the other Latin double style: straight
+/// and curly marks, mixed by editing or by a keyboard's substitution.
+fn mixes_with(c: char, f: u8) -> bool {
+    matches!((c, f), ('"', 1) | ('”', 0) | ('“', 0))
+}
+
 fn opens_region(regs: &[Region], j: usize) -> bool {
     regs.binary_search_by_key(&j, |r| r.open).is_ok()
 }
@@ -680,6 +702,15 @@ mod tests {
         assert_eq!(quotes("She said 'no way' twice, in the voters' view."), vec!["no way"]);
         assert_eq!(quotes("“He said ‘never’ to me,” she said."), vec!["He said ‘never’ to me,"]);
         assert_eq!(quotes("''It isn't reform,'' he said. ``Nor is it,'' she said."), vec!["It isn't reform,", "Nor is it,"]);
+    }
+
+    #[test]
+    fn straight_and_curly_marks_mixed_in_one_pair() {
+        let t = "“We will win,\" Smith said. \"And soon.” He left.";
+        assert_eq!(quotes(t), vec!["We will win,", "And soon."]);
+        // A mark of the other style inside a quote that closes in its own style is content.
+        assert_eq!(quotes("“A 6\" pipe burst,” he said."), vec!["A 6\" pipe burst,"]);
+        assert_eq!(quotes("He said \"yes\" and “no” today."), vec!["yes", "no"]);
     }
 
     #[test]
