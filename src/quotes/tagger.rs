@@ -110,11 +110,6 @@ pub fn rule_roles(doc: &Doc, found: &[Found]) -> Vec<u8> {
 
 /// Feature indices, `NF` per token.
 pub fn features(doc: &Doc, rr: &[u8]) -> Vec<u32> {
-    features_in(doc, rr, &[(0, doc.toks.len())])
-}
-
-/// Feature indices for the tokens of `ranges` only (in order), `NF` per token.
-pub fn features_in(doc: &Doc, rr: &[u8], ranges: &[(usize, usize)]) -> Vec<u32> {
     let toks = &doc.toks;
     let n = toks.len();
     let text = doc.text;
@@ -200,8 +195,7 @@ pub fn features_in(doc: &Doc, rr: &[u8], ranges: &[(usize, usize)]) -> Vec<u32> 
             reg_state[r.close] = 3;
         }
     }
-    let total: usize = ranges.iter().map(|r| r.1 - r.0).sum();
-    let mut out = Vec::with_capacity(total * NF);
+    let mut out = Vec::with_capacity(n * NF);
     let g = |v: &Vec<u64>, i: isize| -> u64 {
         if i < 0 || i as usize >= n {
             0xFFFF
@@ -223,7 +217,7 @@ pub fn features_in(doc: &Doc, rr: &[u8], ranges: &[(usize, usize)]) -> Vec<u32> 
             rr[i as usize] as u64
         }
     };
-    for i in ranges.iter().flat_map(|&(a, b)| a..b) {
+    for i in 0..n {
         let ii = i as isize;
         let w0 = wh[i];
         let suf = {
@@ -284,30 +278,6 @@ pub fn features_in(doc: &Doc, rr: &[u8], ranges: &[(usize, usize)]) -> Vec<u32> 
             mix(35, cuew[i] ^ bl << 56),
         ];
         out.extend_from_slice(&f);
-    }
-    out
-}
-
-/// Token ranges worth tagging: runs of sentences that hold a reporting verb (strong or
-/// weak), "according", a colon or a quote mark, with one sentence of context on each side.
-/// Other sentences carry no attribution in practice and are labelled O without scoring.
-pub fn active_windows(doc: &Doc) -> Vec<(usize, usize)> {
-    let toks = &doc.toks;
-    let ns = doc.sents.len();
-    let mut act = vec![false; ns];
-    for (k, &(a, b)) in doc.sents.iter().enumerate() {
-        act[k] = toks[a..b].iter().any(|t| t.flags & (CUE | CUE_WEAK) != 0 || t.kind == Kind::Quote || t.is_punct(':') || t.kind == Kind::Word && t.text(doc.text).eq_ignore_ascii_case("according"));
-    }
-    let mut out: Vec<(usize, usize)> = Vec::new();
-    for (k, &on) in act.iter().enumerate() {
-        if !on {
-            continue;
-        }
-        let (a, b) = doc.sents[k];
-        match out.last_mut() {
-            Some(l) if l.1 >= a.saturating_sub(1) => l.1 = b,
-            _ => out.push((a, b)),
-        }
     }
     out
 }
@@ -462,17 +432,11 @@ impl Tagger {
     fn tag_with_body(&self, doc: &Doc, found: &[Found]) -> Tagged {
         let rr = rule_roles(doc, found);
         let n = doc.toks.len();
-        let ranges = active_windows(doc);
-        let feats = features_in(doc, &rr, &ranges);
-        let mut labels = vec![O; n];
-        let mut off = 0;
-        for &(a, b) in &ranges {
-            let m = b - a;
-            let em = emissions(&self.w, &feats[off * NF..(off + m) * NF], m);
-            labels[a..b].copy_from_slice(&viterbi(&em, &self.trans, m));
-            off += m;
-        }
-        Tagged { labels }
+        // Every token is scored, as in training: a sentence with no listed cue, quote mark
+        // or colon can still carry an attribution the model recognises.
+        let feats = features(doc, &rr);
+        let em = emissions(&self.w, &feats, n);
+        Tagged { labels: viterbi(&em, &self.trans, n) }
     }
 }
 
