@@ -330,8 +330,8 @@ pub fn run_articles(ex: &QuoteExtractor, arts: &[(PathBuf, PathBuf)]) -> anyhow:
     let preds: Vec<Vec<CharAttr>> = loaded.par_iter().map(|(t, _)| predict(ex, t)).collect();
     let secs = start.elapsed().as_secs_f64();
     let mut total = Tally::default();
-    // NEWSMILL_EVAL_DUMP=FILE writes each quoted gold content without an exact match, beside
-    // the overlapping prediction, for error analysis.
+    // NEWSMILL_EVAL_DUMP=FILE writes each gold content without an exact match (quoted ones
+    // marked Q, the others I), beside the overlapping prediction, for error analysis.
     let mut dump = std::env::var_os("NEWSMILL_EVAL_DUMP").and_then(|p| std::fs::File::create(p).ok());
     for ((t, a), p) in loaded.iter().zip(&preds) {
         let chars: Vec<char> = t.chars().collect();
@@ -340,13 +340,26 @@ pub fn run_articles(ex: &QuoteExtractor, arts: &[(PathBuf, PathBuf)]) -> anyhow:
         if let Some(f) = dump.as_mut() {
             use std::io::Write;
             let show = |s: &Segs| s.iter().map(|&(a, b)| chars[a..b].iter().collect::<String>()).collect::<Vec<_>>().join(" | ");
-            for g in gold.iter().filter(|g| g.quoted) {
+            for g in &gold {
                 let Some(gc) = &g.content else { continue };
                 if p.iter().any(|x| x.content.as_ref() == Some(gc)) {
                     continue;
                 }
                 let near = p.iter().filter_map(|x| x.content.as_ref()).find(|x| overlaps(x, gc));
-                let _ = writeln!(f, "GOLD {}\nPRED {}\n", show(gc), near.map(show).unwrap_or_default());
+                let q = if g.quoted { 'Q' } else { 'I' };
+                if std::env::var_os("NEWSMILL_EVAL_DUMP_SOURCES").is_some() {
+                    if let Some(gs) = &g.source {
+                        if !p.iter().any(|x| x.source.as_ref() == Some(gs)) {
+                            let pm = p.iter().find(|x| x.content.as_ref().is_some_and(|c| overlaps(c, gc)));
+                            let ps = pm.and_then(|x| x.source.as_ref()).map(show).unwrap_or_default();
+                            let pc = pm.and_then(|x| x.cue.as_ref()).map(show).unwrap_or_default();
+                            let gcue = g.cue.as_ref().map(show).unwrap_or_default();
+                            let _ = writeln!(f, "S GOLD [{}] cue [{}] content [{}]\nS PRED [{}] cue [{}]\n", show(gs), gcue, show(gc).chars().take(80).collect::<String>(), ps, pc);
+                        }
+                    }
+                    continue;
+                }
+                let _ = writeln!(f, "{q} GOLD {}\n{q} PRED {}\n", show(gc), near.map(show).unwrap_or_default());
             }
         }
     }

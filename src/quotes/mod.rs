@@ -178,8 +178,46 @@ impl QuoteExtractor {
             out.push(Attribution { kind: f.kind, content, cue, source });
             cores.push(core);
         }
+        for a in &mut out {
+            join_content(text, &mut a.content);
+        }
         out
     }
+}
+
+/// Joins an attribution's content segments that only a conjunction or a comma separates
+/// ("he wishes he could have stayed longer | but | that his team did everything it could"):
+/// what one cue introduces on both sides of "but" or "and" is one thing said, and the
+/// annotation convention marks it as one span.
+fn join_content(text: &str, content: &mut Vec<(usize, usize)>) {
+    if content.len() < 2 {
+        return;
+    }
+    content.sort_unstable();
+    let mut out: Vec<(usize, usize)> = Vec::with_capacity(content.len());
+    for &(a, b) in content.iter() {
+        if let Some(last) = out.last_mut() {
+            if a >= last.1 && text.get(last.1..a).is_some_and(conjunction_gap) {
+                last.1 = last.1.max(b);
+                continue;
+            }
+        }
+        out.push((a, b));
+    }
+    *content = out;
+}
+
+/// True when `gap` holds a conjunction (but, and, or, yet) and nothing else apart from
+/// commas and spaces.
+fn conjunction_gap(gap: &str) -> bool {
+    let mut words = 0;
+    for w in gap.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty()) {
+        if !matches!(w.to_ascii_lowercase().as_str(), "but" | "and" | "or" | "yet") {
+            return false;
+        }
+        words += 1;
+    }
+    words == 1
 }
 
 #[cfg(test)]

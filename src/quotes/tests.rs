@@ -410,3 +410,20 @@ fn what_is_said_inside_the_marks_does_not_attribute_the_quote() {
         assert_eq!(second.speaker.map(|s| s.slice(SAID_INSIDE)), Some("Corker"));
     }
 }
+
+#[test]
+fn content_split_only_by_a_conjunction_is_one_span() {
+    let t = "He says he wishes he could have stayed longer, but that his team “did everything we could do.”";
+    let first = t.find("he wishes").unwrap();
+    let first_end = t.find(", but").unwrap();
+    let second = t.find("that his").unwrap();
+    let mut c = vec![(second, t.len()), (first, first_end)];
+    super::join_content(t, &mut c);
+    assert_eq!(c, vec![(first, t.len())]);
+    // A cue between the parts keeps them apart.
+    let t = "The plan is sound, he said, and it will pass.";
+    let mut c = vec![(0, t.find(", he").unwrap()), (t.find("it will").unwrap(), t.len() - 1)];
+    let before = c.clone();
+    super::join_content(t, &mut c);
+    assert_eq!(c, before);
+}
