@@ -133,7 +133,7 @@ fn train_on(arts: &[(PathBuf, PathBuf)], epochs: usize) -> anyhow::Result<(Tagge
 
 /// L2 regularization strength (as CRFsuite's `c2`). With the learning rate and the number of
 /// passes (`make quotes-model`), chosen on a held-out fifth of PolNeAR train, not on dev.
-const C2: f64 = 0.3;
+const C2: f64 = 0.6;
 /// Initial learning rate: `eta0 / (1 + lambda eta0 t)` at step `t`.
 const ETA0: f64 = 0.003;
 
