@@ -135,7 +135,7 @@ fn train_on(arts: &[(PathBuf, PathBuf)], epochs: usize) -> anyhow::Result<(Tagge
 /// passes (`make quotes-model`), chosen on a held-out fifth of PolNeAR train, not on dev.
 const C2: f64 = 0.6;
 /// Initial learning rate: `eta0 / (1 + lambda eta0 t)` at step `t`.
-const ETA0: f64 = 0.003;
+const ETA0: f64 = 0.0015;
 
 /// Trains the tagger's weights and transitions: one SGD step per training chunk, the weight
 /// decay of L2 kept as a running scale, and the weights after each pass of the second half
