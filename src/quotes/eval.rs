@@ -331,7 +331,9 @@ pub fn run_articles(ex: &QuoteExtractor, arts: &[(PathBuf, PathBuf)]) -> anyhow:
     let secs = start.elapsed().as_secs_f64();
     let mut total = Tally::default();
     // NEWSMILL_EVAL_DUMP=FILE writes each gold content without an exact match (quoted ones
-    // marked Q, the others I), beside the overlapping prediction, for error analysis.
+    // marked Q, the others I), beside the overlapping prediction, for error analysis. With
+    // NEWSMILL_EVAL_DUMP_SOURCES set it writes instead, for those same attributions, the gold
+    // source without an exact match beside the source and cue predicted with that content.
     let mut dump = std::env::var_os("NEWSMILL_EVAL_DUMP").and_then(|p| std::fs::File::create(p).ok());
     for ((t, a), p) in loaded.iter().zip(&preds) {
         let chars: Vec<char> = t.chars().collect();
