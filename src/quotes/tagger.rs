@@ -457,6 +457,15 @@ pub fn extend_contents(doc: &Doc, labels: &mut [u8]) {
         if end <= last + 1 || end - last > 60 {
             continue;
         }
+        // Not into a clause that a comma and a participle or a subordinator open
+        // (", applauding ...", ", while ..."; not ", as well as ..."): the report's own words.
+        if toks[last + 1].is_punct(',') && last + 2 < end && toks[last + 2].kind == Kind::Word && !toks[last + 2].has(CAP) {
+            let w = toks[last + 2].text(doc.text);
+            let as_well = w == "as" && toks.get(last + 3).is_some_and(|t| t.text(doc.text) == "well");
+            if w.len() > 4 && w.ends_with("ing") || matches!(w, "while" | "as" | "which" | "who" | "after" | "before" | "according") && !as_well {
+                continue;
+            }
+        }
         // Do not run into a quote the rules left alone, or across a paragraph.
         if toks[last + 1..end].iter().any(|t| t.kind == Kind::Para || t.kind == Kind::Quote && super::text::is_double(t.ch)) {
             continue;
@@ -685,6 +694,31 @@ mod tests {
             prev = y;
         }
         Some(s)
+    }
+
+    /// Labels with the content (B then I) on the words `from..to` of `doc` (word indices).
+    fn content_labels(doc: &Doc, from: usize, to: usize) -> Vec<u8> {
+        let words: Vec<usize> = (0..doc.toks.len()).filter(|&i| doc.toks[i].kind == Kind::Word).collect();
+        let mut l = vec![O; doc.toks.len()];
+        l[words[from]] = 5;
+        for &i in &words[from + 1..to] {
+            l[i] = 6;
+        }
+        l
+    }
+
+    #[test]
+    fn content_extends_to_the_sentence_end_but_not_into_a_participle_clause() {
+        let doc = Doc::new("He said the deal was historic for the whole region.");
+        let mut l = content_labels(&doc, 2, 6);
+        extend_contents(&doc, &mut l);
+        let region = doc.toks.iter().position(|t| t.text(doc.text) == "region").unwrap();
+        assert_eq!(l[region], 6);
+        let doc = Doc::new("He called the deal historic, applauding the negotiators for their work.");
+        let mut l = content_labels(&doc, 2, 5);
+        let before = l.clone();
+        extend_contents(&doc, &mut l);
+        assert_eq!(l, before);
     }
 
     #[test]
