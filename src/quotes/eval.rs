@@ -335,6 +335,7 @@ pub fn run_articles(ex: &QuoteExtractor, arts: &[(PathBuf, PathBuf)]) -> anyhow:
     // NEWSMILL_EVAL_DUMP_SOURCES set it writes instead, for those same attributions, the gold
     // source without an exact match beside the source and cue predicted with that content.
     let mut dump = std::env::var_os("NEWSMILL_EVAL_DUMP").and_then(|p| std::fs::File::create(p).ok());
+    let dump_sources = std::env::var_os("NEWSMILL_EVAL_DUMP_SOURCES").is_some();
     for ((t, a), p) in loaded.iter().zip(&preds) {
         let chars: Vec<char> = t.chars().collect();
         let gold = parse_ann(a, &chars);
@@ -347,9 +348,7 @@ pub fn run_articles(ex: &QuoteExtractor, arts: &[(PathBuf, PathBuf)]) -> anyhow:
                 if p.iter().any(|x| x.content.as_ref() == Some(gc)) {
                     continue;
                 }
-                let near = p.iter().filter_map(|x| x.content.as_ref()).find(|x| overlaps(x, gc));
-                let q = if g.quoted { 'Q' } else { 'I' };
-                if std::env::var_os("NEWSMILL_EVAL_DUMP_SOURCES").is_some() {
+                if dump_sources {
                     if let Some(gs) = &g.source {
                         if !p.iter().any(|x| x.source.as_ref() == Some(gs)) {
                             let pm = p.iter().find(|x| x.content.as_ref().is_some_and(|c| overlaps(c, gc)));
@@ -361,6 +360,8 @@ pub fn run_articles(ex: &QuoteExtractor, arts: &[(PathBuf, PathBuf)]) -> anyhow:
                     }
                     continue;
                 }
+                let near = p.iter().filter_map(|x| x.content.as_ref()).find(|x| overlaps(x, gc));
+                let q = if g.quoted { 'Q' } else { 'I' };
                 let _ = writeln!(f, "{q} GOLD {}\n{q} PRED {}\n", show(gc), near.map(show).unwrap_or_default());
             }
         }

@@ -462,7 +462,7 @@ pub fn extend_contents(doc: &Doc, labels: &mut [u8]) {
         if toks[last + 1].is_punct(',') && last + 2 < end && toks[last + 2].kind == Kind::Word && !toks[last + 2].has(CAP) {
             let w = toks[last + 2].text(doc.text);
             let as_well = w == "as" && toks.get(last + 3).is_some_and(|t| t.text(doc.text) == "well");
-            if w.len() > 4 && w.ends_with("ing") || matches!(w, "while" | "as" | "which" | "who" | "after" | "before" | "according") && !as_well {
+            if w.len() > 4 && w.ends_with("ing") || matches!(w, "while" | "as" | "which" | "who" | "after" | "before") && !as_well {
                 continue;
             }
         }
