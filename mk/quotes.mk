@@ -7,7 +7,7 @@ QUOTES_EPOCHS ?= 30
 
 quotes-model: ## Train the quote tagger on PolNeAR train into models/quotes-tagger.bin (deterministic)
 	@if [ -d "$(QUOTES_POLNEAR)/train" ]; then \
-		cargo run --release --quiet --bin newsmill-train-quotes -- train --corpus "$(QUOTES_POLNEAR)/train" --out models/quotes-tagger.bin --epochs $(QUOTES_EPOCHS); \
+		cargo run --release --quiet --bin newsmill-train-quotes -- train --corpus "$(QUOTES_POLNEAR)/train" --models models --out models/quotes-tagger.bin --epochs $(QUOTES_EPOCHS); \
 	else echo "skipping quotes-model: $(QUOTES_POLNEAR)/train not found"; fi
 
 quotes-eval: ## Score the quote stage on PolNeAR dev (exact and overlap P/R/F1)

@@ -826,10 +826,17 @@ fn load_models(cfg: &PipelineConfig) -> Result<(Option<Recognizer>, Option<Quote
         None => None,
     };
     let qx = match cfg.quotes() {
-        Some(qc) => Some(QuoteExtractor::load(Path::new(&qc.models), qc).map_err(|e| Error::Load {
-            what: format!("quote model from {}", qc.models),
-            detail: format!("{e:#}"),
-        })?),
+        Some(qc) => {
+            // The quote tagger reads the same word clusters as the entity tagger: one table.
+            let shared = match (&rec, cfg.entities()) {
+                (Some(r), Some(ec)) if Path::new(&ec.models) == Path::new(&qc.models) => Some(r.lexicon()),
+                _ => None,
+            };
+            Some(QuoteExtractor::load_with(Path::new(&qc.models), qc, shared).map_err(|e| Error::Load {
+                what: format!("quote model from {}", qc.models),
+                detail: format!("{e:#}"),
+            })?)
+        }
         None => None,
     };
     Ok((rec, qx))

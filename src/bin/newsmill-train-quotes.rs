@@ -22,6 +22,9 @@ enum Cmd {
         /// Training folder (text/, attributions/).
         #[arg(long, default_value = "../shared/corpora/polnear/train")]
         corpus: PathBuf,
+        /// Models folder (the word clusters the features read).
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
         /// Output model file.
         #[arg(long, default_value = "models/quotes-tagger.bin")]
         out: PathBuf,
@@ -38,6 +41,9 @@ enum Cmd {
         /// Passes over the data.
         #[arg(long, default_value_t = 30)]
         epochs: usize,
+        /// Models folder (the word clusters the features read).
+        #[arg(long, default_value = "models")]
+        models: PathBuf,
         /// The part held out (0-based).
         #[arg(long, default_value_t = 0)]
         fold: usize,
@@ -94,12 +100,12 @@ enum Cmd {
 fn main() -> anyhow::Result<()> {
     let opts = Opts::parse();
     match opts.cmd {
-        Cmd::Train { corpus, out, epochs } => {
-            let summary = quotes::train::train(&corpus, &out, epochs)?;
+        Cmd::Train { corpus, models, out, epochs } => {
+            let summary = quotes::train::train(&corpus, &models, &out, epochs)?;
             println!("{summary}");
         }
-        Cmd::Holdout { corpus, epochs, fold, folds } => {
-            print!("{}", quotes::train::holdout(&corpus, epochs, fold, folds)?);
+        Cmd::Holdout { corpus, models, epochs, fold, folds } => {
+            print!("{}", quotes::train::holdout(&corpus, &models, epochs, fold, folds)?);
         }
         Cmd::Eval { polnear, models, json, rules_only } => {
             if rules_only {

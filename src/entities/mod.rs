@@ -17,6 +17,7 @@ pub mod train;
 use std::borrow::Cow;
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -81,7 +82,8 @@ pub struct NameSpan {
 /// The loaded recognizer: statistical tagger, gazetteers and numeric rules.
 pub struct Recognizer {
     model: Model,
-    gaz: Gazetteer,
+    /// Shared with the quote tagger, which reads its word clusters.
+    gaz: Arc<Gazetteer>,
     people: Gazetteer,
     /// Document-level corrections.
     pub post: PostConfig,
@@ -159,7 +161,7 @@ impl Recognizer {
 
     /// Builds a recognizer from a model and gazetteer already in memory.
     pub fn from_parts(model: Model, gaz: Gazetteer) -> Recognizer {
-        Recognizer { model, gaz, people: Gazetteer::default(), post: PostConfig::default(), numeric: true }
+        Recognizer { model, gaz: Arc::new(gaz), people: Gazetteer::default(), post: PostConfig::default(), numeric: true }
     }
 
     /// Builds a recognizer as the pipeline configures it.
@@ -172,6 +174,11 @@ impl Recognizer {
     /// The gazetteers.
     pub fn gazetteer(&self) -> &Gazetteer {
         &self.gaz
+    }
+
+    /// The gazetteers and word clusters, to share with another stage.
+    pub fn lexicon(&self) -> Arc<Gazetteer> {
+        Arc::clone(&self.gaz)
     }
 
     /// Names in one document given as tokens (normalized with [`tokenize::normalize_token`])

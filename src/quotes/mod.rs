@@ -15,9 +15,11 @@ pub mod text;
 pub mod train;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::entities::gazetteer::Gazetteer;
 use crate::record::{Mention, Quote, QuoteKind, Span};
 
 pub use eval::eval_polnear;
@@ -43,6 +45,17 @@ impl Default for QuotesConfig {
 /// File name of the tagger model inside the models folder.
 pub const MODEL_FILE: &str = "quotes-tagger.bin";
 
+/// The word clusters of a models folder, as the tagger's features read them (an empty table
+/// when the folder has none).
+pub fn word_clusters(models_dir: &Path) -> anyhow::Result<Arc<Gazetteer>> {
+    let mut g = Gazetteer::default();
+    let p = models_dir.join(crate::entities::CLUSTERS_FILE);
+    if p.exists() {
+        g.load_clusters(&p)?;
+    }
+    Ok(Arc::new(g))
+}
+
 /// The loaded quote extractor.
 pub struct QuoteExtractor {
     tagger: Option<tagger::Tagger>,
@@ -67,9 +80,22 @@ impl QuoteExtractor {
     /// Loads what it needs from `models_dir` and the config. A missing tagger model is not
     /// an error: the rules then cover indirect speech alone.
     pub fn load(models_dir: &Path, config: &QuotesConfig) -> anyhow::Result<QuoteExtractor> {
+        QuoteExtractor::load_with(models_dir, config, None)
+    }
+
+    /// [`QuoteExtractor::load`], with the word clusters of an entity recognizer loaded from the
+    /// same folder (`lexicon`), so that the table is read and held once.
+    pub fn load_with(models_dir: &Path, config: &QuotesConfig, lexicon: Option<Arc<Gazetteer>>) -> anyhow::Result<QuoteExtractor> {
         let path = models_dir.join(MODEL_FILE);
         let tagger = if config.tagger && path.exists() {
-            Some(tagger::Tagger::load(&path)?)
+            let lex = match lexicon {
+                Some(l) if l.clusters_id() != 0 => l,
+                _ => word_clusters(models_dir)?,
+            };
+            if lex.clusters_id() == 0 {
+                tracing::warn!("word clusters {} not found: the quote tagger runs without them and finds less", models_dir.join(crate::entities::CLUSTERS_FILE).display());
+            }
+            Some(tagger::Tagger::load(&path, lex)?)
         } else {
             if config.tagger {
                 tracing::warn!("quote tagger model {} not found: indirect speech from rules only", path.display());

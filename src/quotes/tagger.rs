@@ -1,7 +1,8 @@
 //! The attribution tagger: a linear-chain CRF over tokens with BIO tags for source, cue and
 //! content, decoded with Viterbi over a whole document (content may cross sentences).
 //!
-//! Features are syntax-free and cheap: hashed words and their neighbours, word shape,
+//! Features are syntax-free and cheap: hashed words and their neighbours, the word clusters
+//! of the word and its neighbours (the entity stage's table), word shape,
 //! lexicon classes (reporting verbs, pronouns, role nouns), quote state, distance to the
 //! nearest reporting verb in the sentence, and the role the rules gave the token. Feature
 //! indices are hashed into a fixed table, so the model is one flat weight array.
@@ -9,11 +10,14 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
+use std::sync::Arc;
+
 use anyhow::Context;
 
 use super::lexicon::*;
 use super::rules::{Doc, Found};
 use super::text::{Kind, ALLCAPS, CAP, DIGIT, INNERCAP};
+use crate::entities::gazetteer::{hash_exact, hash_lower, Gazetteer};
 use crate::record::QuoteKind;
 
 /// Labels: O, B/I source, B/I cue, B/I content.
@@ -25,8 +29,8 @@ pub const STRIDE: usize = 8;
 /// Feature table size (log2).
 pub const BITS: u32 = 17;
 /// Features per token.
-pub const NF: usize = 36;
-const MAGIC: &[u8; 8] = b"NMQTAG02";
+pub const NF: usize = 39;
+const MAGIC: &[u8; 8] = b"NMQTAG03";
 
 /// Role of a label: 0 none, 1 source, 2 cue, 3 content.
 #[inline]
@@ -46,6 +50,8 @@ pub struct Tagger {
     pub w: Vec<f32>,
     /// Transition weights `[prev][cur]` (index NL is the start state).
     pub trans: Vec<f32>,
+    /// The word clusters the features read (shared with the entity stage when both run).
+    pub lex: Arc<Gazetteer>,
 }
 
 /// The tagger's labels for one document.
@@ -109,7 +115,7 @@ pub fn rule_roles(doc: &Doc, found: &[Found]) -> Vec<u8> {
 }
 
 /// Feature indices, `NF` per token.
-pub fn features(doc: &Doc, rr: &[u8]) -> Vec<u32> {
+pub fn features(doc: &Doc, rr: &[u8], clus: &[[u16; 3]]) -> Vec<u32> {
     let toks = &doc.toks;
     let n = toks.len();
     let text = doc.text;
@@ -217,6 +223,13 @@ pub fn features(doc: &Doc, rr: &[u8]) -> Vec<u32> {
             rr[i as usize] as u64
         }
     };
+    let c = |i: isize| -> [u16; 3] {
+        if i < 0 || i as usize >= n {
+            [u16::MAX; 3]
+        } else {
+            clus[i as usize]
+        }
+    };
     for i in 0..n {
         let ii = i as isize;
         let w0 = wh[i];
@@ -270,14 +283,53 @@ pub fn features(doc: &Doc, rr: &[u8]) -> Vec<u32> {
             mix(27, lexf(ii - 1) << 20 | lexf(ii)),
             mix(28, rrf(ii) << 8 | reg_state[i]),
             mix(29, lexf(ii - 2) << 20 | lexf(ii - 1)),
-            mix(30, g(&wh, ii - 3)),
-            mix(31, g(&wh, ii + 3)),
+            mix(30, c(ii - 1)[1] as u64),
+            mix(31, c(ii + 1)[1] as u64),
             mix(32, w0 ^ bl << 56),
             mix(33, w0 ^ br << 56),
             mix(34, bucket(sfrom[i]) << 8 | bucket(sto[i])),
             mix(35, cuew[i] ^ bl << 56),
+            mix(36, c(ii)[0] as u64),
+            mix(37, c(ii)[1] as u64),
+            mix(38, c(ii)[2] as u64),
         ];
         out.extend_from_slice(&f);
+    }
+    out
+}
+
+/// Word clusters of each token at the three granularities of the cluster table, each plus
+/// one (0: not a word, or a word the table does not hold). The table is far larger than the
+/// CPU's caches, so each word's slot is asked for a few words ahead of its lookup.
+pub fn token_clusters(doc: &Doc, lex: &Gazetteer) -> Vec<[u16; 3]> {
+    const AHEAD: usize = 8;
+    let mut out = vec![[0u16; 3]; doc.toks.len()];
+    if lex.clusters_id() == 0 {
+        return out;
+    }
+    let keys: Vec<(usize, u64, u64)> = doc
+        .toks
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.kind == Kind::Word)
+        .map(|(i, t)| {
+            let w = t.text(doc.text);
+            let e = hash_exact(w);
+            // A word with no capital letter is its own lower case.
+            let l = if t.flags & (CAP | ALLCAPS | INNERCAP) == 0 && w.is_ascii() { e } else { hash_lower(w) };
+            (i, e, l)
+        })
+        .collect();
+    for &(_, e, l) in keys.iter().take(AHEAD) {
+        lex.prefetch_clusters(e, l);
+    }
+    for (k, &(i, e, l)) in keys.iter().enumerate() {
+        if let Some(&(_, e2, l2)) = keys.get(k + AHEAD) {
+            lex.prefetch_clusters(e2, l2);
+        }
+        if let Some(c) = lex.clusters_of(e, l) {
+            out[i] = c.map(|x| x.wrapping_add(1));
+        }
     }
     out
 }
@@ -374,11 +426,11 @@ pub fn emissions(w: &[f32], feats: &[u32], n: usize) -> Vec<f32> {
 impl Tagger {
     /// An empty model.
     pub fn empty() -> Tagger {
-        Tagger { w: vec![0.0; (1usize << BITS) * STRIDE], trans: vec![0.0; (NL + 1) * NL] }
+        Tagger { w: vec![0.0; (1usize << BITS) * STRIDE], trans: vec![0.0; (NL + 1) * NL], lex: Arc::new(Gazetteer::default()) }
     }
 
-    /// Loads a model file.
-    pub fn load(p: &Path) -> anyhow::Result<Tagger> {
+    /// Loads a model file, with the word clusters of `lex`.
+    pub fn load(p: &Path, lex: Arc<Gazetteer>) -> anyhow::Result<Tagger> {
         let f = std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
         let mut dec = zstd::stream::read::Decoder::new(f)?;
         let mut buf = Vec::new();
@@ -387,7 +439,7 @@ impl Tagger {
         let floats: Vec<f32> = buf[8..].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
         let nw = (1usize << BITS) * STRIDE;
         anyhow::ensure!(floats.len() == nw + (NL + 1) * NL, "{}: wrong model size", p.display());
-        Ok(Tagger { w: floats[..nw].to_vec(), trans: floats[nw..].to_vec() })
+        Ok(Tagger { w: floats[..nw].to_vec(), trans: floats[nw..].to_vec(), lex })
     }
 
     /// Writes the model file (zstd-compressed).
@@ -434,7 +486,8 @@ impl Tagger {
         let n = doc.toks.len();
         // Every token is scored, as in training: a sentence with no listed cue, quote mark
         // or colon can still carry an attribution the model recognises.
-        let feats = features(doc, &rr);
+        let cl = token_clusters(doc, &self.lex);
+        let feats = features(doc, &rr, &cl);
         let em = emissions(&self.w, &feats, n);
         Tagged { labels: viterbi(&em, &self.trans, n) }
     }
@@ -680,6 +733,26 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_clusters_reads_exact_then_lower_case_and_skips_non_words() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("clusters.tsv.gz");
+        let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&p).unwrap(), flate2::Compression::fast());
+        enc.write_all(b"# word\tk64\tk256\tk1024\nsaid\t1\t2\t3\nSmith\t4\t5\t6\n").unwrap();
+        enc.finish().unwrap();
+        let mut lex = Gazetteer::default();
+        // No table: every token is 0.
+        let doc = Doc::new("Smith SAID: plans.");
+        assert!(token_clusters(&doc, &lex).iter().all(|c| *c == [0, 0, 0]));
+        lex.load_clusters(&p).unwrap();
+        let got = token_clusters(&doc, &lex);
+        let words: Vec<&str> = doc.toks.iter().map(|t| t.text(doc.text)).collect();
+        assert_eq!(words, ["Smith", "SAID", ":", "plans", "."]);
+        // Ids are shifted by one so that 0 means "none"; "SAID" falls back to "said".
+        assert_eq!(got, [[5, 6, 7], [2, 3, 4], [0, 0, 0], [0, 0, 0], [0, 0, 0]]);
+    }
 
     /// The score of a label sequence under emissions `em` and transitions `trans` (`None`
     /// when a move is not allowed).

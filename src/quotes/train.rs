@@ -4,6 +4,7 @@
 //! give the same model file.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -13,6 +14,7 @@ use super::eval::{self, CharAttr};
 use super::rules::{self, Doc};
 use super::tagger::{self, Tagger, NF, NL};
 use crate::crf;
+use crate::entities::gazetteer::Gazetteer;
 
 /// BIO labels of the tokens of `doc` from gold attributions (char offsets).
 pub fn gold_labels(doc: &Doc, gold: &[CharAttr]) -> Vec<u8> {
@@ -64,12 +66,13 @@ fn chunks(doc: &Doc, feats: Vec<u32>, labels: Vec<u8>) -> Vec<Example> {
     out
 }
 
-/// Trains the tagger on a PolNeAR-style folder and writes `out`; returns a summary line.
-pub fn train(corpus: &Path, out: &Path, epochs: usize) -> anyhow::Result<String> {
+/// Trains the tagger on a PolNeAR-style folder, with the word clusters of the `models`
+/// folder, and writes `out`; returns a summary line.
+pub fn train(corpus: &Path, models: &Path, out: &Path, epochs: usize) -> anyhow::Result<String> {
     let start = Instant::now();
     let arts = eval::articles(corpus).with_context(|| format!("reading corpus {}", corpus.display()))?;
     anyhow::ensure!(!arts.is_empty(), "no annotated articles under {}", corpus.display());
-    let (m, chunks, ntok) = train_on(&arts, epochs)?;
+    let (m, chunks, ntok) = train_on(&arts, epochs, super::word_clusters(models)?)?;
     m.save(out)?;
     let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
     Ok(format!(
@@ -87,7 +90,7 @@ pub fn train(corpus: &Path, out: &Path, epochs: usize) -> anyhow::Result<String>
 /// Held-out scores on a training folder: the articles are dealt into `folds` parts by their
 /// place in name order, the tagger is trained on every part but `fold` and scored on that one.
 /// This is how the tagger's features and settings are chosen without looking at dev.
-pub fn holdout(corpus: &Path, epochs: usize, fold: usize, folds: usize) -> anyhow::Result<String> {
+pub fn holdout(corpus: &Path, models: &Path, epochs: usize, fold: usize, folds: usize) -> anyhow::Result<String> {
     anyhow::ensure!(folds >= 2 && fold < folds, "fold must be below folds, and folds at least 2");
     let start = Instant::now();
     let arts = eval::articles(corpus).with_context(|| format!("reading corpus {}", corpus.display()))?;
@@ -95,7 +98,7 @@ pub fn holdout(corpus: &Path, epochs: usize, fold: usize, folds: usize) -> anyho
     let strip = |v: Vec<(usize, (PathBuf, PathBuf))>| v.into_iter().map(|(_, a)| a).collect::<Vec<_>>();
     let (test, train) = (strip(test), strip(train));
     anyhow::ensure!(!train.is_empty() && !test.is_empty(), "too few articles under {} for {} folds", corpus.display(), folds);
-    let (m, _, _) = train_on(&train, epochs)?;
+    let (m, _, _) = train_on(&train, epochs, super::word_clusters(models)?)?;
     let (t, n, _) = eval::run_articles(&super::QuoteExtractor::with_tagger(m), &test)?;
     Ok(format!(
         "held-out fold {fold} of {folds}: trained on {} articles, scored on {n}, {epochs} epochs, {:.1} s\n{}",
@@ -107,7 +110,7 @@ pub fn holdout(corpus: &Path, epochs: usize, fold: usize, folds: usize) -> anyho
 
 /// Trains a tagger on the given (text, .ann) pairs; returns it with the number of training
 /// chunks and tokens.
-fn train_on(arts: &[(PathBuf, PathBuf)], epochs: usize) -> anyhow::Result<(Tagger, usize, usize)> {
+fn train_on(arts: &[(PathBuf, PathBuf)], epochs: usize, lex: Arc<Gazetteer>) -> anyhow::Result<(Tagger, usize, usize)> {
     let mut data: Vec<Example> = arts
         .par_iter()
         .map(|(t, a)| -> anyhow::Result<Vec<Example>> {
@@ -118,7 +121,8 @@ fn train_on(arts: &[(PathBuf, PathBuf)], epochs: usize) -> anyhow::Result<(Tagge
             let doc = Doc::new(&text);
             let found = rules::find(&doc);
             let rr = tagger::rule_roles(&doc, &found);
-            let feats = tagger::features(&doc, &rr);
+            let cl = tagger::token_clusters(&doc, &lex);
+            let feats = tagger::features(&doc, &rr, &cl);
             let labels = gold_labels(&doc, &gold);
             Ok(chunks(&doc, feats, labels))
         })
@@ -128,7 +132,9 @@ fn train_on(arts: &[(PathBuf, PathBuf)], epochs: usize) -> anyhow::Result<(Tagge
         .collect();
     data.retain(|e| !e.labels.is_empty());
     let ntok: usize = data.iter().map(|e| e.labels.len()).sum();
-    Ok((train_crf(&data, epochs, C2, ETA0), data.len(), ntok))
+    let mut m = train_crf(&data, epochs, C2, ETA0);
+    m.lex = lex;
+    Ok((m, data.len(), ntok))
 }
 
 /// L2 regularization strength (as CRFsuite's `c2`). With the learning rate and the number of

@@ -134,8 +134,8 @@ fn polnear_dev_floor() {
     let r = quotes::eval::report(&t, n, secs);
     eprintln!("polnear dev exact F1: source {:.3} cue {:.3} content {:.3}; quoted content {:.3}", r.exact.source.f1, r.exact.cue.f1, r.exact.content.f1, r.quoted_only.exact.content.f1);
     assert_eq!(n, 84);
-    assert!(r.exact.source.f1 >= 0.695, "source {:.3}", r.exact.source.f1);
-    assert!(r.exact.cue.f1 >= 0.67, "cue {:.3}", r.exact.cue.f1);
+    assert!(r.exact.source.f1 >= 0.703, "source {:.3}", r.exact.source.f1);
+    assert!(r.exact.cue.f1 >= 0.677, "cue {:.3}", r.exact.cue.f1);
     assert!(r.exact.content.f1 >= 0.53, "content {:.3}", r.exact.content.f1);
     assert!(r.quoted_only.exact.content.f1 >= 0.73, "quoted content {:.3}", r.quoted_only.exact.content.f1);
     assert!(r.quoted_only.exact.source.f1 >= 0.822, "quoted source {:.3}", r.quoted_only.exact.source.f1);
@@ -176,7 +176,7 @@ fn shipped_tagger_is_what_training_gives() {
     // this code.
     let Some(dir) = util::corpus("polnear") else { return };
     let out = std::env::temp_dir().join(format!("newsmill-quotes-tagger-{}.bin", std::process::id()));
-    quotes::train::train(&dir.join("train"), &out, SHIPPED_EPOCHS).expect("training runs");
+    quotes::train::train(&dir.join("train"), &util::repo_root().join("models"), &out, SHIPPED_EPOCHS).expect("training runs");
     let trained = std::fs::read(&out).expect("trained model written");
     let _ = std::fs::remove_file(&out);
     let shipped = std::fs::read(util::repo_root().join("models").join("quotes-tagger.bin")).expect("shipped model");
