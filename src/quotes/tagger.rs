@@ -710,6 +710,11 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
             out.push(Found { kind: QuoteKind::Indirect, content: (0, 0), content_marked: (0, 0), cue, speaker: source, continued: false, confidence: 0.3, sentence: 0 });
             continue;
         }
+        // A content with neither a cue nor a source near it is not reported: nobody is said
+        // to have said it, and most such spans are not reported speech at all.
+        if cue.is_none() && source.is_none() {
+            continue;
+        }
         for (k, sp) in contents.iter().enumerate() {
             let (ba, bb) = gspan(sp);
             let marked = doc.text[ba..bb].chars().any(super::text::is_double);
@@ -778,6 +783,22 @@ mod tests {
             l[i] = 6;
         }
         l
+    }
+
+    #[test]
+    fn tagged_content_without_cue_or_source_is_not_reported() {
+        let text = "The leaders met in Paris. The deal is historic, Smith said.";
+        let doc = Doc::new(text);
+        // "The leaders met in Paris" alone: no cue, no source.
+        let found = combine(&doc, Vec::new(), Tagged { labels: content_labels(&doc, 0, 5) });
+        assert!(found.iter().all(|f| f.content.0 >= f.content.1), "{found:?}");
+        // "The deal is historic" with the cue "said" and the source "Smith" after it.
+        let mut l = content_labels(&doc, 5, 9);
+        let at = |w: &str| doc.toks.iter().position(|t| t.text(text) == w).unwrap();
+        l[at("Smith")] = 1;
+        l[at("said")] = 3;
+        let found = combine(&doc, Vec::new(), Tagged { labels: l });
+        assert!(found.iter().any(|f| &text[f.content.0..f.content.1] == "The deal is historic" && f.cue.is_some() && f.speaker.is_some()), "{found:?}");
     }
 
     #[test]
