@@ -9,7 +9,6 @@
 
 use std::io::{Read, Write};
 use std::path::Path;
-
 use std::sync::Arc;
 
 use anyhow::Context;
