@@ -346,6 +346,15 @@ pub struct Lexicon {
     map: IdMap,
 }
 
+/// Undoes the final fold of [`word_hash`] (`h ^ (h >> 32)` keeps the high half, so applying
+/// it again gives `h` back). For an ASCII word of at most 48 bytes the result is the FNV-1a
+/// hash of the lower-cased word, the entity stage's `hash_lower`, so the quote tagger can look
+/// the word's clusters up without hashing it again.
+#[inline]
+pub fn unfold(x: u64) -> u64 {
+    x ^ (x >> 32)
+}
+
 /// Hash of the ASCII-lowercased bytes of `w` (non-ASCII bytes kept as they are; curly
 /// apostrophes folded to `'`).
 #[inline]

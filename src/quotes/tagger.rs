@@ -306,19 +306,22 @@ pub fn token_clusters(doc: &Doc, lex: &Gazetteer) -> Vec<[u16; 3]> {
     if lex.clusters_id() == 0 {
         return out;
     }
-    let keys: Vec<(usize, u64, u64)> = doc
-        .toks
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| t.kind == Kind::Word)
-        .map(|(i, t)| {
-            let w = t.text(doc.text);
-            let e = hash_exact(w);
-            // A word with no capital letter is its own lower case.
-            let l = if t.flags & (CAP | ALLCAPS | INNERCAP) == 0 && w.is_ascii() { e } else { hash_lower(w) };
+    let mut keys: Vec<(usize, u64, u64)> = Vec::with_capacity(doc.toks.len());
+    for (i, t) in doc.toks.iter().enumerate() {
+        if t.kind != Kind::Word {
+            continue;
+        }
+        let w = t.text(doc.text);
+        keys.push(if w.len() <= 48 && w.is_ascii() {
+            // The tokenizer's hash is the lower-case hash; a word with no capital letter is
+            // its own lower case.
+            let l = unfold(t.hash);
+            let e = if t.flags & (CAP | ALLCAPS | INNERCAP) == 0 { l } else { hash_exact(w) };
             (i, e, l)
-        })
-        .collect();
+        } else {
+            (i, hash_exact(w), hash_lower(w))
+        });
+    }
     for &(_, e, l) in keys.iter().take(AHEAD) {
         lex.prefetch_clusters(e, l);
     }
@@ -782,6 +785,25 @@ mod tests {
             l[i] = 6;
         }
         l
+    }
+
+    #[test]
+    fn unfolded_word_hash_is_the_entity_stages_lower_case_hash() {
+        for w in ["said", "Trump", "U.S.", "NATO", "e-mail", "don't", "iPhone", "2,521", "a"] {
+            assert_eq!(unfold(word_hash(w)), hash_lower(w), "{w}");
+        }
+        // Each token of a text gets the clusters the slow path (both hashes computed) gives.
+        let text = "Smith SAID the U.S. plan, “Zelenskyy’s idea”, was naïve and extraordinarily-long-hyphenated-compound-words-beyond-forty-eight-bytes.";
+        let doc = Doc::new(text);
+        for t in doc.toks.iter().filter(|t| t.kind == Kind::Word) {
+            let w = t.text(text);
+            if w.len() <= 48 && w.is_ascii() {
+                assert_eq!(unfold(t.hash), hash_lower(w), "{w}");
+                if t.flags & (CAP | ALLCAPS | INNERCAP) == 0 {
+                    assert_eq!(hash_exact(w), hash_lower(w), "{w}");
+                }
+            }
+        }
     }
 
     #[test]
