@@ -113,8 +113,9 @@ pub fn rule_roles(doc: &Doc, found: &[Found]) -> Vec<u8> {
     r
 }
 
-/// Feature indices, `NF` per token.
-pub fn features(doc: &Doc, rr: &[u8], clus: &[[u16; 3]]) -> Vec<u32> {
+/// Feature indices, `NF` per token; `lex` gives the word clusters.
+pub fn features(doc: &Doc, rr: &[u8], lex: &Gazetteer) -> Vec<u32> {
+    let clus = token_clusters(doc, lex);
     let toks = &doc.toks;
     let n = toks.len();
     let text = doc.text;
@@ -488,8 +489,7 @@ impl Tagger {
         let n = doc.toks.len();
         // Every token is scored, as in training: a sentence with no listed cue, quote mark
         // or colon can still carry an attribution the model recognises.
-        let cl = token_clusters(doc, &self.lex);
-        let feats = features(doc, &rr, &cl);
+        let feats = features(doc, &rr, &self.lex);
         let em = emissions(&self.w, &feats, n);
         Tagged { labels: viterbi(&em, &self.trans, n) }
     }

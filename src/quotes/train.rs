@@ -121,8 +121,7 @@ fn train_on(arts: &[(PathBuf, PathBuf)], epochs: usize, lex: Arc<Gazetteer>) -> 
             let doc = Doc::new(&text);
             let found = rules::find(&doc);
             let rr = tagger::rule_roles(&doc, &found);
-            let cl = tagger::token_clusters(&doc, &lex);
-            let feats = tagger::features(&doc, &rr, &cl);
+            let feats = tagger::features(&doc, &rr, &lex);
             let labels = gold_labels(&doc, &gold);
             Ok(chunks(&doc, feats, labels))
         })
