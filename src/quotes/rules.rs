@@ -93,8 +93,10 @@ impl<'a> Doc<'a> {
     /// do: a party label ("Rep. Jim Clyburn (D-S.C.)") and an appositive ("Kenneth Baer, a
     /// former Obama administration official who runs Crosscut Strategies"). Before its cue the
     /// appositive runs to the comma that precedes the cue (kept, closing the pair); after its
-    /// cue, to the end of the sentence. Token range in, token end out (`speaker.1` when
-    /// nothing describes it).
+    /// cue, to the end of the sentence, or, when a clause of its own follows the description
+    /// ("..., a Texas consultant who said he ..."), to the comma or relative pronoun that
+    /// opens that clause. Token range in, token end out (`speaker.1` when nothing describes
+    /// it).
     pub fn speaker_end(&self, speaker: (usize, usize), cue: Option<(usize, usize)>, content: (usize, usize)) -> usize {
         const MAX: usize = 40;
         let toks = &self.toks;
@@ -158,8 +160,24 @@ impl<'a> Doc<'a> {
             while end > j && !toks[end - 1].is_word() && !toks[end - 1].is_punct(')') {
                 end -= 1;
             }
-            if j < end && toks[j].is_punct(',') && end - j <= MAX && opens_appositive(j + 1) && plain(j + 1, end) {
-                return end;
+            if j < end && toks[j].is_punct(',') && end - j <= MAX && opens_appositive(j + 1) {
+                if plain(j + 1, end) {
+                    return end;
+                }
+                // A clause of its own after the description ("said Lionel Sosa, a Texas media
+                // consultant and an influential Hispanic Republican who said he would not
+                // vote ..."): the description stops where that clause begins, at a comma or a
+                // relative pronoun before the first word that cannot describe a speaker.
+                let bad = (j + 1..end).find(|&k| !plain(k, k + 1)).unwrap_or(end);
+                let cut = (j + 2..=bad.min(end - 1)).rev().find(|&k| toks[k].is_punct(',') || toks[k].is_word() && toks[k].has(RELPRON));
+                if let Some(mut c) = cut {
+                    while c > j + 1 && !toks[c - 1].is_word() && !toks[c - 1].is_punct(')') {
+                        c -= 1;
+                    }
+                    if c > j + 1 {
+                        return c;
+                    }
+                }
             }
             return j;
         }
@@ -587,6 +605,17 @@ pub fn find(doc: &Doc) -> Vec<Found> {
             };
             if kind == QuoteKind::Partial && !ends_punct && (words <= 4 && (after_det || cue.is_none()) || title_like && cue.is_none()) {
                 kind = QuoteKind::Term;
+            }
+            // A show or a publication named where it was said ("told CNN’s “State of the
+            // Union,”", "said on “Fox News Sunday.”"): a title, whatever cue is near.
+            if kind != QuoteKind::Direct && title_like && words <= 5 && !text[ca..cb].contains(['!', '?']) {
+                let on_or_of = prev_word.is_some_and(|t| {
+                    let w = t.text(text);
+                    w == "on" || w.ends_with("'s") || w.ends_with("’s")
+                });
+                if on_or_of {
+                    kind = QuoteKind::Term;
+                }
             }
             let mut conf = match kind {
                 QuoteKind::Direct => 0.9,

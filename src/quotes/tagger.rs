@@ -531,6 +531,38 @@ pub fn extend_contents(doc: &Doc, labels: &mut [u8]) {
     }
 }
 
+/// A partial quote whose cue follows it ("Clinton, though, would have to “go more to
+/// center,” he said"): what was said takes in the reporter's words before the marks back to
+/// the start of the sentence, unless a speaker, a cue, another quote or a lead-in colon or
+/// dash stands between.
+fn widen_to_subject(doc: &Doc, g: &mut Found) {
+    let toks = &doc.toks;
+    let (Some(c), true) = (g.cue, g.kind == QuoteKind::Partial) else { return };
+    let (fa, fb) = g.content_marked;
+    let ft = toks.partition_point(|t| (t.start as usize) < fa);
+    if ft >= toks.len() || toks[c.0].start as usize <= fb {
+        return;
+    }
+    let Some((sa, _)) = doc.sentence_of(ft) else { return };
+    if doc.sentence_of(c.0).map(|s| s.0) != Some(sa) {
+        return;
+    }
+    let mut a = sa;
+    while a < ft && toks[a].kind != Kind::Word {
+        a += 1;
+    }
+    if a >= ft || g.speaker.is_some_and(|s| s.0 < ft) {
+        return;
+    }
+    if toks[a..ft].iter().any(|t| t.kind != Kind::Word && t.kind != Kind::Punct || t.has(CUE)) {
+        return;
+    }
+    if toks[ft - 1].kind == Kind::Punct && matches!(toks[ft - 1].ch, ':' | '—' | '–' | '-') {
+        return;
+    }
+    g.content_marked.0 = toks[a].start as usize;
+}
+
 /// Contents, cue and source of one tagged attribution (token ranges).
 type Group = (Vec<(usize, usize)>, Option<(usize, usize)>, Option<(usize, usize)>);
 
@@ -556,7 +588,22 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
         while j < n && labels[j] != O && role(labels[j]) == r && !is_begin(labels[j]) {
             j += 1;
         }
-        spans.push((r, i, j));
+        // A source does not begin inside quote marks ("on CBS's “Face the Nation,” House
+        // Speaker Paul D. Ryan said"): it begins after the closing mark, if anything is left.
+        let mut a = i;
+        if r == 1 {
+            if let Some(reg) = doc.in_reg.get(i).and_then(|&g| doc.regs.get(g as usize)) {
+                if reg.open < i && reg.close < j {
+                    a = reg.close + 1;
+                    while a < j && toks[a].kind != Kind::Word {
+                        a += 1;
+                    }
+                }
+            }
+        }
+        if a < j {
+            spans.push((r, a, j));
+        }
         i = j;
     }
     // Paragraph id per token.
@@ -695,6 +742,7 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
                 }
             }
         }
+        widen_to_subject(doc, &mut g);
         // Several partial quotes of one sentence share one widened content.
         if let Some(last) = out.last() {
             if last.kind == QuoteKind::Partial && g.kind == QuoteKind::Partial && last.content_marked == g.content_marked {
@@ -820,6 +868,38 @@ mod tests {
         l[at("said")] = 3;
         let found = combine(&doc, Vec::new(), Tagged { labels: l });
         assert!(found.iter().any(|f| &text[f.content.0..f.content.1] == "The deal is historic" && f.cue.is_some() && f.speaker.is_some()), "{found:?}");
+    }
+
+    #[test]
+    fn a_source_does_not_begin_inside_quote_marks() {
+        let text = "In an interview on CBS's “Face the Nation,” Speaker Paul Ryan said his plan would fail.";
+        let doc = Doc::new(text);
+        let at = |w: &str| doc.toks.iter().position(|t| t.text(text) == w).unwrap();
+        let mut l = vec![O; doc.toks.len()];
+        l[at("Nation")] = 1;
+        l[at("Nation") + 1..=at("Ryan")].fill(2);
+        l[at("said")] = 3;
+        l[at("his")] = 5;
+        l[at("his") + 1..=at("fail")].fill(6);
+        let found = combine(&doc, Vec::new(), Tagged { labels: l });
+        let f = found.iter().find(|f| f.speaker.is_some()).expect("an attribution with a source");
+        let (a, b) = f.speaker.unwrap();
+        assert_eq!(&text[doc.toks[a].start as usize..doc.toks[b - 1].end as usize], "Speaker Paul Ryan");
+    }
+
+    #[test]
+    fn a_partial_quote_with_its_cue_after_it_takes_in_the_start_of_its_sentence() {
+        let marked = |text: &str| -> String {
+            let doc = Doc::new(text);
+            let found = super::super::rules::find(&doc);
+            let n = doc.toks.len();
+            let out = combine(&doc, found, Tagged { labels: vec![O; n] });
+            let f = out.iter().find(|f| f.kind == QuoteKind::Partial).expect("a partial quote");
+            text[f.content_marked.0..f.content_marked.1].to_string()
+        };
+        assert_eq!(marked("The new plan, though, will “fix nothing at all,” the senator said."), "The new plan, though, will “fix nothing at all,”");
+        // a lead-in colon: what was said starts at the marks
+        assert_eq!(marked("The mayor had one answer for them: “not this year,” an aide said."), "“not this year,”");
     }
 
     #[test]

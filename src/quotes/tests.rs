@@ -260,6 +260,19 @@ fn titles_are_terms() {
 }
 
 #[test]
+fn shows_named_where_it_was_said_are_terms() {
+    for text in ["Pence said on “Fox News Sunday” that the tweet was a joke.", "Ryan said on “Meet the Press” that the plan would fail.", "She told CNN’s “State of the Union” that she would run."] {
+        let q = run(text, &[]);
+        let title = q.iter().find(|q| q.content.starts_with(|c: char| c.is_uppercase()) && q.content.split_whitespace().count() <= 4).expect("the title is found");
+        assert_eq!(title.kind, QuoteKind::Term, "{text}");
+        assert!(title.speaker.is_empty() && title.cue.is_empty(), "{text}");
+    }
+    // a title-cased fragment that is not named as a show is still attributed
+    let q = run("Trump called the plan “Total Nonsense” on Friday.", &[]);
+    assert_eq!(q[0].kind, QuoteKind::Partial);
+}
+
+#[test]
 fn empty_and_degenerate_inputs() {
     for t in ["", "\"", "“", "”", "‘’", "\"\"\"", "said", "“”", "\n\n\n", "a ' b ' c", "“a\n”b"] {
         let _ = rules().extract(t, &[]);
@@ -360,6 +373,11 @@ fn a_speaker_takes_in_what_describes_it_but_never_what_was_said() {
     assert_eq!(q[0].speaker, "Peter Morgan, a lawyer for the Sierra Club,");
     let q = speech(APPOSITIVE_AFTER);
     assert_eq!(q[0].speaker, "Kenneth Baer, a former Obama administration official who runs Crosscut Strategies");
+    // after its cue, the description stops where a clause of its own begins
+    let q = speech("“We will not back down,” said Lionel Ortiz, a Texas consultant who said he would not vote for the plan.");
+    assert_eq!(q[0].speaker, "Lionel Ortiz, a Texas consultant");
+    let q = speech("“We will not back down,” said Maria Lopez, a spokeswoman for the campaign, explaining why the senator stayed home.");
+    assert_eq!(q[0].speaker, "Maria Lopez, a spokeswoman for the campaign");
     let q = speech(PARTY_LABEL);
     assert_eq!(q[0].speaker, "Rep. G.K. Butterfield (D-N.C.), head of the Congressional Black Caucus");
     // the speaker still resolves to the person named first, not to one named in the description

@@ -134,10 +134,10 @@ fn polnear_dev_floor() {
     let r = quotes::eval::report(&t, n, secs);
     eprintln!("polnear dev exact F1: source {:.3} cue {:.3} content {:.3}; quoted content {:.3}", r.exact.source.f1, r.exact.cue.f1, r.exact.content.f1, r.quoted_only.exact.content.f1);
     assert_eq!(n, 84);
-    assert!(r.exact.source.f1 >= 0.703, "source {:.3}", r.exact.source.f1);
-    assert!(r.exact.cue.f1 >= 0.677, "cue {:.3}", r.exact.cue.f1);
-    assert!(r.exact.content.f1 >= 0.537, "content {:.3}", r.exact.content.f1);
-    assert!(r.quoted_only.exact.content.f1 >= 0.735, "quoted content {:.3}", r.quoted_only.exact.content.f1);
+    assert!(r.exact.source.f1 >= 0.706, "source {:.3}", r.exact.source.f1);
+    assert!(r.exact.cue.f1 >= 0.680, "cue {:.3}", r.exact.cue.f1);
+    assert!(r.exact.content.f1 >= 0.540, "content {:.3}", r.exact.content.f1);
+    assert!(r.quoted_only.exact.content.f1 >= 0.742, "quoted content {:.3}", r.quoted_only.exact.content.f1);
     assert!(r.quoted_only.exact.source.f1 >= 0.822, "quoted source {:.3}", r.quoted_only.exact.source.f1);
 }
 
