@@ -169,46 +169,64 @@ impl QuoteExtractor {
     pub fn attributions(&self, text: &str) -> Vec<Attribution> {
         let doc = rules::Doc::new(text);
         let found = self.found(&doc);
-        let tok_span = |r: (usize, usize)| -> (usize, usize) { (doc.toks[r.0].start as usize, doc.toks[r.1 - 1].end as usize) };
-        let mut out: Vec<Attribution> = Vec::new();
-        let mut by_cue: std::collections::HashMap<(usize, usize), usize> = std::collections::HashMap::new();
-        let mut cores: Vec<Option<(usize, usize)>> = Vec::new();
-        for f in &found {
-            if f.kind == QuoteKind::Term {
+        attributions_of(text, &doc, &found)
+    }
+}
+
+/// The attributions of the quotes found in one document (see [`QuoteExtractor::attributions`]).
+fn attributions_of(text: &str, doc: &rules::Doc, found: &[rules::Found]) -> Vec<Attribution> {
+    let tok_span = |r: (usize, usize)| -> (usize, usize) { (doc.toks[r.0].start as usize, doc.toks[r.1 - 1].end as usize) };
+    let mut out: Vec<Attribution> = Vec::new();
+    let mut by_cue: std::collections::HashMap<(usize, usize), usize> = std::collections::HashMap::new();
+    let mut cores: Vec<Option<(usize, usize)>> = Vec::new();
+    for f in found {
+        if f.kind == QuoteKind::Term {
+            continue;
+        }
+        let cue = f.cue.map(tok_span);
+        // Attributions are matched on the speaker as found; they report it with what
+        // describes it.
+        let core = f.speaker.map(tok_span);
+        let source = f.speaker.map(|r| tok_span(doc.speaker_phrase(r, f.cue, f.content_marked)));
+        let content: Vec<(usize, usize)> = if f.content_marked.1 > f.content_marked.0 { vec![(doc.lead_in_start(f.content_marked.0), f.content_marked.1)] } else { Vec::new() };
+        if let Some(c) = cue {
+            // Words outside marks that share the cue of a quotation in marks are not a
+            // piece of that quotation: they stand alone, their cue and source already
+            // reported with the quotation.
+            if by_cue.get(&c).is_some_and(|&k| f.kind != QuoteKind::Direct && opens_with_mark(text, &out[k].content) && !content.is_empty() && !opens_with_mark(text, &content)) {
+                out.push(Attribution { kind: f.kind, content, cue: None, source: None });
+                cores.push(core);
                 continue;
             }
-            let cue = f.cue.map(tok_span);
-            // Attributions are matched on the speaker as found; they report it with what
-            // describes it.
-            let core = f.speaker.map(tok_span);
-            let source = f.speaker.map(|r| tok_span(doc.speaker_phrase(r, f.cue, f.content_marked)));
-            let content: Vec<(usize, usize)> = if f.content_marked.1 > f.content_marked.0 { vec![(doc.lead_in_start(f.content_marked.0), f.content_marked.1)] } else { Vec::new() };
-            if let Some(c) = cue {
-                if let Some(&k) = by_cue.get(&c) {
-                    out[k].content.extend(content);
-                    if out[k].source.is_none() {
-                        out[k].source = source;
-                        cores[k] = core;
-                    }
-                    continue;
+            if let Some(&k) = by_cue.get(&c) {
+                out[k].content.extend(content);
+                if out[k].source.is_none() {
+                    out[k].source = source;
+                    cores[k] = core;
                 }
-                by_cue.insert(c, out.len());
-            } else if f.continued && core.is_some() {
-                // The same speaker's previous quote, a few attributions back at most.
-                let from = out.len().saturating_sub(3);
-                if let Some(k) = (from..out.len()).rev().find(|&k| cores[k] == core) {
-                    out[k].content.extend(content);
-                    continue;
-                }
+                continue;
             }
-            out.push(Attribution { kind: f.kind, content, cue, source });
-            cores.push(core);
+            by_cue.insert(c, out.len());
+        } else if f.continued && core.is_some() {
+            // The same speaker's previous quote, a few attributions back at most.
+            let from = out.len().saturating_sub(3);
+            if let Some(k) = (from..out.len()).rev().find(|&k| cores[k] == core) {
+                out[k].content.extend(content);
+                continue;
+            }
         }
-        for a in &mut out {
-            join_content(text, &mut a.content);
-        }
-        out
+        out.push(Attribution { kind: f.kind, content, cue, source });
+        cores.push(core);
     }
+    for a in &mut out {
+        join_content(text, &mut a.content);
+    }
+    out
+}
+
+/// True when the first of `content`'s segments opens with a quote mark.
+fn opens_with_mark(text: &str, content: &[(usize, usize)]) -> bool {
+    content.first().is_some_and(|&(a, _)| text[a..].starts_with(text::is_quote_char))
 }
 
 /// Joins an attribution's content segments that only a conjunction or a comma separates

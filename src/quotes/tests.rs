@@ -430,6 +430,30 @@ fn what_is_said_inside_the_marks_does_not_attribute_the_quote() {
 }
 
 #[test]
+fn words_outside_marks_sharing_a_quotations_cue_stand_alone() {
+    let text = "“We will win this time,” Smith said on Monday, and the crowd cheered loudly.";
+    let doc = rules::Doc::new(text);
+    let mut found = rules::find(&doc);
+    assert_eq!(found.len(), 1);
+    assert!(found[0].cue.is_some());
+    // what a tagger might add: the rest of the sentence under the same cue
+    let from = text.find("the crowd").unwrap();
+    let piece = rules::Found { kind: QuoteKind::Indirect, content: (from, text.len() - 1), content_marked: (from, text.len() - 1), continued: false, confidence: 0.6, ..found[0].clone() };
+    found.push(piece);
+    let a = attributions_of(text, &doc, &found);
+    assert_eq!(a.len(), 2, "{a:?}");
+    assert_eq!(a[0].content.len(), 1);
+    assert_eq!(&text[a[0].content[0].0..a[0].content[0].1], "“We will win this time,”");
+    assert!(a[0].cue.is_some() && a[0].source.is_some());
+    assert_eq!(&text[a[1].content[0].0..a[1].content[0].1], "the crowd cheered loudly");
+    assert!(a[1].cue.is_none() && a[1].source.is_none());
+    // the second part of a split quotation is still one attribution with the first
+    let a = rules().attributions("“We will win,” Smith said. “We always do.”");
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0].content.len(), 2);
+}
+
+#[test]
 fn content_split_only_by_a_conjunction_is_one_span() {
     let t = "He says he wishes he could have stayed longer, but that his team “did everything we could do.”";
     let first = t.find("he wishes").unwrap();
