@@ -609,11 +609,11 @@ pub fn find(doc: &Doc) -> Vec<Found> {
             // A show or a publication named where it was said ("told CNN’s “State of the
             // Union,”", "said on “Fox News Sunday.”"): a title, whatever cue is near.
             if kind != QuoteKind::Direct && title_like && words <= 5 && !text[ca..cb].contains(['!', '?']) {
-                let on_or_of = prev_word.is_some_and(|t| {
+                let on_or_possessive = prev_word.is_some_and(|t| {
                     let w = t.text(text);
                     w == "on" || w.ends_with("'s") || w.ends_with("’s")
                 });
-                if on_or_of {
+                if on_or_possessive {
                     kind = QuoteKind::Term;
                 }
             }
