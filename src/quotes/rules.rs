@@ -156,10 +156,14 @@ impl<'a> Doc<'a> {
         if cb <= a {
             // "said X, a Y at Z." : the description runs to the end of the sentence.
             let Some((_, se)) = self.sentence_of(b - 1) else { return b };
-            let mut end = se.min(n);
-            while end > j && !toks[end - 1].is_word() && !toks[end - 1].is_punct(')') {
-                end -= 1;
-            }
+            // Back from `hi` over trailing punctuation (a closing bracket stays), not below `lo`.
+            let trim = |lo: usize, mut hi: usize| {
+                while hi > lo && !toks[hi - 1].is_word() && !toks[hi - 1].is_punct(')') {
+                    hi -= 1;
+                }
+                hi
+            };
+            let end = trim(j, se.min(n));
             if j < end && toks[j].is_punct(',') && end - j <= MAX && opens_appositive(j + 1) {
                 if plain(j + 1, end) {
                     return end;
@@ -170,13 +174,8 @@ impl<'a> Doc<'a> {
                 // relative pronoun before the first word that cannot describe a speaker.
                 let bad = (j + 1..end).find(|&k| !plain(k, k + 1)).unwrap_or(end);
                 let cut = (j + 2..=bad.min(end - 1)).rev().find(|&k| toks[k].is_punct(',') || toks[k].is_word() && toks[k].has(RELPRON));
-                if let Some(mut c) = cut {
-                    while c > j + 1 && !toks[c - 1].is_word() && !toks[c - 1].is_punct(')') {
-                        c -= 1;
-                    }
-                    if c > j + 1 {
-                        return c;
-                    }
+                if let Some(c) = cut.map(|c| trim(j + 1, c)).filter(|&c| c > j + 1) {
+                    return c;
                 }
             }
             return j;

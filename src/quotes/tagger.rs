@@ -547,10 +547,7 @@ fn widen_to_subject(doc: &Doc, g: &mut Found) {
     if doc.sentence_of(c.0).map(|s| s.0) != Some(sa) {
         return;
     }
-    let mut a = sa;
-    while a < ft && toks[a].kind != Kind::Word {
-        a += 1;
-    }
+    let a = (sa..ft).find(|&k| toks[k].is_word()).unwrap_or(ft);
     if a >= ft || g.speaker.is_some_and(|s| s.0 < ft) {
         return;
     }
@@ -594,10 +591,7 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
         if r == 1 {
             if let Some(reg) = doc.in_reg.get(i).and_then(|&g| doc.regs.get(g as usize)) {
                 if reg.open < i && reg.close < j {
-                    a = reg.close + 1;
-                    while a < j && toks[a].kind != Kind::Word {
-                        a += 1;
-                    }
+                    a = (reg.close + 1..j).find(|&k| toks[k].is_word()).unwrap_or(j);
                 }
             }
         }
