@@ -115,6 +115,12 @@ pub fn tokenize(text: &str) -> Vec<Tok> {
                 i = word(text, i, &mut toks, lx);
                 continue;
             }
+            if c == '<' {
+                if let Some(end) = markup_tag_end(bytes, i) {
+                    i = end;
+                    continue;
+                }
+            }
             // '' after a letter inside a word is handled by `word`; here it is a mark.
             if c == '-' && bytes.get(i + 1) == Some(&b'-') {
                 toks.push(Tok { start: i as u32, end: i as u32 + 2, kind: Kind::Punct, ch: '—', flags: 0, hash: 0 });
@@ -160,6 +166,52 @@ pub fn tokenize(text: &str) -> Vec<Tok> {
         i += l;
     }
     toks
+}
+
+/// The longest markup tag the tokenizer steps over.
+const MAX_TAG: usize = 2048;
+
+/// When a markup tag (`<p>`, `</tweet>`, `<tweet author="X" id="1">`, `<br/>`) starts at byte
+/// `i`, the byte after its `>`. Tags left in scraped or exported text (an embedded post's
+/// wrapper, a stray `<br>`) are not prose: their names are not words and the marks around
+/// their attribute values are not quote marks, so the tokenizer steps over them. A tag is
+/// `<`, an optional `/`, a letter, then name characters, then `>`, `/>` or attributes up to
+/// `>`, all on one line; anything else (`a < b`, `<john@example.com>`) stays text.
+fn markup_tag_end(bytes: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    if bytes.get(j) == Some(&b'/') {
+        j += 1;
+    }
+    if !bytes.get(j)?.is_ascii_alphabetic() {
+        return None;
+    }
+    while bytes.get(j).is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b':' | b'_')) {
+        j += 1;
+    }
+    match *bytes.get(j)? {
+        b'>' => return Some(j + 1),
+        b'/' if bytes.get(j + 1) == Some(&b'>') => return Some(j + 2),
+        b' ' | b'\t' => {}
+        _ => return None,
+    }
+    let limit = bytes.len().min(i + MAX_TAG);
+    let mut quote: Option<u8> = None;
+    while j < limit {
+        let b = bytes[j];
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if b == b'"' || b == b'\'' => quote = Some(b),
+            None if b == b'>' => return Some(j + 1),
+            None if b == b'<' => return None,
+            None => {}
+        }
+        if b == b'\n' {
+            return None;
+        }
+        j += 1;
+    }
+    None
 }
 
 /// Reads one word starting at `i`; returns the byte after it.
@@ -682,6 +734,17 @@ mod tests {
     fn quotes(text: &str) -> Vec<String> {
         let t = tokenize(text);
         regions(text, &t).iter().map(|r| text[r.content.0..r.content.1].to_string()).collect()
+    }
+
+    #[test]
+    fn markup_tags_are_stepped_over_and_other_angle_brackets_stay() {
+        let t = "<tweet pic=\"\" author=\"JebBush\" id='1'>Praying for the victims.</tweet>.\n<p>He said “yes.”<br/> Mail <john@example.com> if a < b or a <b.";
+        let w: Vec<&str> = tokenize(t).iter().map(|x| x.text(t)).collect();
+        assert_eq!(w, vec!["Praying", "for", "the", "victims", ".", ".", "\n", "He", "said", "“", "yes", ".", "”", "Mail", "<", "john", "@", "example", ".", "com", ">", "if", "a", "<", "b", "or", "a", "<", "b", "."]);
+        assert_eq!(quotes(t), vec!["yes."]);
+        // A tag left open at the end of a line is text.
+        let t = "<tweet author=\"X\"\nHe said “no.”";
+        assert!(tokenize(t).iter().any(|x| x.text(t) == "tweet"));
     }
 
     #[test]

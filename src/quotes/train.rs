@@ -143,9 +143,15 @@ const C2: f64 = 0.6;
 /// Initial learning rate: `eta0 / (1 + lambda eta0 t)` at step `t`.
 const ETA0: f64 = 0.0015;
 
+/// How many times per pass of the second half the weights are added into the average. With
+/// one snapshot per pass (the end of each), where the last few steps of a pass happened to
+/// lead could decide the model: on one held-out fold, exact content F1 was 0.461 with one
+/// shuffle and 0.487-0.493 with four others; with twenty snapshots it was 0.491 and 0.489-0.494.
+const SNAPSHOTS: usize = 20;
+
 /// Trains the tagger's weights and transitions: one SGD step per training chunk, the weight
-/// decay of L2 kept as a running scale, and the weights after each pass of the second half
-/// averaged into the model.
+/// decay of L2 kept as a running scale, and the weights at [`SNAPSHOTS`] evenly spaced points
+/// of each pass of the second half averaged into the model.
 fn train_crf(data: &[Example], epochs: usize, c2: f64, eta0: f64) -> Tagger {
     let mut sgd = crf::Sgd::new(1usize << tagger::BITS, tagger::STRIDE, NL, 2.0 * c2 / data.len().max(1) as f64, eta0);
     let end = |_: usize| true;
@@ -163,7 +169,12 @@ fn train_crf(data: &[Example], epochs: usize, c2: f64, eta0: f64) -> Tagger {
             order.swap(i, j);
         }
         let mut loglik = 0.0;
-        for &d in &order {
+        let every = order.len().div_ceil(SNAPSHOTS).max(1);
+        for (step, &d) in order.iter().enumerate() {
+            if 2 * ep + 2 > epochs && (step + 1) % every == 0 && step + 1 < order.len() {
+                snapshot(&sgd, &mut sum_w, &mut sum_t);
+                averaged += 1;
+            }
             let ex = &data[d];
             let n = ex.labels.len();
             let mut em = tagger::emissions(&sgd.w, &ex.feats, n);
@@ -179,13 +190,8 @@ fn train_crf(data: &[Example], epochs: usize, c2: f64, eta0: f64) -> Tagger {
         }
         tracing::info!(epoch = ep, loglik, "quote tagger epoch");
         if 2 * ep + 2 > epochs {
+            snapshot(&sgd, &mut sum_w, &mut sum_t);
             averaged += 1;
-            for (a, &b) in sum_w.iter_mut().zip(&sgd.w) {
-                *a += b as f64 * sgd.scale;
-            }
-            for (a, &b) in sum_t.iter_mut().zip(&sgd.trans) {
-                *a += b;
-            }
         }
     }
     let k = averaged.max(1) as f64;
@@ -193,4 +199,14 @@ fn train_crf(data: &[Example], epochs: usize, c2: f64, eta0: f64) -> Tagger {
     m.w = sum_w.iter().map(|&x| (x / k) as f32).collect();
     m.trans = sum_t.iter().map(|&x| (x / k) as f32).collect();
     m
+}
+
+/// Adds the current weights and transitions into the running sums of the average.
+fn snapshot(sgd: &crf::Sgd, sum_w: &mut [f64], sum_t: &mut [f64]) {
+    for (a, &b) in sum_w.iter_mut().zip(&sgd.w) {
+        *a += b as f64 * sgd.scale;
+    }
+    for (a, &b) in sum_t.iter_mut().zip(&sgd.trans) {
+        *a += b;
+    }
 }

@@ -134,11 +134,15 @@ fn polnear_dev_floor() {
     let r = quotes::eval::report(&t, n, secs);
     eprintln!("polnear dev exact F1: source {:.3} cue {:.3} content {:.3}; quoted content {:.3}", r.exact.source.f1, r.exact.cue.f1, r.exact.content.f1, r.quoted_only.exact.content.f1);
     assert_eq!(n, 84);
+    // Just under the shipped model's figures. Dev's quoted figures rest on about 620
+    // attributions: retraining on the same data after a change that touches a few of them moves
+    // quoted content by up to 0.006 either way, so a change is chosen on the held-out fifths of
+    // PolNeAR train (`make quotes-holdout`), about 5,300 quoted attributions, not on these.
     assert!(r.exact.source.f1 >= 0.706, "source {:.3}", r.exact.source.f1);
-    assert!(r.exact.cue.f1 >= 0.680, "cue {:.3}", r.exact.cue.f1);
-    assert!(r.exact.content.f1 >= 0.542, "content {:.3}", r.exact.content.f1);
-    assert!(r.quoted_only.exact.content.f1 >= 0.748, "quoted content {:.3}", r.quoted_only.exact.content.f1);
-    assert!(r.quoted_only.exact.source.f1 >= 0.822, "quoted source {:.3}", r.quoted_only.exact.source.f1);
+    assert!(r.exact.cue.f1 >= 0.683, "cue {:.3}", r.exact.cue.f1);
+    assert!(r.exact.content.f1 >= 0.543, "content {:.3}", r.exact.content.f1);
+    assert!(r.quoted_only.exact.content.f1 >= 0.743, "quoted content {:.3}", r.quoted_only.exact.content.f1);
+    assert!(r.quoted_only.exact.source.f1 >= 0.820, "quoted source {:.3}", r.quoted_only.exact.source.f1);
 }
 
 #[test]
