@@ -250,6 +250,23 @@ fn embedded_post() {
     assert!(q.iter().any(|q| q.content == "Fine," && q.speaker == "he"));
 }
 
+/// An embedded post in the wrapper some exports leave in the text.
+const POST_WRAPPER: &str = "Republicans offered prayers.\n\n<tweet pic=\"\" author=\"JebBush\" timestamp=\"1449075600\" tweet_id=\"672153025243426816\">Praying for the victims and the first responders.</tweet>.\n\n“We must act,” Clinton said.";
+
+#[test]
+fn a_markup_wrapper_is_not_speech() {
+    let plain = rules();
+    for ex in std::iter::once(&plain).chain(shipped()) {
+        let qs = ex.extract(POST_WRAPPER, &[]);
+        for q in &qs {
+            let content = q.content.slice(POST_WRAPPER);
+            assert!(!content.contains("JebBush") && !content.contains("1449075600") && !content.contains("tweet"), "{content:?}");
+            assert!(q.cue.is_none_or(|c| !c.slice(POST_WRAPPER).contains("tweet")));
+        }
+        assert!(qs.iter().any(|q| q.content.slice(POST_WRAPPER) == "We must act," && q.speaker.is_some_and(|s| s.slice(POST_WRAPPER) == "Clinton")));
+    }
+}
+
 const TERM_TITLE: &str = "She starred in “The Long Goodbye Show” last year.";
 
 #[test]
@@ -307,6 +324,7 @@ proptest! {
         Just("“"), Just("”"), Just("\""), Just("'"), Just("‘"), Just("’"), Just("«"), Just("»"), Just("„"),
         Just(" said "), Just("Trump"), Just(" he "), Just("the president"), Just(", "), Just(". "), Just(":"),
         Just("\n"), Just("\n\n"), Just("according to"), Just("officials"), Just("é"), Just("—"), Just("word"),
+        Just("<"), Just(">"), Just("</tweet>"), Just("<tweet author=\""), Just("<br/>"), Just("="),
     ], 0..60)) {
         let text: String = parts.concat();
         let m = persons(&text, &["Trump"]);
