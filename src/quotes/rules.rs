@@ -103,7 +103,7 @@ impl<'a> Doc<'a> {
         // What was said is never part of who said it ("According to sources, the Pentagon
         // is exploring ...").
         let n = if content.1 > content.0 && speaker.1 <= toks.len() && speaker.1 > 0 && content.0 >= toks[speaker.1 - 1].end as usize {
-            toks.partition_point(|t| (t.start as usize) < content.0)
+            self.tok_from(content.0)
         } else {
             toks.len()
         };
@@ -183,6 +183,11 @@ impl<'a> Doc<'a> {
         b
     }
 
+    /// The first token that starts at or after byte `byte` (the token count when none does).
+    pub(super) fn tok_from(&self, byte: usize) -> usize {
+        self.toks.partition_point(|t| (t.start as usize) < byte)
+    }
+
     /// The sentence (token range) holding token `i`.
     pub(super) fn sentence_of(&self, i: usize) -> Option<(usize, usize)> {
         self.sents.get(self.sents.partition_point(|s| s.1 <= i)).copied()
@@ -222,7 +227,7 @@ impl<'a> Doc<'a> {
     /// offset; it is returned unchanged unless it is an opening mark right after "that".
     pub fn lead_in_start(&self, start: usize) -> usize {
         let toks = &self.toks;
-        let k = toks.partition_point(|t| (t.start as usize) < start);
+        let k = self.tok_from(start);
         if k == 0 || k >= toks.len() || toks[k].start as usize != start || toks[k].kind != Kind::Quote {
             return start;
         }

@@ -95,7 +95,7 @@ pub fn rule_roles(doc: &Doc, found: &[Found]) -> Vec<u8> {
             QuoteKind::Term => 6,
         };
         let a = doc.toks.partition_point(|t| (t.end as usize) <= f.content_marked.0);
-        let b = doc.toks.partition_point(|t| (t.start as usize) < f.content_marked.1);
+        let b = doc.tok_from(f.content_marked.1);
         for x in r.iter_mut().take(b).skip(a) {
             *x = code;
         }
@@ -539,7 +539,7 @@ fn widen_to_subject(doc: &Doc, g: &mut Found) {
     let toks = &doc.toks;
     let (Some(c), true) = (g.cue, g.kind == QuoteKind::Partial) else { return };
     let (fa, fb) = g.content_marked;
-    let ft = toks.partition_point(|t| (t.start as usize) < fa);
+    let ft = doc.tok_from(fa);
     if ft >= toks.len() || toks[c.0].start as usize <= fb {
         return;
     }
