@@ -43,10 +43,21 @@ pub fn is_begin(l: u8) -> bool {
     l % 2 == 1
 }
 
+/// One row of the quantized weight table: the `NL` label weights as i16, padded to 8 (16
+/// bytes, so a row never straddles a cache line).
+#[derive(Clone, Copy, Default)]
+#[repr(C, align(16))]
+pub struct QRow([i16; STRIDE]);
+
 /// A trained tagger.
 pub struct Tagger {
-    /// Emission weights, `[feature][label]`.
-    pub w: Vec<f32>,
+    /// Emission weights, `[feature][label]` (what training writes and the model file holds).
+    w: Vec<f32>,
+    /// `w` quantized to i16 (what tagging reads): half the size, so more of the table stays
+    /// in the core's own cache, whose misses are most of the tagger's time.
+    q: crate::mem::HugeTable<QRow>,
+    /// Quantized units per unit of weight.
+    qscale: f32,
     /// Transition weights `[prev][cur]` (index NL is the start state).
     pub trans: Vec<f32>,
     /// The word clusters the features read (shared with the entity stage when both run).
@@ -398,7 +409,7 @@ pub fn viterbi(em: &[f32], trans: &[f32], n: usize) -> Vec<u8> {
 /// Tokens ahead of the one being summed whose weight rows [`emissions`] asks for.
 const EM_AHEAD: usize = 3;
 
-/// Emission scores for feature rows.
+/// Emission scores for feature rows (the `f32` weights training works on).
 #[inline(always)]
 pub fn emissions(w: &[f32], feats: &[u32], n: usize) -> Vec<f32> {
     let mut em = vec![0f32; n * NL];
@@ -426,10 +437,52 @@ pub fn emissions(w: &[f32], feats: &[u32], n: usize) -> Vec<f32> {
     em
 }
 
+/// Emission scores from the quantized table: each token's rows are summed exactly in
+/// integers, then scaled back. Rows are asked for ahead as in [`emissions`].
+#[inline(always)]
+fn emissions_q(q: &[QRow], qscale: f32, feats: &[u32], n: usize) -> Vec<f32> {
+    let mut em = vec![0f32; n * NL];
+    let ask = |k: usize| {
+        for &f in feats.get(k * NF..(k + 1) * NF).unwrap_or(&[]) {
+            crate::mem::prefetch(&q[f as usize]);
+        }
+    };
+    (0..EM_AHEAD).for_each(ask);
+    for i in 0..n {
+        ask(i + EM_AHEAD);
+        let mut acc = [0i32; STRIDE];
+        for &f in &feats[i * NF..(i + 1) * NF] {
+            let row = &q[f as usize].0;
+            for y in 0..STRIDE {
+                acc[y] += row[y] as i32;
+            }
+        }
+        for y in 0..NL {
+            em[i * NL + y] = acc[y] as f32 / qscale;
+        }
+    }
+    em
+}
+
 impl Tagger {
     /// An empty model.
     pub fn empty() -> Tagger {
-        Tagger { w: vec![0.0; (1usize << BITS) * STRIDE], trans: vec![0.0; (NL + 1) * NL], lex: Arc::new(Gazetteer::default()) }
+        Tagger::new(vec![0.0; (1usize << BITS) * STRIDE], vec![0.0; (NL + 1) * NL], Arc::new(Gazetteer::default()))
+    }
+
+    /// A model of emission weights `w` (`[feature][label]`, `STRIDE` per row) and transitions
+    /// `trans`; the table tagging reads is quantized from `w` here. The scale puts the largest
+    /// weight at the i16 limit, and a token's sum of `NF` rows cannot overflow an i32.
+    pub fn new(w: Vec<f32>, trans: Vec<f32>, lex: Arc<Gazetteer>) -> Tagger {
+        let max = w.iter().fold(0f32, |m, &x| m.max(x.abs())).max(1e-9);
+        let qscale = 32767.0 / max;
+        let mut q = crate::mem::HugeTable::new(w.len() / STRIDE, QRow::default());
+        for (row, ws) in q.iter_mut().zip(w.chunks_exact(STRIDE)) {
+            for (x, &v) in row.0.iter_mut().zip(ws) {
+                *x = (v * qscale).round() as i16;
+            }
+        }
+        Tagger { w, q, qscale, trans, lex }
     }
 
     /// Loads a model file, with the word clusters of `lex`.
@@ -442,7 +495,8 @@ impl Tagger {
         let floats: Vec<f32> = buf[8..].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
         let nw = (1usize << BITS) * STRIDE;
         anyhow::ensure!(floats.len() == nw + (NL + 1) * NL, "{}: wrong model size", p.display());
-        Ok(Tagger { w: floats[..nw].to_vec(), trans: floats[nw..].to_vec(), lex })
+        anyhow::ensure!(floats.iter().all(|x| x.is_finite()), "{}: corrupt weights", p.display());
+        Ok(Tagger::new(floats[..nw].to_vec(), floats[nw..].to_vec(), lex))
     }
 
     /// Writes the model file (zstd-compressed).
@@ -490,7 +544,7 @@ impl Tagger {
         // Every token is scored, as in training: a sentence with no listed cue, quote mark
         // or colon can still carry an attribution the model recognises.
         let feats = features(doc, &rr, &self.lex);
-        let em = emissions(&self.w, &feats, n);
+        let em = emissions_q(&self.q, self.qscale, &feats, n);
         Tagged { labels: viterbi(&em, &self.trans, n) }
     }
 }
@@ -908,6 +962,28 @@ mod tests {
         let before = l.clone();
         extend_contents(&doc, &mut l);
         assert_eq!(l, before);
+    }
+
+    #[test]
+    fn quantized_scores_match_the_float_weights() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rnd = || crate::entities::tagger::xorshift(&mut x);
+        let rows = 1usize << BITS;
+        // Weights of both signs and many sizes, one of them the largest the scale meets.
+        let mut w: Vec<f32> = (0..rows * STRIDE).map(|_| ((rnd() >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 6.0).collect();
+        w[5] = -7.5;
+        let m = Tagger::new(w.clone(), vec![0.0; (NL + 1) * NL], Arc::new(Gazetteer::default()));
+        let n = 50;
+        let feats: Vec<u32> = (0..n * NF).map(|_| (rnd() >> (64 - BITS)) as u32).collect();
+        let exact = emissions(&w, &feats, n);
+        let quant = emissions_q(&m.q, m.qscale, &feats, n);
+        // Each row is off by at most half a quantization step per weight.
+        let step = 7.5 / 32767.0;
+        for (a, b) in exact.iter().zip(&quant) {
+            assert!((a - b).abs() <= NF as f32 * step * 0.5 + 1e-4, "{a} vs {b}");
+        }
+        // The largest weight keeps its value and sign at the i16 limit.
+        assert_eq!(m.q[0].0[5], -32767);
     }
 
     #[test]

@@ -195,10 +195,9 @@ fn train_crf(data: &[Example], epochs: usize, c2: f64, eta0: f64) -> Tagger {
         }
     }
     let k = averaged.max(1) as f64;
-    let mut m = Tagger::empty();
-    m.w = sum_w.iter().map(|&x| (x / k) as f32).collect();
-    m.trans = sum_t.iter().map(|&x| (x / k) as f32).collect();
-    m
+    let w = sum_w.iter().map(|&x| (x / k) as f32).collect();
+    let trans = sum_t.iter().map(|&x| (x / k) as f32).collect();
+    Tagger::new(w, trans, Arc::new(Gazetteer::default()))
 }
 
 /// Adds the current weights and transitions into the running sums of the average.
