@@ -70,12 +70,58 @@ pub struct Tagged {
     pub labels: Vec<u8>,
 }
 
+/// The table row of feature template `t` with value `v`.
 #[inline]
-fn mix(t: u64, v: u64) -> u32 {
+const fn mix(t: u64, v: u64) -> u32 {
     let x = (t.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ v).wrapping_mul(0xff51_afd7_ed55_8ccd);
     let x = x ^ (x >> 29);
     (x.wrapping_mul(0xc4ce_b9fe_1a85_ec53) >> (64 - BITS)) as u32
 }
+
+/// `mix(t, value(k))` for every `k < n`, computed at compile time: the templates over a few
+/// small values (shapes, distance buckets, rule roles, quote state) read their rows from
+/// these instead of hashing each token, with the same result.
+macro_rules! mix_table {
+    ($t:expr, $n:expr, |$k:ident| $v:expr) => {{
+        let mut a = [0u32; $n];
+        let mut $k = 0u64;
+        while ($k as usize) < $n {
+            a[$k as usize] = mix($t, $v);
+            $k += 1;
+        }
+        a
+    }};
+}
+
+/// Word shapes are 1..=8; code 0 stands for a place outside the document.
+const fn shape_value(k: u64) -> u64 {
+    if k == 0 {
+        0xFFFF
+    } else {
+        k
+    }
+}
+
+/// Distance buckets ([`bucket`]) are 0..=8, rule roles ([`rule_roles`], 9 outside the
+/// document) 0..=9, quote states 0..=3.
+const NB: usize = 9;
+const NR: usize = 10;
+static T_SHAPE: [u32; 9] = mix_table!(8, 9, |k| k);
+static T_SHAPE3: [u32; 729] = mix_table!(9, 729, |k| shape_value(k / 81) << 16 | (k / 9 % 9) << 8 | shape_value(k % 9));
+static T_BL: [u32; NB] = mix_table!(14, NB, |k| k);
+static T_BR: [u32; NB] = mix_table!(15, NB, |k| k);
+static T_BLR: [u32; NB * NB] = mix_table!(16, NB * NB, |k| (k / 9) << 8 | k % 9);
+static T_REG: [u32; 4] = mix_table!(17, 4, |k| k);
+static T_RR: [u32; NR] = mix_table!(18, NR, |k| k);
+static T_RR3: [u32; NR * NR * NR] = mix_table!(19, NR * NR * NR, |k| (k / 100) << 16 | (k / 10 % 10) << 8 | k % 10);
+static T_POS: [u32; 3] = mix_table!(20, 3, |k| k);
+static T_BL_SHAPE: [u32; NB * 9] = mix_table!(21, NB * 9, |k| (k / 9) << 8 | k % 9);
+static T_PARA_SHAPE: [u32; 2 * 9] = mix_table!(22, 2 * 9, |k| (k / 9) << 8 | k % 9);
+static T_RR_BL: [u32; NR * NB] = mix_table!(23, NR * NB, |k| (k / 9) << 8 | k % 9);
+static T_COMMA: [u32; 2] = mix_table!(25, 2, |k| k);
+static T_REG_BLR: [u32; 4 * NB * NB] = mix_table!(26, 4 * NB * NB, |k| (k / 81) << 16 | (k / 9 % 9) << 8 | k % 9);
+static T_RR_REG: [u32; NR * 4] = mix_table!(28, NR * 4, |k| (k / 4) << 8 | k % 4);
+static T_SENT: [u32; NB * NB] = mix_table!(34, NB * NB, |k| (k / 9) << 8 | k % 9);
 
 const LEXMASK: u32 = CUE | CUE_ING | CUE_WEAK | PRONOUN | ROLE | GROUP | DET | AUX | RELPRON | FUNC;
 
@@ -261,8 +307,13 @@ pub fn features(doc: &Doc, rr: &[u8], lex: &Gazetteer) -> Vec<u32> {
         let bl = bucket(cl[i]);
         let br = bucket(cr[i]);
         let pos = if first[i] { 1 } else if last[i] { 2 } else { 0 };
-        let comma_before_cue = (i + 1 < n && toks[i].is_punct(',') && cr[i] <= 3) as u64;
-        let para_start = (i == 0 || toks[i - 1].kind == Kind::Para) as u64;
+        let comma_before_cue = (i + 1 < n && toks[i].is_punct(',') && cr[i] <= 3) as usize;
+        let para_start = (i == 0 || toks[i - 1].kind == Kind::Para) as usize;
+        // Small values as table indices (see `mix_table!`).
+        let (sh, rg) = (shape[i] as usize, reg_state[i] as usize);
+        let shape_at = |i: isize| if i < 0 || i as usize >= n { 0 } else { shape[i as usize] as usize };
+        let (rp, r0, rn) = (rrf(ii - 1) as usize, rrf(ii) as usize, rrf(ii + 1) as usize);
+        let (bl, br) = (bl as usize, br as usize);
         let f = [
             mix(0, 0),
             mix(1, w0),
@@ -272,34 +323,34 @@ pub fn features(doc: &Doc, rr: &[u8], lex: &Gazetteer) -> Vec<u32> {
             mix(5, g(&wh, ii + 2)),
             mix(6, g(&wh, ii - 1).rotate_left(17) ^ w0),
             mix(7, w0.rotate_left(17) ^ g(&wh, ii + 1)),
-            mix(8, shape[i]),
-            mix(9, g(&shape, ii - 1) << 16 | shape[i] << 8 | g(&shape, ii + 1)),
+            T_SHAPE[sh],
+            T_SHAPE3[shape_at(ii - 1) * 81 + sh * 9 + shape_at(ii + 1)],
             mix(10, lexf(ii)),
             mix(11, lexf(ii - 1)),
             mix(12, lexf(ii + 1)),
             mix(13, suf),
-            mix(14, bl),
-            mix(15, br),
-            mix(16, bl << 8 | br),
-            mix(17, reg_state[i]),
-            mix(18, rrf(ii)),
-            mix(19, rrf(ii - 1) << 16 | rrf(ii) << 8 | rrf(ii + 1)),
-            mix(20, pos),
-            mix(21, bl << 8 | shape[i]),
-            mix(22, para_start << 8 | shape[i]),
-            mix(23, rrf(ii) << 8 | bl),
+            T_BL[bl],
+            T_BR[br],
+            T_BLR[bl * NB + br],
+            T_REG[rg],
+            T_RR[r0],
+            T_RR3[rp * 100 + r0 * 10 + rn],
+            T_POS[pos],
+            T_BL_SHAPE[bl * 9 + sh],
+            T_PARA_SHAPE[para_start * 9 + sh],
+            T_RR_BL[r0 * NB + bl],
             mix(24, g(&wh, ii - 1).rotate_left(9) ^ lexf(ii)),
-            mix(25, comma_before_cue),
-            mix(26, reg_state[i] << 16 | bl << 8 | br),
+            T_COMMA[comma_before_cue],
+            T_REG_BLR[rg * NB * NB + bl * NB + br],
             mix(27, lexf(ii - 1) << 20 | lexf(ii)),
-            mix(28, rrf(ii) << 8 | reg_state[i]),
+            T_RR_REG[r0 * 4 + rg],
             mix(29, lexf(ii - 2) << 20 | lexf(ii - 1)),
             mix(30, c(ii - 1)[1] as u64),
             mix(31, c(ii + 1)[1] as u64),
-            mix(32, w0 ^ bl << 56),
-            mix(33, w0 ^ br << 56),
-            mix(34, bucket(sfrom[i]) << 8 | bucket(sto[i])),
-            mix(35, cuew[i] ^ bl << 56),
+            mix(32, w0 ^ (bl as u64) << 56),
+            mix(33, w0 ^ (br as u64) << 56),
+            T_SENT[bucket(sfrom[i]) as usize * NB + bucket(sto[i]) as usize],
+            mix(35, cuew[i] ^ (bl as u64) << 56),
             mix(36, c(ii)[0] as u64),
             mix(37, c(ii)[1] as u64),
             mix(38, c(ii)[2] as u64),
@@ -357,9 +408,10 @@ pub fn allowed(prev: usize, cur: usize) -> bool {
     prev != NL && prev != 0 && role(prev as u8) == role(cur as u8)
 }
 
-/// Viterbi decoding of emission scores `[token][label]`.
+/// Viterbi decoding of emission scores `[token][label]`, `stride` scores per token (the
+/// first `NL` are the labels').
 #[inline(always)]
-pub fn viterbi(em: &[f32], trans: &[f32], n: usize) -> Vec<u8> {
+pub fn viterbi(em: &[f32], stride: usize, trans: &[f32], n: usize) -> Vec<u8> {
     if n == 0 {
         return Vec::new();
     }
@@ -377,9 +429,10 @@ pub fn viterbi(em: &[f32], trans: &[f32], n: usize) -> Vec<u8> {
     for y in 0..NL {
         score[y] = em[y] + tr[NL][y];
     }
+    let em = &em[..n * stride];
     for i in 1..n {
         let mut next = [0f32; NL];
-        let row = &em[i * NL..i * NL + NL];
+        let row = &em[i * stride..i * stride + NL];
         for y in 0..NL {
             let mut best = score[0] + tr[0][y];
             let mut arg = 0u8;
@@ -437,11 +490,12 @@ pub fn emissions(w: &[f32], feats: &[u32], n: usize) -> Vec<f32> {
     em
 }
 
-/// Emission scores from the quantized table: each token's rows are summed exactly in
-/// integers, then scaled back. Rows are asked for ahead as in [`emissions`].
+/// Emission scores from the quantized table, `STRIDE` per token (the last is padding): each
+/// token's rows are summed exactly in integers, then scaled back. Rows are asked for ahead
+/// as in [`emissions`]. Whole rows are summed, so that a row is one wide add.
 #[inline(always)]
 fn emissions_q(q: &[QRow], qscale: f32, feats: &[u32], n: usize) -> Vec<f32> {
-    let mut em = vec![0f32; n * NL];
+    let mut em = vec![0f32; n * STRIDE];
     let ask = |k: usize| {
         for &f in feats.get(k * NF..(k + 1) * NF).unwrap_or(&[]) {
             crate::mem::prefetch(&q[f as usize]);
@@ -457,8 +511,8 @@ fn emissions_q(q: &[QRow], qscale: f32, feats: &[u32], n: usize) -> Vec<f32> {
                 acc[y] += row[y] as i32;
             }
         }
-        for y in 0..NL {
-            em[i * NL + y] = acc[y] as f32 / qscale;
+        for (e, &a) in em[i * STRIDE..(i + 1) * STRIDE].iter_mut().zip(&acc) {
+            *e = a as f32 / qscale;
         }
     }
     em
@@ -545,7 +599,7 @@ impl Tagger {
         // or colon can still carry an attribution the model recognises.
         let feats = features(doc, &rr, &self.lex);
         let em = emissions_q(&self.q, self.qscale, &feats, n);
-        Tagged { labels: viterbi(&em, &self.trans, n) }
+        Tagged { labels: viterbi(&em, STRIDE, &self.trans, n) }
     }
 }
 
@@ -979,8 +1033,11 @@ mod tests {
         let quant = emissions_q(&m.q, m.qscale, &feats, n);
         // Each row is off by at most half a quantization step per weight.
         let step = 7.5 / 32767.0;
-        for (a, b) in exact.iter().zip(&quant) {
-            assert!((a - b).abs() <= NF as f32 * step * 0.5 + 1e-4, "{a} vs {b}");
+        for i in 0..n {
+            for y in 0..NL {
+                let (a, b) = (exact[i * NL + y], quant[i * STRIDE + y]);
+                assert!((a - b).abs() <= NF as f32 * step * 0.5 + 1e-4, "{a} vs {b}");
+            }
         }
         // The largest weight keeps its value and sign at the i16 limit.
         assert_eq!(m.q[0].0[5], -32767);
@@ -994,7 +1051,7 @@ mod tests {
             for _ in 0..20 {
                 let em: Vec<f32> = (0..n * NL).map(|_| rnd()).collect();
                 let trans: Vec<f32> = (0..(NL + 1) * NL).map(|_| rnd()).collect();
-                let got: Vec<usize> = viterbi(&em, &trans, n).into_iter().map(usize::from).collect();
+                let got: Vec<usize> = viterbi(&em, NL, &trans, n).into_iter().map(usize::from).collect();
                 let got_score = path_score(&em, &trans, &got).expect("an allowed sequence");
                 let mut best = f32::NEG_INFINITY;
                 for code in 0..NL.pow(n as u32) {
