@@ -107,21 +107,21 @@ const fn shape_value(k: u64) -> u64 {
 const NB: usize = 9;
 const NR: usize = 10;
 static T_SHAPE: [u32; 9] = mix_table!(8, 9, |k| k);
-static T_SHAPE3: [u32; 729] = mix_table!(9, 729, |k| shape_value(k / 81) << 16 | (k / 9 % 9) << 8 | shape_value(k % 9));
+static T_SHAPE3: [u32; 729] = mix_table!(9, 729, |k| (shape_value(k / 81) << 16) | ((k / 9 % 9) << 8) | shape_value(k % 9));
 static T_BL: [u32; NB] = mix_table!(14, NB, |k| k);
 static T_BR: [u32; NB] = mix_table!(15, NB, |k| k);
-static T_BLR: [u32; NB * NB] = mix_table!(16, NB * NB, |k| (k / 9) << 8 | k % 9);
+static T_BLR: [u32; NB * NB] = mix_table!(16, NB * NB, |k| ((k / 9) << 8) | (k % 9));
 static T_REG: [u32; 4] = mix_table!(17, 4, |k| k);
 static T_RR: [u32; NR] = mix_table!(18, NR, |k| k);
-static T_RR3: [u32; NR * NR * NR] = mix_table!(19, NR * NR * NR, |k| (k / 100) << 16 | (k / 10 % 10) << 8 | k % 10);
+static T_RR3: [u32; NR * NR * NR] = mix_table!(19, NR * NR * NR, |k| ((k / 100) << 16) | ((k / 10 % 10) << 8) | (k % 10));
 static T_POS: [u32; 3] = mix_table!(20, 3, |k| k);
-static T_BL_SHAPE: [u32; NB * 9] = mix_table!(21, NB * 9, |k| (k / 9) << 8 | k % 9);
-static T_PARA_SHAPE: [u32; 2 * 9] = mix_table!(22, 2 * 9, |k| (k / 9) << 8 | k % 9);
-static T_RR_BL: [u32; NR * NB] = mix_table!(23, NR * NB, |k| (k / 9) << 8 | k % 9);
+static T_BL_SHAPE: [u32; NB * 9] = mix_table!(21, NB * 9, |k| ((k / 9) << 8) | (k % 9));
+static T_PARA_SHAPE: [u32; 2 * 9] = mix_table!(22, 2 * 9, |k| ((k / 9) << 8) | (k % 9));
+static T_RR_BL: [u32; NR * NB] = mix_table!(23, NR * NB, |k| ((k / 9) << 8) | (k % 9));
 static T_COMMA: [u32; 2] = mix_table!(25, 2, |k| k);
-static T_REG_BLR: [u32; 4 * NB * NB] = mix_table!(26, 4 * NB * NB, |k| (k / 81) << 16 | (k / 9 % 9) << 8 | k % 9);
-static T_RR_REG: [u32; NR * 4] = mix_table!(28, NR * 4, |k| (k / 4) << 8 | k % 4);
-static T_SENT: [u32; NB * NB] = mix_table!(34, NB * NB, |k| (k / 9) << 8 | k % 9);
+static T_REG_BLR: [u32; 4 * NB * NB] = mix_table!(26, 4 * NB * NB, |k| ((k / 81) << 16) | ((k / 9 % 9) << 8) | (k % 9));
+static T_RR_REG: [u32; NR * 4] = mix_table!(28, NR * 4, |k| ((k / 4) << 8) | (k % 4));
+static T_SENT: [u32; NB * NB] = mix_table!(34, NB * NB, |k| ((k / 9) << 8) | (k % 9));
 
 const LEXMASK: u32 = CUE | CUE_ING | CUE_WEAK | PRONOUN | ROLE | GROUP | DET | AUX | RELPRON | FUNC;
 
