@@ -1019,6 +1019,39 @@ mod tests {
     }
 
     #[test]
+    fn table_templates_give_the_rows_hashing_gives() {
+        let text = "“We will win,” Trump said on Monday, adding that the deal was \"done.\"\n\nShe told reporters: “Not yet.” Officials said nothing.";
+        let doc = Doc::new(text);
+        let found = super::super::rules::find(&doc);
+        let rr = rule_roles(&doc, &found);
+        let feats = features(&doc, &rr, &Gazetteer::default());
+        let n = doc.toks.len();
+        // A template's value is recovered from its row in the one-value tables, then the
+        // combined templates are hashed from those values as `mix` would.
+        let find = |t: &[u32], row: u32| t.iter().position(|&x| x == row).expect("a row of the table") as u64;
+        let at = |i: usize, k: usize| feats[i * NF + k];
+        for i in 0..n {
+            let (sh, bl, br) = (find(&T_SHAPE, at(i, 8)), find(&T_BL, at(i, 14)), find(&T_BR, at(i, 15)));
+            let (rg, r0) = (find(&T_REG, at(i, 17)), find(&T_RR, at(i, 18)));
+            let sh_at = |j: Option<usize>| j.filter(|&j| j < n).map_or(0xFFFF, |j| find(&T_SHAPE, at(j, 8)));
+            let rr_at = |j: Option<usize>| j.filter(|&j| j < n).map_or(9, |j| find(&T_RR, at(j, 18)));
+            assert_eq!(at(i, 9), mix(9, sh_at(i.checked_sub(1)) << 16 | sh << 8 | sh_at(Some(i + 1))));
+            assert_eq!(at(i, 16), mix(16, bl << 8 | br));
+            assert_eq!(at(i, 19), mix(19, rr_at(i.checked_sub(1)) << 16 | r0 << 8 | rr_at(Some(i + 1))));
+            assert_eq!(at(i, 21), mix(21, bl << 8 | sh));
+            assert_eq!(at(i, 23), mix(23, r0 << 8 | bl));
+            assert_eq!(at(i, 26), mix(26, rg << 16 | bl << 8 | br));
+            assert_eq!(at(i, 28), mix(28, r0 << 8 | rg));
+            let para = (i == 0 || doc.toks[i - 1].kind == Kind::Para) as u64;
+            assert_eq!(at(i, 22), mix(22, para << 8 | sh));
+            // (a paragraph break between sentences belongs to none: 0 and 0)
+            let (from, to) = doc.sents.iter().find(|s| s.0 <= i && i < s.1).map_or((0, 0), |&(a, b)| (i - a, b - 1 - i));
+            assert_eq!(at(i, 34), mix(34, bucket(from) << 8 | bucket(to)));
+            assert_eq!(at(i, 0), mix(0, 0));
+        }
+    }
+
+    #[test]
     fn quantized_scores_match_the_float_weights() {
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut rnd = || crate::entities::tagger::xorshift(&mut x);
