@@ -415,8 +415,9 @@ pub fn viterbi(em: &[f32], stride: usize, trans: &[f32], n: usize) -> Vec<u8> {
     if n == 0 {
         return Vec::new();
     }
-    // Transition matrix with forbidden moves at -inf.
-    let mut tr = [[f32::NEG_INFINITY; NL]; NL + 1];
+    // Transition matrix with forbidden moves at -inf, padded to `STRIDE` labels so that a
+    // step works on whole 8-lane rows (the padding lane is never chosen).
+    let mut tr = [[f32::NEG_INFINITY; STRIDE]; NL + 1];
     for p in 0..=NL {
         for y in 0..NL {
             if allowed(p, y) {
@@ -425,28 +426,32 @@ pub fn viterbi(em: &[f32], stride: usize, trans: &[f32], n: usize) -> Vec<u8> {
         }
     }
     let mut back = vec![0u8; n * NL];
-    let mut score = [0f32; NL];
+    let mut score = [f32::NEG_INFINITY; STRIDE];
     for y in 0..NL {
         score[y] = em[y] + tr[NL][y];
     }
     let em = &em[..n * stride];
     for i in 1..n {
-        let mut next = [0f32; NL];
-        let row = &em[i * stride..i * stride + NL];
-        for y in 0..NL {
-            let mut best = score[0] + tr[0][y];
-            let mut arg = 0u8;
-            for p in 1..NL {
+        // For every label at once: the best previous label, the first one on a tie.
+        let mut best = [0f32; STRIDE];
+        let mut arg = [0u8; STRIDE];
+        for y in 0..STRIDE {
+            best[y] = score[0] + tr[0][y];
+        }
+        for p in 1..NL {
+            for y in 0..STRIDE {
                 let s = score[p] + tr[p][y];
-                if s > best {
-                    best = s;
-                    arg = p as u8;
+                if s > best[y] {
+                    best[y] = s;
+                    arg[y] = p as u8;
                 }
             }
-            next[y] = best + row[y];
-            back[i * NL + y] = arg;
         }
-        score = next;
+        let row = &em[i * stride..i * stride + NL];
+        for y in 0..NL {
+            score[y] = best[y] + row[y];
+        }
+        back[i * NL..(i + 1) * NL].copy_from_slice(&arg[..NL]);
     }
     let mut y = (0..NL).max_by(|&a, &b| score[a].total_cmp(&score[b])).unwrap_or(0);
     let mut out = vec![0u8; n];
