@@ -524,11 +524,6 @@ fn emissions_q(q: &[QRow], qscale: f32, feats: &[u32], n: usize) -> Vec<f32> {
 }
 
 impl Tagger {
-    /// An empty model.
-    pub fn empty() -> Tagger {
-        Tagger::new(vec![0.0; (1usize << BITS) * STRIDE], vec![0.0; (NL + 1) * NL], Arc::new(Gazetteer::default()))
-    }
-
     /// A model of emission weights `w` (`[feature][label]`, `STRIDE` per row) and transitions
     /// `trans`; the table tagging reads is quantized from `w` here. The scale puts the largest
     /// weight at the i16 limit, and a token's sum of `NF` rows cannot overflow an i32.

@@ -131,9 +131,7 @@ fn train_on(arts: &[(PathBuf, PathBuf)], epochs: usize, lex: Arc<Gazetteer>) -> 
         .collect();
     data.retain(|e| !e.labels.is_empty());
     let ntok: usize = data.iter().map(|e| e.labels.len()).sum();
-    let mut m = train_crf(&data, epochs, C2, ETA0);
-    m.lex = lex;
-    Ok((m, data.len(), ntok))
+    Ok((train_crf(&data, epochs, C2, ETA0, lex), data.len(), ntok))
 }
 
 /// L2 regularization strength (as CRFsuite's `c2`). With the learning rate and the number of
@@ -151,15 +149,13 @@ const SNAPSHOTS: usize = 20;
 
 /// Trains the tagger's weights and transitions: one SGD step per training chunk, the weight
 /// decay of L2 kept as a running scale, and the weights at [`SNAPSHOTS`] evenly spaced points
-/// of each pass of the second half averaged into the model.
-fn train_crf(data: &[Example], epochs: usize, c2: f64, eta0: f64) -> Tagger {
+/// of each pass of the second half averaged into the model, which reads the clusters of `lex`.
+fn train_crf(data: &[Example], epochs: usize, c2: f64, eta0: f64, lex: Arc<Gazetteer>) -> Tagger {
     let mut sgd = crf::Sgd::new(1usize << tagger::BITS, tagger::STRIDE, NL, 2.0 * c2 / data.len().max(1) as f64, eta0);
     let end = |_: usize| true;
     let mut order: Vec<usize> = (0..data.len()).collect();
     let mut seed: u64 = 0x5eed;
-    let mut sum_w: Vec<f64> = vec![0.0; sgd.w.len()];
-    let mut sum_t: Vec<f64> = vec![0.0; sgd.trans.len()];
-    let mut averaged = 0usize;
+    let mut avg = Average::new(&sgd);
     let (mut alpha, mut beta) = (Vec::new(), Vec::new());
     for ep in 0..epochs {
         // Deterministic shuffle.
@@ -168,12 +164,12 @@ fn train_crf(data: &[Example], epochs: usize, c2: f64, eta0: f64) -> Tagger {
             let j = (seed >> 33) as usize % (i + 1);
             order.swap(i, j);
         }
+        let averaging = 2 * ep + 2 > epochs;
         let mut loglik = 0.0;
         let every = order.len().div_ceil(SNAPSHOTS).max(1);
         for (step, &d) in order.iter().enumerate() {
-            if 2 * ep + 2 > epochs && (step + 1) % every == 0 && step + 1 < order.len() {
-                snapshot(&sgd, &mut sum_w, &mut sum_t);
-                averaged += 1;
+            if averaging && (step + 1) % every == 0 && step + 1 < order.len() {
+                avg.add(&sgd);
             }
             let ex = &data[d];
             let n = ex.labels.len();
@@ -189,23 +185,42 @@ fn train_crf(data: &[Example], epochs: usize, c2: f64, eta0: f64) -> Tagger {
             sgd.step(&em, tagger::allowed, &alpha, &beta, log_z, &ex.labels, |i| ex.feats[i * NF..(i + 1) * NF].iter().map(|&f| f as usize));
         }
         tracing::info!(epoch = ep, loglik, "quote tagger epoch");
-        if 2 * ep + 2 > epochs {
-            snapshot(&sgd, &mut sum_w, &mut sum_t);
-            averaged += 1;
+        if averaging {
+            avg.add(&sgd);
         }
     }
-    let k = averaged.max(1) as f64;
-    let w = sum_w.iter().map(|&x| (x / k) as f32).collect();
-    let trans = sum_t.iter().map(|&x| (x / k) as f32).collect();
-    Tagger::new(w, trans, Arc::new(Gazetteer::default()))
+    avg.into_tagger(lex)
 }
 
-/// Adds the current weights and transitions into the running sums of the average.
-fn snapshot(sgd: &crf::Sgd, sum_w: &mut [f64], sum_t: &mut [f64]) {
-    for (a, &b) in sum_w.iter_mut().zip(&sgd.w) {
-        *a += b as f64 * sgd.scale;
+/// Running sums of the weights and transitions averaged into the model, and how many
+/// snapshots they hold.
+struct Average {
+    w: Vec<f64>,
+    trans: Vec<f64>,
+    n: usize,
+}
+
+impl Average {
+    fn new(sgd: &crf::Sgd) -> Average {
+        Average { w: vec![0.0; sgd.w.len()], trans: vec![0.0; sgd.trans.len()], n: 0 }
     }
-    for (a, &b) in sum_t.iter_mut().zip(&sgd.trans) {
-        *a += b;
+
+    /// Adds the current weights (with the L2 decay's running scale) and transitions.
+    fn add(&mut self, sgd: &crf::Sgd) {
+        for (a, &b) in self.w.iter_mut().zip(&sgd.w) {
+            *a += b as f64 * sgd.scale;
+        }
+        for (a, &b) in self.trans.iter_mut().zip(&sgd.trans) {
+            *a += b;
+        }
+        self.n += 1;
+    }
+
+    /// The averaged model.
+    fn into_tagger(self, lex: Arc<Gazetteer>) -> Tagger {
+        let k = self.n.max(1) as f64;
+        let w = self.w.iter().map(|&x| (x / k) as f32).collect();
+        let trans = self.trans.iter().map(|&x| (x / k) as f32).collect();
+        Tagger::new(w, trans, lex)
     }
 }
