@@ -389,10 +389,8 @@ struct DocState {
     ctx: HashMap64<([u64; 4], [u64; 4])>,
     /// Per token, the summed quantized weights of its tag-free features.
     fixed: Vec<[i32; 32]>,
-    /// CRF decoding scratch: one sentence's emission scores, back pointers and forward
-    /// scores.
+    /// CRF decoding scratch: one sentence's emission scores and forward scores.
     em: Vec<[f32; NT]>,
-    back: Vec<[u8; NT]>,
     fwd: Vec<[f32; NT]>,
 }
 
@@ -663,7 +661,7 @@ pub struct Model {
     /// scores); empty only in a model that training has just created.
     trans: Vec<f32>,
     /// `trans` with the BILOU constraints folded in (what decoding reads).
-    tmask: Vec<f32>,
+    tmask: crf::Masked,
 }
 
 /// Output of tagging one document: a BILOU tag and a confidence margin per token.
@@ -683,7 +681,7 @@ const MAGIC_PERCEPTRON: &[u8; 8] = b"NMNERPT1";
 impl Model {
     /// An empty model with `2^bits` rows.
     pub fn new(bits: u32) -> Model {
-        Model { id: 0, bits, w: vec![0.0; (1usize << bits) * NT], q: Default::default(), qscale: 1.0, trans: Vec::new(), tmask: Vec::new() }
+        Model { id: 0, bits, w: vec![0.0; (1usize << bits) * NT], q: Default::default(), qscale: 1.0, trans: Vec::new(), tmask: Default::default() }
     }
 
     #[inline]
@@ -845,7 +843,6 @@ impl Model {
     fn decode(&self, st: &mut DocState, sents: &[Range<usize>], quantized: bool, out: &mut Tagged) {
         let mut fs = Feats { f: [0; MAX_FEATS], n: 0, from: 0 };
         let mut em = std::mem::take(&mut st.em);
-        let mut back = std::mem::take(&mut st.back);
         let mut fwd = std::mem::take(&mut st.fwd);
         let n = out.tags.len();
         for r in sents {
@@ -870,14 +867,13 @@ impl Model {
                 }
                 em.push(scores);
             }
-            crf::viterbi(&em, &self.tmask, &mut out.tags[r.clone()], &mut out.margins[r.clone()], &mut back, &mut fwd);
+            crf::viterbi(&em, &self.tmask, &mut out.tags[r.clone()], &mut out.margins[r.clone()], &mut fwd);
             for i in r.clone() {
                 let t = st.toks[i];
                 record_history(&mut st.history, &t, out.tags[i]);
             }
         }
         st.em = em;
-        st.back = back;
         st.fwd = fwd;
     }
 
@@ -953,7 +949,7 @@ impl Model {
         let nz = u32le(take(4)?);
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut m = Model { id, bits, w: Vec::new(), q: crate::mem::HugeTable::new(1usize << bits, QRow([0; 32])), qscale: scale, trans: Vec::new(), tmask: Vec::new() };
+        let mut m = Model { id, bits, w: Vec::new(), q: crate::mem::HugeTable::new(1usize << bits, QRow([0; 32])), qscale: scale, trans: Vec::new(), tmask: Default::default() };
         for _ in 0..nz {
             let r = u32le(take(4)?) as usize;
             let mask = u32le(take(4)?);

@@ -52,17 +52,38 @@ pub(super) fn history_features(t: &Tok, hist: Option<&[u16; 5]>, fs: &mut Feats)
 }
 
 /// The transition table with the BILOU constraints folded in: a forbidden transition (or
-/// start) scores minus infinity. Row `START` is the first tag's.
-pub(super) fn masked(trans: &[f32]) -> Vec<f32> {
-    let mut m = vec![f32::NEG_INFINITY; TRANS_LEN];
+/// start) scores minus infinity. `rows` is the table as `trans` lays it out (row `START` is
+/// the first tag's); `cols[z][y]` is `rows[y * NT + z]`, the scores of every tag `y` that may
+/// precede `z`, so that the backward pass of decoding adds whole rows instead of reducing
+/// each row to one maximum.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Masked {
+    rows: Vec<f32>,
+    cols: Vec<[f32; NT]>,
+}
+
+pub(super) fn masked(trans: &[f32]) -> Masked {
+    let mut rows = vec![f32::NEG_INFINITY; TRANS_LEN];
     for p in 0..=NT {
         for y in 0..NT {
             if may_follow(p, y) {
-                m[p * NT + y] = trans.get(p * NT + y).copied().unwrap_or(0.0);
+                rows[p * NT + y] = trans.get(p * NT + y).copied().unwrap_or(0.0);
             }
         }
     }
-    m
+    let cols = (0..NT).map(|z| std::array::from_fn(|y| rows[y * NT + z])).collect();
+    Masked { rows, cols }
+}
+
+/// The larger of two scores that are never NaN (sums of finite scores and minus infinity):
+/// one `maxps`, without the NaN handling of `f32::max`. The value is `f32::max`'s.
+#[inline(always)]
+fn larger(a: f32, b: f32) -> f32 {
+    if b > a {
+        b
+    } else {
+        a
+    }
 }
 
 /// Viterbi decoding of one sentence: `em[i]` are the emission scores of token `i`, `tm` the
@@ -70,43 +91,38 @@ pub(super) fn masked(trans: &[f32]) -> Vec<f32> {
 /// the margin between the best path and the best path through any other tag at that token
 /// (from forward and backward max-marginals).
 ///
+/// The forward pass keeps only the best scores; the back pointer of each chosen tag is
+/// found again while tracing back, from the same sums in the same order (the first best
+/// previous tag), so the tags are those that storing every back pointer gives.
+///
 /// Always inlined, so that in the tagger's AVX2 build its loops over the 17 tags use the
 /// wide registers too (same operations in the same order, so the same tags and margins).
 #[inline(always)]
-pub(super) fn viterbi(em: &[[f32; NT]], tm: &[f32], tags: &mut [u8], margins: &mut [f32], back: &mut Vec<[u8; NT]>, fwd: &mut Vec<[f32; NT]>) {
+pub(super) fn viterbi(em: &[[f32; NT]], tm: &Masked, tags: &mut [u8], margins: &mut [f32], fwd: &mut Vec<[f32; NT]>) {
     let n = em.len();
-    if n == 0 || tm.len() != TRANS_LEN {
+    if n == 0 || tm.rows.len() != TRANS_LEN || tm.cols.len() != NT {
         return;
     }
-    back.clear();
-    back.resize(n, [0; NT]);
+    let rows = &tm.rows;
+    let row = |p: usize| -> &[f32; NT] { rows[p * NT..p * NT + NT].try_into().expect("row") };
     fwd.clear();
     fwd.resize(n, [f32::NEG_INFINITY; NT]);
     for y in 0..NT {
-        fwd[0][y] = tm[START * NT + y] + em[0][y];
+        fwd[0][y] = tm.rows[START * NT + y] + em[0][y];
     }
     for i in 1..n {
         let prev = fwd[i - 1];
         let mut best = [f32::NEG_INFINITY; NT];
-        let mut arg = [0u8; NT];
         for (p, &fp) in prev.iter().enumerate() {
-            if fp == f32::NEG_INFINITY {
-                continue;
-            }
-            let row: &[f32; NT] = tm[p * NT..p * NT + NT].try_into().expect("row");
+            let r = row(p);
             for y in 0..NT {
-                let s = fp + row[y];
-                if s > best[y] {
-                    best[y] = s;
-                    arg[y] = p as u8;
-                }
+                best[y] = larger(best[y], fp + r[y]);
             }
         }
         for y in 0..NT {
             best[y] += em[i][y];
         }
         fwd[i] = best;
-        back[i] = arg;
     }
     let mut best = f32::NEG_INFINITY;
     let mut arg = 0usize;
@@ -118,7 +134,16 @@ pub(super) fn viterbi(em: &[[f32; NT]], tm: &[f32], tags: &mut [u8], margins: &m
     }
     tags[n - 1] = arg as u8;
     for i in (1..n).rev() {
-        tags[i - 1] = back[i][tags[i] as usize];
+        let y = tags[i] as usize;
+        let (mut best, mut arg) = (f32::NEG_INFINITY, 0usize);
+        for (p, &fp) in fwd[i - 1].iter().enumerate() {
+            let s = fp + rows[p * NT + y];
+            if s > best {
+                best = s;
+                arg = p;
+            }
+        }
+        tags[i - 1] = arg as u8;
     }
     // backward max-marginals: the best continuation from each (token, tag) to the end
     let mut bwd = [0f32; NT];
@@ -127,18 +152,12 @@ pub(super) fn viterbi(em: &[[f32; NT]], tm: &[f32], tags: &mut [u8], margins: &m
     }
     for i in (0..n).rev() {
         if i + 1 < n {
-            let mut c = [0f32; NT];
-            for z in 0..NT {
-                c[z] = em[i + 1][z] + bwd[z];
-            }
             let mut nb = [f32::NEG_INFINITY; NT];
-            for (y, b) in nb.iter_mut().enumerate() {
-                let row: &[f32; NT] = tm[y * NT..y * NT + NT].try_into().expect("row");
-                let mut m = f32::NEG_INFINITY;
-                for z in 0..NT {
-                    m = m.max(row[z] + c[z]);
+            for (z, col) in tm.cols.iter().enumerate() {
+                let c = em[i + 1][z] + bwd[z];
+                for y in 0..NT {
+                    nb[y] = larger(nb[y], col[y] + c);
                 }
-                *b = m;
             }
             bwd = nb;
         }
@@ -147,7 +166,7 @@ pub(super) fn viterbi(em: &[[f32; NT]], tm: &[f32], tags: &mut [u8], margins: &m
         let mut other = f32::NEG_INFINITY;
         for y in 0..NT {
             if y != chosen {
-                other = other.max(fwd[i][y] + bwd[y]);
+                other = larger(other, fwd[i][y] + bwd[y]);
             }
         }
         margins[i] = if other.is_finite() { through - other } else { 10.0 };
@@ -194,7 +213,6 @@ pub fn train(docs: &[TrainDoc], gaz: &Gazetteer, cfg: &TrainConfig, mut on_epoch
     let mut beta: Vec<f64> = Vec::new();
     let mut tags: Vec<u8> = Vec::new();
     let mut margins: Vec<f32> = Vec::new();
-    let mut back = Vec::new();
     let mut fwd = Vec::new();
     let mut sum: Option<(Vec<f64>, Vec<f64>)> = None;
     let mut averaged_n = 0usize;
@@ -260,7 +278,7 @@ pub fn train(docs: &[TrainDoc], gaz: &Gazetteer, cfg: &TrainConfig, mut on_epoch
                 margins.clear();
                 margins.resize(n, 0.0);
                 let tm = masked(&sgd.trans.iter().map(|&x| x as f32).collect::<Vec<_>>());
-                viterbi(&em, &tm, &mut tags, &mut margins, &mut back, &mut fwd);
+                viterbi(&em, &tm, &mut tags, &mut margins, &mut fwd);
                 sgd.step(em.as_flattened(), may_follow, &alpha, &beta, log_z, gold, |i| feats[offs[i]..offs[i + 1]].iter().copied());
                 for (k, i) in r.clone().enumerate() {
                     let t = st.toks[i];
@@ -347,7 +365,7 @@ mod tests {
             let best = all.iter().max_by(|a, b| path_score(&em, &trans, a).total_cmp(&path_score(&em, &trans, b))).expect("some sequence");
             let mut tags = vec![0u8; n];
             let mut margins = vec![0f32; n];
-            viterbi(&em, &masked(&trans), &mut tags, &mut margins, &mut Vec::new(), &mut Vec::new());
+            viterbi(&em, &masked(&trans), &mut tags, &mut margins, &mut Vec::new());
             let got: Vec<usize> = tags.iter().map(|&t| t as usize).collect();
             assert_eq!(&got, best, "n={n} seed={seed}");
             let top = path_score(&em, &trans, best);
