@@ -763,8 +763,10 @@ impl Model {
         let mut next = Feats { f: [0; MAX_FEATS], n: 0, from: 0 };
         let mut pending: Option<(usize, Option<usize>)> = None;
         let shift = 64 - self.bits;
-        let finish = |types: &mut [CachedType], fixed: &mut [[i32; 32]], fs: &mut Feats, j: usize, slot: Option<usize>| {
-            let acc = &mut fixed[j];
+        // A function, not a closure, so that it is inlined into the AVX2 build of the tagger
+        // (a closure is compiled apart, without the wide adds).
+        #[inline(always)]
+        fn finish(q: &[QRow], shift: u32, id: u64, types: &mut [CachedType], acc: &mut [i32; 32], fs: &mut Feats, slot: Option<usize>) {
             match slot {
                 // the word's rows were left out of `fs` because their sum was cached
                 Some(k) if fs.from == WORD_FEATS => *acc = types[k].word_sum,
@@ -772,17 +774,17 @@ impl Model {
                     let mut word = [0i32; 32];
                     let rest = fs.n;
                     fs.n = WORD_FEATS;
-                    add_rows(&self.q, shift, fs, &mut word);
+                    add_rows(q, shift, fs, &mut word);
                     fs.n = rest;
                     fs.from = WORD_FEATS;
                     types[k].word_sum = word;
-                    types[k].sum_for = self.id;
+                    types[k].sum_for = id;
                     *acc = word;
                 }
                 None => {}
             }
-            add_rows(&self.q, shift, fs, acc);
-        };
+            add_rows(q, shift, fs, acc);
+        }
         for (r, i) in order {
             let slot = slot_of(&types, i);
             Self::tag_free_features(st, r, i, &mut next, slot.is_some_and(|k| types[k].sum_for == self.id));
@@ -790,13 +792,13 @@ impl Model {
                 crate::mem::prefetch(&self.q[(f >> shift) as usize]);
             }
             if let Some((j, s)) = pending {
-                finish(&mut types, &mut fixed, &mut cur, j, s);
+                finish(&self.q, shift, self.id, &mut types, &mut fixed[j], &mut cur, s);
             }
             std::mem::swap(&mut cur, &mut next);
             pending = Some((i, slot));
         }
         if let Some((j, s)) = pending {
-            finish(&mut types, &mut fixed, &mut cur, j, s);
+            finish(&self.q, shift, self.id, &mut types, &mut fixed[j], &mut cur, s);
         }
         st.fixed = fixed;
         st.types = types;
