@@ -425,40 +425,48 @@ pub fn viterbi(em: &[f32], stride: usize, trans: &[f32], n: usize) -> Vec<u8> {
             }
         }
     }
-    let mut back = vec![0u8; n * NL];
-    let mut score = [f32::NEG_INFINITY; STRIDE];
+    // The forward scores of every token; a chosen label's best previous label is found again
+    // while tracing back, from the same sums in the same order, so the forward step needs no
+    // back pointers (only maxima, one instruction a row).
+    let mut fwd = vec![[f32::NEG_INFINITY; STRIDE]; n];
     for y in 0..NL {
-        score[y] = em[y] + tr[NL][y];
+        fwd[0][y] = em[y] + tr[NL][y];
     }
     let em = &em[..n * stride];
     for i in 1..n {
-        // For every label at once: the best previous label, the first one on a tie.
+        let score = fwd[i - 1];
         let mut best = [0f32; STRIDE];
-        let mut arg = [0u8; STRIDE];
         for y in 0..STRIDE {
             best[y] = score[0] + tr[0][y];
         }
         for p in 1..NL {
             for y in 0..STRIDE {
                 let s = score[p] + tr[p][y];
-                if s > best[y] {
-                    best[y] = s;
-                    arg[y] = p as u8;
-                }
+                best[y] = if s > best[y] { s } else { best[y] };
             }
         }
         let row = &em[i * stride..i * stride + NL];
         for y in 0..NL {
-            score[y] = best[y] + row[y];
+            fwd[i][y] = best[y] + row[y];
         }
-        back[i * NL..(i + 1) * NL].copy_from_slice(&arg[..NL]);
     }
-    let mut y = (0..NL).max_by(|&a, &b| score[a].total_cmp(&score[b])).unwrap_or(0);
+    let last = &fwd[n - 1];
+    let mut y = (0..NL).max_by(|&a, &b| last[a].total_cmp(&last[b])).unwrap_or(0);
     let mut out = vec![0u8; n];
     for i in (0..n).rev() {
         out[i] = y as u8;
         if i > 0 {
-            y = back[i * NL + y] as usize;
+            // The best previous label for `y`, the first one on a tie.
+            let score = &fwd[i - 1];
+            let (mut best, mut arg) = (score[0] + tr[0][y], 0usize);
+            for p in 1..NL {
+                let s = score[p] + tr[p][y];
+                if s > best {
+                    best = s;
+                    arg = p;
+                }
+            }
+            y = arg;
         }
     }
     out
