@@ -1084,6 +1084,54 @@ mod tests {
         assert_eq!(m.q[0].0[5], -32767);
     }
 
+    /// Decoding as it was done with stored back pointers (the first best previous label),
+    /// for the test below.
+    fn viterbi_with_pointers(em: &[f32], trans: &[f32], n: usize) -> Vec<u8> {
+        let tr = |p: usize, y: usize| if allowed(p, y) { trans[p * NL + y] } else { f32::NEG_INFINITY };
+        let mut score: Vec<f32> = (0..NL).map(|y| em[y] + tr(NL, y)).collect();
+        let mut back = vec![0u8; n * NL];
+        for i in 1..n {
+            let mut next = vec![0f32; NL];
+            for y in 0..NL {
+                let (mut best, mut arg) = (score[0] + tr(0, y), 0u8);
+                for p in 1..NL {
+                    let s = score[p] + tr(p, y);
+                    if s > best {
+                        best = s;
+                        arg = p as u8;
+                    }
+                }
+                next[y] = best + em[i * NL + y];
+                back[i * NL + y] = arg;
+            }
+            score = next;
+        }
+        let mut y = (0..NL).max_by(|&a, &b| score[a].total_cmp(&score[b])).unwrap_or(0);
+        let mut out = vec![0u8; n];
+        for i in (0..n).rev() {
+            out[i] = y as u8;
+            if i > 0 {
+                y = back[i * NL + y] as usize;
+            }
+        }
+        out
+    }
+
+    /// On scores with many ties (small whole numbers), tracing back without stored pointers
+    /// picks what stored pointers picked: the same sums, the same first best.
+    #[test]
+    fn tracing_back_chooses_as_stored_pointers_did() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for n in [1usize, 2, 5, 17, 40] {
+            for _ in 0..30 {
+                let mut rnd = || (crate::entities::tagger::xorshift(&mut x) % 3) as f32;
+                let em: Vec<f32> = (0..n * NL).map(|_| rnd()).collect();
+                let trans: Vec<f32> = (0..(NL + 1) * NL).map(|_| rnd()).collect();
+                assert_eq!(viterbi(&em, NL, &trans, n), viterbi_with_pointers(&em, &trans, n), "n={n}");
+            }
+        }
+    }
+
     #[test]
     fn viterbi_finds_the_best_allowed_sequence() {
         let mut x: u64 = 0x2545_f491_4f6c_dd1d;
