@@ -1094,8 +1094,8 @@ mod tests {
             let mut next = vec![0f32; NL];
             for y in 0..NL {
                 let (mut best, mut arg) = (score[0] + tr(0, y), 0u8);
-                for p in 1..NL {
-                    let s = score[p] + tr(p, y);
+                for (p, &sp) in score.iter().enumerate().skip(1) {
+                    let s = sp + tr(p, y);
                     if s > best {
                         best = s;
                         arg = p as u8;

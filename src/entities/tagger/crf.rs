@@ -378,9 +378,9 @@ mod tests {
             }
         }
         let (mut best, mut arg) = (f32::NEG_INFINITY, 0usize);
-        for y in 0..NT {
-            if may_end(y) && fwd[n - 1][y] > best {
-                best = fwd[n - 1][y];
+        for (y, &s) in fwd[n - 1].iter().enumerate() {
+            if may_end(y) && s > best {
+                best = s;
                 arg = y;
             }
         }
