@@ -7,6 +7,18 @@
 //! label and row `l` for a sequence's first label. `follow(p, y)` says whether `y` may come
 //! after `p` (`p == l`: at the start); `end(y)` whether a sequence may end with `y`.
 
+/// The larger of two decoding scores, which are never NaN (sums of finite scores and minus
+/// infinity): one `maxps` in a vector loop, without the NaN handling of `f32::max`. The
+/// value is `f32::max`'s.
+#[inline(always)]
+pub(crate) fn larger(a: f32, b: f32) -> f32 {
+    if b > a {
+        b
+    } else {
+        a
+    }
+}
+
 /// log(sum(exp(v))) without overflow; minus infinity for an empty or all-impossible `v`.
 pub(crate) fn log_sum_exp(v: &[f64]) -> f64 {
     let m = v.iter().fold(f64::NEG_INFINITY, |m, &x| m.max(x));

@@ -442,7 +442,7 @@ pub fn viterbi(em: &[f32], stride: usize, trans: &[f32], n: usize) -> Vec<u8> {
         for p in 1..NL {
             for y in 0..STRIDE {
                 let s = score[p] + tr[p][y];
-                best[y] = if s > best[y] { s } else { best[y] };
+                best[y] = crate::crf::larger(best[y], s);
             }
         }
         let row = &em[i * stride..i * stride + NL];

@@ -75,17 +75,6 @@ pub(super) fn masked(trans: &[f32]) -> Masked {
     Masked { rows, cols }
 }
 
-/// The larger of two scores that are never NaN (sums of finite scores and minus infinity):
-/// one `maxps`, without the NaN handling of `f32::max`. The value is `f32::max`'s.
-#[inline(always)]
-fn larger(a: f32, b: f32) -> f32 {
-    if b > a {
-        b
-    } else {
-        a
-    }
-}
-
 /// Viterbi decoding of one sentence: `em[i]` are the emission scores of token `i`, `tm` the
 /// transition table from [`masked`]. Writes the best tag sequence to `tags` and, per token,
 /// the margin between the best path and the best path through any other tag at that token
@@ -116,7 +105,7 @@ pub(super) fn viterbi(em: &[[f32; NT]], tm: &Masked, tags: &mut [u8], margins: &
         for (p, &fp) in prev.iter().enumerate() {
             let r = row(p);
             for y in 0..NT {
-                best[y] = larger(best[y], fp + r[y]);
+                best[y] = crate::crf::larger(best[y], fp + r[y]);
             }
         }
         for y in 0..NT {
@@ -156,7 +145,7 @@ pub(super) fn viterbi(em: &[[f32; NT]], tm: &Masked, tags: &mut [u8], margins: &
             for (z, col) in tm.cols.iter().enumerate() {
                 let c = em[i + 1][z] + bwd[z];
                 for y in 0..NT {
-                    nb[y] = larger(nb[y], col[y] + c);
+                    nb[y] = crate::crf::larger(nb[y], col[y] + c);
                 }
             }
             bwd = nb;
@@ -166,7 +155,7 @@ pub(super) fn viterbi(em: &[[f32; NT]], tm: &Masked, tags: &mut [u8], margins: &
         let mut other = f32::NEG_INFINITY;
         for y in 0..NT {
             if y != chosen {
-                other = larger(other, fwd[i][y] + bwd[y]);
+                other = crate::crf::larger(other, fwd[i][y] + bwd[y]);
             }
         }
         margins[i] = if other.is_finite() { through - other } else { 10.0 };
