@@ -15,9 +15,9 @@ quotes-eval: ## Score the quote stage on PolNeAR dev (exact and overlap P/R/F1)
 		cargo run --release --quiet --bin newsmill-train-quotes -- eval --polnear "$(QUOTES_POLNEAR)/dev" --models models; \
 	else echo "skipping quotes-eval: $(QUOTES_POLNEAR)/dev not found"; fi
 
-quotes-holdout: ## Train on four fifths of PolNeAR train, score on the fifth held out (FOLD=0..4): how settings are chosen
+quotes-holdout: ## Train on four fifths of PolNeAR train, score on the fifth held out, for every fifth (or FOLD=0..4 alone): how settings are chosen
 	@if [ -d "$(QUOTES_POLNEAR)/train" ]; then \
-		cargo run --release --quiet --bin newsmill-train-quotes -- holdout --corpus "$(QUOTES_POLNEAR)/train" --epochs $(QUOTES_EPOCHS) --fold $(or $(FOLD),0) --folds 5; \
+		cargo run --release --quiet --bin newsmill-train-quotes -- holdout --corpus "$(QUOTES_POLNEAR)/train" --epochs $(QUOTES_EPOCHS) --folds 5 $(if $(FOLD),--fold $(FOLD),--all); \
 	else echo "skipping quotes-holdout: $(QUOTES_POLNEAR)/train not found"; fi
 
 quotes-bench: ## Throughput of the quote stage on one core (seeds + PolNeAR dev texts)

@@ -47,6 +47,10 @@ enum Cmd {
         /// The part held out (0-based).
         #[arg(long, default_value_t = 0)]
         fold: usize,
+        /// Hold out every part in turn and print each part's figures, their mean and one
+        /// table pooled over the whole folder (instead of `--fold`).
+        #[arg(long, conflicts_with = "fold")]
+        all: bool,
         /// Number of parts.
         #[arg(long, default_value_t = 5)]
         folds: usize,
@@ -104,8 +108,12 @@ fn main() -> anyhow::Result<()> {
             let summary = quotes::train::train(&corpus, &models, &out, epochs)?;
             println!("{summary}");
         }
-        Cmd::Holdout { corpus, models, epochs, fold, folds } => {
-            print!("{}", quotes::train::holdout(&corpus, &models, epochs, fold, folds)?);
+        Cmd::Holdout { corpus, models, epochs, fold, folds, all } => {
+            if all {
+                print!("{}", quotes::train::holdout_all(&corpus, &models, epochs, folds)?);
+            } else {
+                print!("{}", quotes::train::holdout(&corpus, &models, epochs, fold, folds)?);
+            }
         }
         Cmd::Eval { polnear, models, json, rules_only } => {
             if rules_only {

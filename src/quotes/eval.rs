@@ -110,7 +110,8 @@ pub struct Report {
 pub struct Tally(pub [[[Counts; 3]; 2]; 2]);
 
 impl Tally {
-    fn add(&mut self, o: &Tally) {
+    /// Adds another tally's counts.
+    pub fn add(&mut self, o: &Tally) {
         for m in 0..2 {
             for s in 0..2 {
                 for r in 0..3 {
@@ -119,7 +120,8 @@ impl Tally {
             }
         }
     }
-    fn roles(&self, m: usize, s: usize) -> Roles {
+    /// The scores of mode `m` (0 exact, 1 overlap) over subset `s` (0 all, 1 quote marks).
+    pub fn roles(&self, m: usize, s: usize) -> Roles {
         Roles { source: self.0[m][s][0].prf(), cue: self.0[m][s][1].prf(), content: self.0[m][s][2].prf() }
     }
 }

@@ -94,18 +94,64 @@ pub fn holdout(corpus: &Path, models: &Path, epochs: usize, fold: usize, folds: 
     anyhow::ensure!(folds >= 2 && fold < folds, "fold must be below folds, and folds at least 2");
     let start = Instant::now();
     let arts = eval::articles(corpus).with_context(|| format!("reading corpus {}", corpus.display()))?;
-    let (test, train): (Vec<_>, Vec<_>) = arts.into_iter().enumerate().partition(|(i, _)| i % folds == fold);
+    let h = held_out(&arts, super::word_clusters(models)?, epochs, fold, folds, corpus)?;
+    Ok(format!(
+        "held-out fold {fold} of {folds}: trained on {} articles, scored on {}, {epochs} epochs, {:.1} s\n{}",
+        h.trained,
+        h.scored,
+        start.elapsed().as_secs_f64(),
+        eval::table(&h.tally)
+    ))
+}
+
+/// Every fold of [`holdout`] in turn (two or more at once on the thread pool): each fold's
+/// exact F1, their mean (the figure settings are chosen by), and one table pooled over the
+/// whole folder, each article scored by the tagger that was not trained on it.
+pub fn holdout_all(corpus: &Path, models: &Path, epochs: usize, folds: usize) -> anyhow::Result<String> {
+    anyhow::ensure!(folds >= 2, "folds must be at least 2");
+    let start = Instant::now();
+    let arts = eval::articles(corpus).with_context(|| format!("reading corpus {}", corpus.display()))?;
+    let lex = super::word_clusters(models)?;
+    let runs: Vec<HeldOut> = (0..folds).into_par_iter().map(|k| held_out(&arts, lex.clone(), epochs, k, folds, corpus)).collect::<anyhow::Result<_>>()?;
+    // Exact F1 of source, cue and content over all attributions, then of source and content
+    // over those with quote marks.
+    let figures = |t: &eval::Tally| {
+        let (all, quoted) = (t.roles(0, 0), t.roles(0, 1));
+        [all.source.f1, all.cue.f1, all.content.f1, quoted.source.f1, quoted.content.f1]
+    };
+    let line = |f: [f64; 5]| format!("source {:.4}, cue {:.4}, content {:.4}; quoted source {:.4}, quoted content {:.4}", f[0], f[1], f[2], f[3], f[4]);
+    let mut out = format!("held-out folds of {}: {folds} folds, {epochs} epochs, {:.1} s\nexact F1\n", corpus.display(), start.elapsed().as_secs_f64());
+    let mut mean = [0.0; 5];
+    let mut pooled = eval::Tally::default();
+    for (k, h) in runs.iter().enumerate() {
+        let f = figures(&h.tally);
+        out.push_str(&format!("  fold {k} ({} trained, {} scored): {}\n", h.trained, h.scored, line(f)));
+        for (m, x) in mean.iter_mut().zip(f) {
+            *m += x / folds as f64;
+        }
+        pooled.add(&h.tally);
+    }
+    out.push_str(&format!("  mean of the folds: {}\n", line(mean)));
+    out.push_str(&format!("pooled over all {} articles, each scored by the tagger not trained on it:\n{}", arts.len(), eval::table(&pooled)));
+    Ok(out)
+}
+
+/// One held-out fold's counts, and how many articles it was trained and scored on.
+struct HeldOut {
+    tally: eval::Tally,
+    trained: usize,
+    scored: usize,
+}
+
+/// Trains on every part of `arts` but `fold` and scores on that one (see [`holdout`]).
+fn held_out(arts: &[(PathBuf, PathBuf)], lex: Arc<Gazetteer>, epochs: usize, fold: usize, folds: usize, corpus: &Path) -> anyhow::Result<HeldOut> {
+    let (test, train): (Vec<_>, Vec<_>) = arts.iter().cloned().enumerate().partition(|(i, _)| i % folds == fold);
     let strip = |v: Vec<(usize, (PathBuf, PathBuf))>| v.into_iter().map(|(_, a)| a).collect::<Vec<_>>();
     let (test, train) = (strip(test), strip(train));
     anyhow::ensure!(!train.is_empty() && !test.is_empty(), "too few articles under {} for {} folds", corpus.display(), folds);
-    let (m, _, _) = train_on(&train, epochs, super::word_clusters(models)?)?;
-    let (t, n, _) = eval::run_articles(&super::QuoteExtractor::with_tagger(m), &test)?;
-    Ok(format!(
-        "held-out fold {fold} of {folds}: trained on {} articles, scored on {n}, {epochs} epochs, {:.1} s\n{}",
-        train.len(),
-        start.elapsed().as_secs_f64(),
-        eval::table(&t)
-    ))
+    let (m, _, _) = train_on(&train, epochs, lex)?;
+    let (tally, scored, _) = eval::run_articles(&super::QuoteExtractor::with_tagger(m), &test)?;
+    Ok(HeldOut { tally, trained: train.len(), scored })
 }
 
 /// Trains a tagger on the given (text, .ann) pairs; returns it with the number of training
@@ -222,5 +268,57 @@ impl Average {
         let w = self.w.iter().map(|&x| (x / k) as f32).collect();
         let trans = self.trans.iter().map(|&x| (x / k) as f32).collect();
         Tagger::new(w, trans, lex)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A PolNeAR-style folder of `n` short articles, each with one annotated attribution.
+    fn corpus(n: usize) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("text")).expect("text dir");
+        std::fs::create_dir_all(dir.path().join("attributions")).expect("attributions dir");
+        for k in 0..n {
+            let text = format!("Officials met on day {k}. “We will build {k} bridges,” Smith said. The talks went on.");
+            let chars: Vec<char> = text.chars().collect();
+            let at = |s: &str| {
+                let c: Vec<char> = s.chars().collect();
+                let a = (0..chars.len()).find(|&i| chars[i..].starts_with(&c)).expect("span in text");
+                (a, a + c.len())
+            };
+            let (c0, c1) = at(&format!("“We will build {k} bridges,”"));
+            let (s0, s1) = at("Smith");
+            let (q0, q1) = at("said");
+            let ann = format!(
+                "T1\tSource {s0} {s1}\tSmith\nT2\tCue {q0} {q1}\tsaid\nT3\tContent {c0} {c1}\tx\nT4\tAttribution {q0} {q1}\tsaid\nE1\tAttribution:T4 Content:T3 Cue:T2 Source:T1\n"
+            );
+            std::fs::write(dir.path().join(format!("text/a{k}.txt")), text).expect("text");
+            std::fs::write(dir.path().join(format!("attributions/a{k}_x1.ann")), ann).expect("ann");
+        }
+        dir
+    }
+
+    #[test]
+    fn every_fold_is_held_out_once_and_the_pooled_table_counts_every_article() {
+        let dir = corpus(6);
+        let models = dir.path().join("no-models");
+        let out = holdout_all(dir.path(), &models, 1, 3).expect("holdout");
+        for k in 0..3 {
+            assert!(out.contains(&format!("fold {k} (4 trained, 2 scored)")), "{out}");
+        }
+        assert!(out.contains("mean of the folds"), "{out}");
+        assert!(out.contains("pooled over all 6 articles"), "{out}");
+        // One gold attribution per article, each counted once in the pooled table.
+        assert!(out.contains("(6 / "), "{out}");
+        // The pooled counts are the sum of the folds' own.
+        let arts = eval::articles(dir.path()).expect("articles");
+        let mut sum = eval::Tally::default();
+        for k in 0..3 {
+            sum.add(&held_out(&arts, Arc::new(Gazetteer::default()), 1, k, 3, dir.path()).expect("fold").tally);
+        }
+        assert!(out.ends_with(&eval::table(&sum)), "{out}");
+        assert!(holdout_all(dir.path(), &models, 1, 1).is_err());
     }
 }
