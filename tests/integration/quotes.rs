@@ -138,7 +138,7 @@ fn polnear_dev_floor() {
     // attributions: retraining on the same data after a change that touches a few of them moves
     // quoted content by up to 0.006 either way, so a change is chosen on the held-out fifths of
     // PolNeAR train (`make quotes-holdout`), about 5,300 quoted attributions, not on these.
-    assert!(r.exact.source.f1 >= 0.706, "source {:.3}", r.exact.source.f1);
+    assert!(r.exact.source.f1 >= 0.708, "source {:.3}", r.exact.source.f1);
     assert!(r.exact.cue.f1 >= 0.683, "cue {:.3}", r.exact.cue.f1);
     assert!(r.exact.content.f1 >= 0.543, "content {:.3}", r.exact.content.f1);
     assert!(r.quoted_only.exact.content.f1 >= 0.743, "quoted content {:.3}", r.quoted_only.exact.content.f1);
