@@ -220,6 +220,25 @@ fn pronouns_resolve_by_gender_and_salience() {
     assert_eq!(m[she.mention.expect("resolved")].span.slice(PRONOUNS), "Karoline Leavitt");
 }
 
+const PRONOUN_AFTER_A_MAN: &str = "Jeff Duncan met Kamala Harris on Monday. Ian Bremmer spoke next. “We disagree,” she said.";
+
+#[test]
+fn a_pronoun_passes_over_people_of_the_other_gender() {
+    // The people named before "she" are two men, each the subject of his sentence, and a
+    // woman who is not: she is the woman.
+    let m = persons(PRONOUN_AFTER_A_MAN, &["Jeff Duncan", "Kamala Harris", "Ian Bremmer"]);
+    let q = run(PRONOUN_AFTER_A_MAN, &m);
+    let she = q.iter().find(|q| q.speaker == "she").expect("she");
+    assert_eq!(m[she.mention.expect("resolved")].span.slice(PRONOUN_AFTER_A_MAN), "Kamala Harris");
+    // Every first name of the lists is one gender's only, apart from names both genders
+    // carry (Jean: French men, English women).
+    let lx = lexicon::lexicon();
+    for w in ["kamala", "kellyanne", "hillary", "karoline", "jeff", "ian", "liam", "donald", "mette"] {
+        let f = lx.flags(w);
+        assert!((f & lexicon::MALE_NAME != 0) != (f & lexicon::FEMALE_NAME != 0), "{w}");
+    }
+}
+
 const ROLE_NOUN: &str = "President Donald Trump met Ukrainian President Volodymyr Zelensky. Trump spoke first. “We will help,” the president said.";
 
 #[test]
