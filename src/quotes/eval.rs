@@ -120,8 +120,7 @@ impl Tally {
             }
         }
     }
-    /// The scores of mode `m` (0 exact, 1 overlap) over subset `s` (0 all, 1 quote marks).
-    pub fn roles(&self, m: usize, s: usize) -> Roles {
+    fn roles(&self, m: usize, s: usize) -> Roles {
         Roles { source: self.0[m][s][0].prf(), cue: self.0[m][s][1].prf(), content: self.0[m][s][2].prf() }
     }
 }

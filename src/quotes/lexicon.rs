@@ -327,7 +327,7 @@ const MALE: &[&str] = &[
     "howard", "glenn", "craig", "barry", "brett", "brad", "bradley", "chad", "colin", "curtis",
     "darren", "derek", "fred", "geoffrey", "graham", "hank", "herbert", "hugh", "isaac", "ken",
     "leonard", "leon", "luke", "lyndon", "mitt", "nate", "norman", "phil", "seth", "shawn",
-    "stanley", "todd", "tommy", "travis", "troy", "wade", "zach", "dick", "ed", "joel", "ted",
+    "stanley", "todd", "tommy", "travis", "troy", "wade", "zach", "dick", "ed", "joel",
     "pope", "king", "prince", "sir", "lord", "mr", "mr.",
 ];
 

@@ -115,8 +115,9 @@ pub fn holdout_all(corpus: &Path, models: &Path, epochs: usize, folds: usize) ->
     let runs: Vec<HeldOut> = (0..folds).into_par_iter().map(|k| held_out(&arts, lex.clone(), epochs, k, folds, corpus)).collect::<anyhow::Result<_>>()?;
     // Exact F1 of source, cue and content over all attributions, then of source and content
     // over those with quote marks.
-    let figures = |t: &eval::Tally| {
-        let (all, quoted) = (t.roles(0, 0), t.roles(0, 1));
+    let figures = |h: &HeldOut| {
+        let r = eval::report(&h.tally, h.scored, 0.0);
+        let (all, quoted) = (r.exact, r.quoted_only.exact);
         [all.source.f1, all.cue.f1, all.content.f1, quoted.source.f1, quoted.content.f1]
     };
     let line = |f: [f64; 5]| format!("source {:.4}, cue {:.4}, content {:.4}; quoted source {:.4}, quoted content {:.4}", f[0], f[1], f[2], f[3], f[4]);
@@ -124,7 +125,7 @@ pub fn holdout_all(corpus: &Path, models: &Path, epochs: usize, folds: usize) ->
     let mut mean = [0.0; 5];
     let mut pooled = eval::Tally::default();
     for (k, h) in runs.iter().enumerate() {
-        let f = figures(&h.tally);
+        let f = figures(h);
         out.push_str(&format!("  fold {k} ({} trained, {} scored): {}\n", h.trained, h.scored, line(f)));
         for (m, x) in mean.iter_mut().zip(f) {
             *m += x / folds as f64;
