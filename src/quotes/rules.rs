@@ -434,7 +434,7 @@ impl<'a> Doc<'a> {
 }
 
 /// Verbs whose object is the addressee, not the speaker ("told reporters").
-fn is_addressee(w: &str) -> bool {
+pub(super) fn is_addressee(w: &str) -> bool {
     let w = w.to_ascii_lowercase();
     matches!(w.as_str(), "told" | "tell" | "tells" | "telling" | "asked" | "ask" | "asks" | "asking" | "informed" | "urged" | "warned" | "assured" | "reminded")
 }

@@ -19,8 +19,12 @@ use super::text::{Kind, ALLCAPS, CAP, DIGIT, INNERCAP};
 use crate::entities::gazetteer::{hash_exact, hash_lower, Gazetteer};
 use crate::record::QuoteKind;
 
-/// Labels: O, B/I source, B/I cue, B/I content.
-pub const NL: usize = 7;
+/// Labels: O, B/I source, B/I cue, B/I content, and [`BRIDGE`].
+pub const NL: usize = 8;
+/// Outside every span, but between a cue and the content that follows it ("told [Fox News
+/// anchor Megyn Kelly] that ..."): a state of its own, so that the chain remembers that a
+/// content is due. Read as O once decoded.
+pub const BRIDGE: u8 = 7;
 /// O.
 pub const O: u8 = 0;
 /// Row stride of the weight table (labels padded to 8 for aligned loads).
@@ -29,7 +33,7 @@ pub const STRIDE: usize = 8;
 pub const BITS: u32 = 17;
 /// Features per token.
 pub const NF: usize = 39;
-const MAGIC: &[u8; 8] = b"NMQTAG03";
+const MAGIC: &[u8; 8] = b"NMQTAG04";
 
 /// Role of a label: 0 none, 1 source, 2 cue, 3 content.
 #[inline]
@@ -43,8 +47,8 @@ pub fn is_begin(l: u8) -> bool {
     l % 2 == 1
 }
 
-/// One row of the quantized weight table: the `NL` label weights as i16, padded to 8 (16
-/// bytes, so a row never straddles a cache line).
+/// One row of the quantized weight table: the `NL` label weights as i16 (16 bytes, so a
+/// row never straddles a cache line).
 #[derive(Clone, Copy, Default)]
 #[repr(C, align(16))]
 pub struct QRow([i16; STRIDE]);
@@ -607,7 +611,11 @@ impl Tagger {
         // or colon can still carry an attribution the model recognises.
         let feats = features(doc, &rr, &self.lex);
         let em = emissions_q(&self.q, self.qscale, &feats, n);
-        Tagged { labels: viterbi(&em, STRIDE, &self.trans, n) }
+        let mut labels = viterbi(&em, STRIDE, &self.trans, n);
+        for l in labels.iter_mut().filter(|l| **l == BRIDGE) {
+            *l = O;
+        }
+        Tagged { labels }
     }
 }
 
@@ -676,6 +684,38 @@ fn widen_to_subject(doc: &Doc, g: &mut Found) {
     g.content_marked.0 = toks[a].start as usize;
 }
 
+/// Most words of an addressee that [`after_addressee`] leaves out of a content.
+const MAX_ADDRESSEE: usize = 8;
+
+/// Where a content the tagger began right after a cue that takes an addressee ("told",
+/// "asked", "urged") really begins: PolNeAR's content is the reported clause, not the person
+/// told ("told [Fox News anchor Megyn Kelly] that ...", "asked [Sanders] how ...", "urged
+/// [the governor] to ..."). The clause is found by its first word: "that", "to", a subject
+/// pronoun or a question word, after a few words and nothing else; otherwise the start stays.
+fn after_addressee(doc: &Doc, labels: &[u8], a: usize, b: usize) -> usize {
+    let toks = &doc.toks;
+    if a == 0 || role(labels[a - 1]) != 2 || !super::rules::is_addressee(toks[a - 1].text(doc.text)) {
+        return a;
+    }
+    let opens = |k: usize| -> bool {
+        let w = toks[k].text(doc.text);
+        let w = w.split(['\'', '’']).next().unwrap_or(w).to_ascii_lowercase();
+        matches!(w.as_str(), "that" | "he" | "she" | "they" | "we" | "i" | "it" | "there" | "how" | "whether" | "if" | "why" | "what" | "when" | "where" | "who")
+    };
+    if opens(a) {
+        return a;
+    }
+    for k in a + 1..b.min(a + MAX_ADDRESSEE + 1) {
+        if !toks[k].is_word() {
+            return a;
+        }
+        if opens(k) {
+            return k;
+        }
+    }
+    a
+}
+
 /// Contents, cue and source of one tagged attribution (token ranges).
 type Group = (Vec<(usize, usize)>, Option<(usize, usize)>, Option<(usize, usize)>);
 
@@ -710,6 +750,9 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
                     a = (reg.close + 1..j).find(|&k| toks[k].is_word()).unwrap_or(j);
                 }
             }
+        }
+        if r == 3 {
+            a = after_addressee(doc, labels, a, j);
         }
         if a < j {
             spans.push((r, a, j));
@@ -1017,6 +1060,34 @@ mod tests {
         assert_eq!(marked("The new plan, though, will “fix nothing at all,” the senator said."), "The new plan, though, will “fix nothing at all,”");
         // a lead-in colon: what was said starts at the marks
         assert_eq!(marked("The mayor had one answer for them: “not this year,” an aide said."), "“not this year,”");
+    }
+
+    #[test]
+    fn a_content_after_an_addressee_cue_starts_at_the_reported_clause() {
+        // The tagger's content runs from right after the cue; what comes out of `combine`.
+        let content_after = |text: &str, cue: &str| -> String {
+            let doc = Doc::new(text);
+            let at = doc.toks.iter().position(|t| t.text(text) == cue).unwrap();
+            let end = doc.toks.iter().rposition(|t| t.is_word()).unwrap() + 1;
+            let mut l = vec![O; doc.toks.len()];
+            l[at + 1] = 5;
+            l[at + 2..end].fill(6);
+            l[0] = 1;
+            l[at] = 3;
+            let found = combine(&doc, Vec::new(), Tagged { labels: l });
+            let f = found.iter().find(|f| f.content.0 < f.content.1).expect("a content");
+            text[f.content.0..f.content.1].to_string()
+        };
+        assert_eq!(content_after("Trump told Fox News anchor Megyn Kelly that bullies should be fought.", "told"), "that bullies should be fought");
+        assert_eq!(content_after("Clinton assured voters she’s with them.", "assured"), "she’s with them");
+        assert_eq!(content_after("Reporters asked Sanders whether his age was fair game.", "asked"), "whether his age was fair game");
+        // Not after other cues, not past punctuation, and not at "to": PolNeAR's content
+        // mostly keeps the one urged ("urged the candidate to dig in").
+        assert_eq!(content_after("Obama said voters that week were tired.", "said"), "voters that week were tired");
+        assert_eq!(content_after("Trump told the crowd, at length, that he won.", "told"), "the crowd, at length, that he won");
+        assert_eq!(content_after("Cruz urged the candidate to dig in.", "urged"), "the candidate to dig in");
+        // Already at the clause.
+        assert_eq!(content_after("She told reporters that it was over.", "reporters"), "that it was over");
     }
 
     #[test]

@@ -140,9 +140,9 @@ fn polnear_dev_floor() {
     // PolNeAR train (`make quotes-holdout`), about 5,300 quoted attributions, not on these.
     assert!(r.exact.source.f1 >= 0.708, "source {:.3}", r.exact.source.f1);
     assert!(r.exact.cue.f1 >= 0.683, "cue {:.3}", r.exact.cue.f1);
-    assert!(r.exact.content.f1 >= 0.543, "content {:.3}", r.exact.content.f1);
-    assert!(r.quoted_only.exact.content.f1 >= 0.743, "quoted content {:.3}", r.quoted_only.exact.content.f1);
-    assert!(r.quoted_only.exact.source.f1 >= 0.820, "quoted source {:.3}", r.quoted_only.exact.source.f1);
+    assert!(r.exact.content.f1 >= 0.546, "content {:.3}", r.exact.content.f1);
+    assert!(r.quoted_only.exact.content.f1 >= 0.752, "quoted content {:.3}", r.quoted_only.exact.content.f1);
+    assert!(r.quoted_only.exact.source.f1 >= 0.823, "quoted source {:.3}", r.quoted_only.exact.source.f1);
 }
 
 #[test]
