@@ -716,6 +716,22 @@ fn after_addressee(doc: &Doc, labels: &[u8], a: usize, b: usize) -> usize {
     a
 }
 
+/// Where a source `a..b` ends, as to the comma after it: PolNeAR's source takes in the comma
+/// that closes an apposition ("Dow's chief executive, Andrew Liveris, said") and no other
+/// ("Chris Christie, eager all evening to jab, said"). On PolNeAR train, 863 of the 866
+/// sources that end in a comma hold another, and 748 of the 847 followed by one hold none.
+fn source_comma(doc: &Doc, labels: &[u8], a: usize, b: usize) -> usize {
+    let toks = &doc.toks;
+    let inner = toks[a..b - 1].iter().any(|t| t.is_punct(','));
+    if b - a > 1 && toks[b - 1].is_punct(',') && !inner {
+        return b - 1;
+    }
+    if inner && !toks[b - 1].is_punct(',') && toks.get(b).is_some_and(|t| t.is_punct(',')) && labels[b] == O {
+        return b + 1;
+    }
+    b
+}
+
 /// Contents, cue and source of one tagged attribution (token ranges).
 type Group = (Vec<(usize, usize)>, Option<(usize, usize)>, Option<(usize, usize)>);
 
@@ -754,8 +770,12 @@ pub fn combine(doc: &Doc, found: Vec<Found>, t: Tagged) -> Vec<Found> {
         if r == 3 {
             a = after_addressee(doc, labels, a, j);
         }
-        if a < j {
-            spans.push((r, a, j));
+        let mut b = j;
+        if r == 1 && a < j {
+            b = source_comma(doc, labels, a, j);
+        }
+        if a < b {
+            spans.push((r, a, b));
         }
         i = j;
     }
@@ -1088,6 +1108,29 @@ mod tests {
         assert_eq!(content_after("Cruz urged the candidate to dig in.", "urged"), "the candidate to dig in");
         // Already at the clause.
         assert_eq!(content_after("She told reporters that it was over.", "reporters"), "that it was over");
+    }
+
+    #[test]
+    fn a_source_keeps_the_comma_that_closes_an_apposition_only() {
+        // Labels the words from `first` to `last` as the source, and the cue "said".
+        let source = |text: &str, first: &str, last: &str, upto: usize| -> String {
+            let doc = Doc::new(text);
+            let at = |w: &str| doc.toks.iter().position(|t| t.text(text) == w).unwrap();
+            let mut l = vec![O; doc.toks.len()];
+            l[at(first)] = 1;
+            l[at(first) + 1..at(last) + 1 + upto].fill(2);
+            l[at("said")] = 3;
+            l[at("said") + 1] = 5;
+            l[at("said") + 2..doc.toks.len() - 1].fill(6);
+            let found = combine(&doc, Vec::new(), Tagged { labels: l });
+            let (a, b) = found.iter().find_map(|f| f.speaker).expect("a source");
+            text[doc.toks[a].start as usize..doc.toks[b - 1].end as usize].to_string()
+        };
+        // A comma after a bare name is not the source's; the comma closing an apposition is.
+        assert_eq!(source("Chris Christie, eager to jab, said he would win.", "Chris", "Christie", 1), "Chris Christie");
+        assert_eq!(source("Andrew Liveris, Dow's chief, said it was over.", "Andrew", "chief", 0), "Andrew Liveris, Dow's chief,");
+        assert_eq!(source("Andrew Liveris, Dow's chief, said it was over.", "Andrew", "chief", 1), "Andrew Liveris, Dow's chief,");
+        assert_eq!(source("Mr. Smith said it was over.", "Mr.", "Smith", 0), "Mr. Smith");
     }
 
     #[test]

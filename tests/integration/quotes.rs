@@ -138,11 +138,11 @@ fn polnear_dev_floor() {
     // attributions: retraining on the same data after a change that touches a few of them moves
     // quoted content by up to 0.006 either way, so a change is chosen on the held-out fifths of
     // PolNeAR train (`make quotes-holdout`), about 5,300 quoted attributions, not on these.
-    assert!(r.exact.source.f1 >= 0.708, "source {:.3}", r.exact.source.f1);
+    assert!(r.exact.source.f1 >= 0.710, "source {:.3}", r.exact.source.f1);
     assert!(r.exact.cue.f1 >= 0.683, "cue {:.3}", r.exact.cue.f1);
     assert!(r.exact.content.f1 >= 0.546, "content {:.3}", r.exact.content.f1);
     assert!(r.quoted_only.exact.content.f1 >= 0.752, "quoted content {:.3}", r.quoted_only.exact.content.f1);
-    assert!(r.quoted_only.exact.source.f1 >= 0.823, "quoted source {:.3}", r.quoted_only.exact.source.f1);
+    assert!(r.quoted_only.exact.source.f1 >= 0.826, "quoted source {:.3}", r.quoted_only.exact.source.f1);
 }
 
 #[test]
