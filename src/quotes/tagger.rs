@@ -705,8 +705,8 @@ fn after_addressee(doc: &Doc, labels: &[u8], a: usize, b: usize) -> usize {
     if opens(a) {
         return a;
     }
-    for k in a + 1..b.min(a + MAX_ADDRESSEE + 1) {
-        if !toks[k].is_word() {
+    for (k, t) in toks.iter().enumerate().take(b.min(a + MAX_ADDRESSEE + 1)).skip(a + 1) {
+        if !t.is_word() {
             return a;
         }
         if opens(k) {
