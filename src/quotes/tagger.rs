@@ -27,7 +27,7 @@ pub const NL: usize = 8;
 pub const BRIDGE: u8 = 7;
 /// O.
 pub const O: u8 = 0;
-/// Row stride of the weight table (labels padded to 8 for aligned loads).
+/// Row stride of the weight table: one lane per label, 8 for aligned loads.
 pub const STRIDE: usize = 8;
 /// Feature table size (log2).
 pub const BITS: u32 = 17;
@@ -419,8 +419,8 @@ pub fn viterbi(em: &[f32], stride: usize, trans: &[f32], n: usize) -> Vec<u8> {
     if n == 0 {
         return Vec::new();
     }
-    // Transition matrix with forbidden moves at -inf, padded to `STRIDE` labels so that a
-    // step works on whole 8-lane rows (the padding lane is never chosen).
+    // Transition matrix with forbidden moves at -inf, `STRIDE` labels wide so that a step
+    // works on whole 8-lane rows.
     let mut tr = [[f32::NEG_INFINITY; STRIDE]; NL + 1];
     for p in 0..=NL {
         for y in 0..NL {
@@ -507,7 +507,7 @@ pub fn emissions(w: &[f32], feats: &[u32], n: usize) -> Vec<f32> {
     em
 }
 
-/// Emission scores from the quantized table, `STRIDE` per token (the last is padding): each
+/// Emission scores from the quantized table, `STRIDE` per token: each
 /// token's rows are summed exactly in integers, then scaled back. Rows are asked for ahead
 /// as in [`emissions`]. Whole rows are summed, so that a row is one wide add.
 #[inline(always)]
@@ -689,9 +689,10 @@ const MAX_ADDRESSEE: usize = 8;
 
 /// Where a content the tagger began right after a cue that takes an addressee ("told",
 /// "asked", "urged") really begins: PolNeAR's content is the reported clause, not the person
-/// told ("told [Fox News anchor Megyn Kelly] that ...", "asked [Sanders] how ...", "urged
-/// [the governor] to ..."). The clause is found by its first word: "that", "to", a subject
-/// pronoun or a question word, after a few words and nothing else; otherwise the start stays.
+/// told ("told [Fox News anchor Megyn Kelly] that ...", "asked [Sanders] how ..."). The
+/// clause is found by its first word: "that", a subject pronoun or a question word, after a
+/// few words and nothing else; otherwise the start stays. Not "to": PolNeAR's content mostly
+/// keeps the one urged ("urged the candidate to dig in").
 fn after_addressee(doc: &Doc, labels: &[u8], a: usize, b: usize) -> usize {
     let toks = &doc.toks;
     if a == 0 || role(labels[a - 1]) != 2 || !super::rules::is_addressee(toks[a - 1].text(doc.text)) {
