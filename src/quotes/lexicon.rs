@@ -523,4 +523,15 @@ mod tests {
         assert!(lx.flags("officials") & GROUP != 0);
         assert_eq!(lx.flags("table") & CUE, 0);
     }
+
+    #[test]
+    fn every_listed_first_name_has_one_gender() {
+        // Names both genders carry (Jean: French men, English women) give no evidence.
+        const BOTH: &[&str] = &["jean"];
+        let lx = lexicon();
+        for w in MALE.iter().chain(FEMALE).filter(|w| !BOTH.contains(w)) {
+            let f = lx.flags(w);
+            assert!((f & MALE_NAME != 0) != (f & FEMALE_NAME != 0), "{w}");
+        }
+    }
 }

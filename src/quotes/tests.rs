@@ -230,8 +230,8 @@ fn a_pronoun_passes_over_people_of_the_other_gender() {
     let q = run(PRONOUN_AFTER_A_MAN, &m);
     let she = q.iter().find(|q| q.speaker == "she").expect("she");
     assert_eq!(m[she.mention.expect("resolved")].span.slice(PRONOUN_AFTER_A_MAN), "Kamala Harris");
-    // Every first name of the lists is one gender's only, apart from names both genders
-    // carry (Jean: French men, English women).
+    // The names of this test and a few others are one gender's only (every listed name is
+    // checked in `lexicon::tests`).
     let lx = lexicon::lexicon();
     for w in ["kamala", "kellyanne", "hillary", "karoline", "jeff", "ian", "liam", "donald", "mette"] {
         let f = lx.flags(w);
