@@ -953,28 +953,21 @@ impl Model {
         let nz = u32le(take(4)?);
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut rows16: Vec<(usize, [i16; NT])> = Vec::with_capacity(nz as usize);
+        // The file's largest weight is 32767 ([`Model::save`]'s scale): every weight is
+        // rounded on the one scale that takes it to 127.
+        let k8 = 127.0 / 32767.0;
+        let mut m = Model { id, bits, w: Vec::new(), q: crate::mem::HugeTable::new(1usize << bits, QRow([0; 32])), qscale: scale * k8, trans: Vec::new(), tmask: Default::default() };
         for _ in 0..nz {
             let r = u32le(take(4)?) as usize;
             let mask = u32le(take(4)?);
             if r >= 1 << bits {
                 anyhow::bail!("{}: corrupt row index", path.display());
             }
-            let mut row = [0i16; NT];
-            for (k, x) in row.iter_mut().enumerate() {
+            for k in 0..NT {
                 if mask & (1 << k) != 0 {
-                    *x = i16::from_le_bytes(take(2)?.try_into().expect("2 bytes"));
+                    let v = i16::from_le_bytes(take(2)?.try_into().expect("2 bytes"));
+                    m.q[r].0[k] = (v as f32 * k8).round() as i8;
                 }
-            }
-            rows16.push((r, row));
-        }
-        // Rounded to 8 bits on one scale for the whole table (the largest weight to 127).
-        let max16 = rows16.iter().flat_map(|(_, row)| row.iter()).fold(1i32, |m, &v| m.max((v as i32).abs()));
-        let k8 = 127.0 / max16 as f32;
-        let mut m = Model { id, bits, w: Vec::new(), q: crate::mem::HugeTable::new(1usize << bits, QRow([0; 32])), qscale: scale * k8, trans: Vec::new(), tmask: Default::default() };
-        for (r, row) in rows16 {
-            for (k, &v) in row.iter().enumerate() {
-                m.q[r].0[k] = (v as f32 * k8).round() as i8;
             }
         }
         for _ in 0..crf::TRANS_LEN {
